@@ -1,0 +1,52 @@
+"""Sessions, flash messages and secure cookies for Tornado.
+
+The public API is what this module exports; see the README for a table mapping
+each Iris method to ours.
+"""
+
+from .codecs import CookieCodec, Decoded, PlainCodec
+from .config import Config
+from .cookies import CookieAttributes
+from .errors import (
+    ConversionError,
+    ImmutableKeyError,
+    SessionDestroyedError,
+    SessionError,
+    SessionKeyError,
+    SessionNotFoundError,
+    SessionNotStartedError,
+    SessionTooLargeError,
+    StoreUnavailableError,
+)
+from .flashes import LEVELS, FlashMessage
+from .ids import new_session_id
+from .manager import SessionManager
+from .mixin import SessionMixin
+from .session import Session
+from .stores.base import SessionStore
+from .stores.memory import MemoryStore
+
+__all__ = [
+    "LEVELS",
+    "Config",
+    "ConversionError",
+    "CookieAttributes",
+    "CookieCodec",
+    "Decoded",
+    "FlashMessage",
+    "ImmutableKeyError",
+    "MemoryStore",
+    "PlainCodec",
+    "Session",
+    "SessionDestroyedError",
+    "SessionError",
+    "SessionKeyError",
+    "SessionManager",
+    "SessionMixin",
+    "SessionNotFoundError",
+    "SessionNotStartedError",
+    "SessionStore",
+    "SessionTooLargeError",
+    "StoreUnavailableError",
+    "new_session_id",
+]

@@ -1,0 +1,60 @@
+"""Configuration of a session manager (Iris's ``sessions.Config``).
+
+Defaults follow the OWASP session-management cheat sheet, so an app that changes
+nothing is already sound: a browser-session cookie that is ``HttpOnly`` and
+``SameSite=Lax`` (``Secure`` on HTTPS), host-only, a 30-minute idle timeout and
+an 8-hour absolute timeout enforced on the server.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .codecs import CookieCodec, PlainCodec
+from .cookies import CookieAttributes
+from .ids import new_session_id
+from .stores.base import SessionStore
+from .stores.memory import MemoryStore
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 6265 cookie-name
+
+
+@dataclass(frozen=True)
+class Config:
+    """How a ``SessionManager`` names, sends, stores and expires sessions.
+
+    ``expires`` is Iris's ``Expires``: how long a session lasts from creation,
+    moved by ``shift_expiration``/``update_expiration``; ``None`` (the default)
+    means a browser-session cookie with no fixed end. ``idle_timeout`` (sliding)
+    and ``absolute_timeout`` (from creation, never extended) are enforced on the
+    server whatever the cookie says; ``None`` turns one off.
+    """
+
+    cookie_name: str = "sid"
+    expires: timedelta | None = None
+    idle_timeout: timedelta | None = timedelta(minutes=30)
+    absolute_timeout: timedelta | None = timedelta(hours=8)
+    allow_reclaim: bool = True
+    cookie: CookieAttributes = CookieAttributes()
+    id_generator: Callable[[], str] = new_session_id
+    store: SessionStore = field(default_factory=MemoryStore)
+    codec: CookieCodec = field(default_factory=PlainCodec)
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if not _TOKEN.fullmatch(self.cookie_name):
+            raise ValueError(f"cookie_name {self.cookie_name!r} is not a valid cookie name")
+        for name in ("expires", "idle_timeout", "absolute_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= timedelta(0):
+                raise ValueError(f"{name} must be positive or None, not {value}")
+        if self.cookie.samesite not in ("Lax", "Strict", "None"):
+            raise ValueError(f"cookie samesite must be Lax, Strict or None, not {self.cookie.samesite!r}")
+        if self.cookie.samesite == "None" and self.cookie.secure is False:
+            raise ValueError("SameSite=None cookies must be Secure")
+        if self.cookie_name.startswith("__Host-") and (self.cookie.domain or self.cookie.path != "/"):
+            raise ValueError("a __Host- cookie must have no domain and path '/'")

@@ -1,0 +1,88 @@
+"""Exceptions raised by the session layer.
+
+Each error subclasses the built-in exception a Python user would reach for first
+(``KeyError`` for a missing key, ``ValueError`` for a bad conversion), so code
+that already catches those keeps working, and ``SessionError`` catches them all.
+"""
+
+from __future__ import annotations
+
+
+class SessionError(Exception):
+    """Base class of every error raised by ``sessions``."""
+
+
+class SessionKeyError(SessionError, KeyError):
+    """A typed getter was asked for a key the session does not hold."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"session has no key {self.key!r}"
+
+
+class ConversionError(SessionError, ValueError):
+    """A stored value cannot be read as the type a typed getter promises."""
+
+    def __init__(self, key: str, value: object, wanted: str) -> None:
+        super().__init__(f"session value {key!r} = {value!r} cannot be read as {wanted}")
+        self.key = key
+        self.value = value
+        self.wanted = wanted
+
+
+class ImmutableKeyError(SessionError):
+    """``set()`` was called on a key stored with ``set_immutable()``.
+
+    Iris ignores such a write silently; we refuse it loudly, because a write
+    that silently does nothing is lost data.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"session key {key!r} was stored with set_immutable(); "
+            "use set_immutable() to replace it or delete() it first"
+        )
+        self.key = key
+
+
+class SessionNotFoundError(SessionError):
+    """An operation needs an existing session and the request has none."""
+
+    def __init__(self, message: str = "session not found") -> None:
+        super().__init__(message)
+
+
+class SessionNotStartedError(SessionError, RuntimeError):
+    """``handler.session`` was read before ``await handler.get_session()``."""
+
+
+class SessionDestroyedError(SessionError, RuntimeError):
+    """A session was started after ``destroy()`` in the same request with ``allow_reclaim=False``."""
+
+
+class SessionGoneError(SessionError):
+    """The store no longer holds the record a save targets.
+
+    Raised by stores when a request saves changes to a session that was destroyed
+    (logout) or expired while the request ran; the manager drops the changes
+    instead of bringing the session back.
+    """
+
+
+class SessionTooLargeError(SessionError):
+    """A session (or the cookie carrying it) exceeds a configured size limit."""
+
+    def __init__(self, size: int, limit: int, what: str = "session") -> None:
+        super().__init__(f"{what} is {size} bytes, over the limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class StoreUnavailableError(SessionError):
+    """The session store cannot be reached or refused an operation.
+
+    Never swallowed into an empty session: the app answers 503 instead.
+    """

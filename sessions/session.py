@@ -1,0 +1,283 @@
+"""The session object a handler works with: Iris's API in snake_case.
+
+A ``Session`` is a view over one record, built for one request. Reads are plain
+dict look-ups; every write both updates the view and is noted in a change
+journal that the manager sends to the store when the response is finished, so a
+request writes only what it changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from . import conversions, values
+from .errors import ImmutableKeyError, SessionKeyError
+from .flashes import FlashMixin
+from .record import VALUE_PREFIX, Journal, Meta, Record, increment_text
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class Session(FlashMixin):
+    """Values and flash messages of one visitor, as seen by one request.
+
+    Typed getters follow Iris's conversion rules: without a ``default`` they raise
+    ``SessionKeyError`` (a ``KeyError``) for a missing key and ``ConversionError``
+    (a ``ValueError``) for a value of the wrong kind; with one, they return it.
+    """
+
+    def __init__(self, session_id: str, record: Record | None, now: float) -> None:
+        self._id = session_id
+        self._is_new = record is None
+        self._stored = record is not None
+        self._fields: dict[str, str] = record.fields if record else {}
+        self._meta = record.meta if record else Meta(created=now, touched=now)
+        # The change journal, in the shape the store wants it.
+        self._sets: dict[str, str] = {}
+        self._deletes: set[str] = set()
+        self._increments: dict[str, int] = {}
+        self._cleared = False
+        # Mutable values handed to the caller: compared at save time, so that
+        # ``session.get("cart").append(item)`` is saved like a set() would be.
+        self._handed_out: dict[str, Any] = {}
+        self._consumed: set[str] = set()
+
+    # -- identity -----------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session ID (the server-side value, never the encoded cookie)."""
+        return self._id
+
+    @property
+    def is_new(self) -> bool:
+        """True when no stored session existed for this request's cookie."""
+        return self._is_new
+
+    @property
+    def created_at(self) -> float:
+        """When the session was created (seconds since the epoch)."""
+        return self._meta.created
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the server forgets the session unless activity extends it, or ``None``."""
+        return self._meta.expires_at
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value of ``key``, or ``default`` when there is none.
+
+        A value stored with ``set_immutable()`` comes back as a fresh copy, so
+        changing what you got cannot change what is stored.
+        """
+        name = VALUE_PREFIX + key
+        stored = self._fields.get(name)
+        if stored is None:
+            return default
+        if values.is_immutable(stored):
+            return values.unpack(stored)
+        if name in self._handed_out:
+            return self._handed_out[name]
+        value = values.unpack(stored)
+        if isinstance(value, (list, dict)):
+            self._handed_out[name] = value
+        return value
+
+    def get_string(self, key: str, default: Any = _MISSING) -> str:
+        """A string, or an int written in decimal."""
+        return self._typed(key, conversions.to_string, default)
+
+    def get_int(self, key: str, default: Any = _MISSING) -> int:
+        """An int; a float is truncated, a decimal string is parsed."""
+        return self._typed(key, conversions.to_int, default)
+
+    def get_int64(self, key: str, default: Any = _MISSING) -> int:
+        """Like ``get_int``, within 64 signed bits."""
+        return self._typed(key, conversions.to_int64, default)
+
+    def get_float32(self, key: str, default: Any = _MISSING) -> float:
+        """A number rounded to single precision."""
+        return self._typed(key, conversions.to_float32, default)
+
+    def get_float64(self, key: str, default: Any = _MISSING) -> float:
+        """A number, or a numeric string parsed at full precision."""
+        return self._typed(key, conversions.to_float64, default)
+
+    def get_boolean(self, key: str, default: Any = _MISSING) -> bool:
+        """A bool, or one of the strings Go's ``ParseBool`` accepts (``"true"``, ``"1"``...)."""
+        return self._typed(key, conversions.to_boolean, default)
+
+    def get_all(self) -> dict[str, Any]:
+        """Return a new dict of every value (not the flash messages)."""
+        start = len(VALUE_PREFIX)
+        return {name[start:]: self.get(name[start:]) for name in self._value_names()}
+
+    def visit(self, callback: Callable[[str, Any], object]) -> None:
+        """Call ``callback(key, value)`` for every value (Iris's ``VisitAll``)."""
+        for key, value in self.get_all().items():
+            callback(key, value)
+
+    def len(self) -> int:
+        """How many values the session holds (Iris's ``Len``); same as ``len(session)``."""
+        return sum(1 for _ in self._value_names())
+
+    # -- writing ------------------------------------------------------------
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``.
+
+        Raises ``TypeError`` naming the key if the value is not a JSON value, and
+        ``ImmutableKeyError`` if the key was stored with ``set_immutable()``.
+        """
+        name = VALUE_PREFIX + key
+        if values.is_immutable(self._fields.get(name, "")):
+            raise ImmutableKeyError(key)
+        self._write(name, values.encode(key, value))
+
+    def set_immutable(self, key: str, value: Any) -> None:
+        """Store ``value`` so that a later ``set()`` is refused and reads are copies."""
+        self._write(VALUE_PREFIX + key, values.pack(values.encode(key, value), immutable=True))
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; tell whether it existed."""
+        return self._remove(VALUE_PREFIX + key)
+
+    def clear(self) -> None:
+        """Remove every value. Flash messages stay (as in Iris)."""
+        names = list(self._value_names())
+        if not self._stored and not names:
+            return
+        for name in names:
+            del self._fields[name]
+        self._cleared = True
+        self._sets = {n: t for n, t in self._sets.items() if not n.startswith(VALUE_PREFIX)}
+        self._deletes = {n for n in self._deletes if not n.startswith(VALUE_PREFIX)}
+        self._increments = {n: d for n, d in self._increments.items() if not n.startswith(VALUE_PREFIX)}
+        self._handed_out.clear()
+
+    def increment(self, key: str, n: int = 1) -> int:
+        """Add ``n`` to the int under ``key`` and return the result.
+
+        A missing or non-numeric value counts as 0. The store applies the
+        addition atomically, so concurrent requests never lose an increment.
+        """
+        name = VALUE_PREFIX + key
+        stored = self._fields.get(name)
+        if stored is not None and values.is_immutable(stored):
+            raise ImmutableKeyError(key)
+        text = increment_text(stored, n)
+        if name in self._sets or name in self._deletes or self._cleared or not self._stored:
+            self._write(name, text)
+        else:
+            self._fields[name] = text
+            self._increments[name] = self._increments.get(name, 0) + n
+            self._handed_out.pop(name, None)
+        return int(text)
+
+    def decrement(self, key: str, n: int = 1) -> int:
+        """Subtract ``n``; a missing key becomes ``-n``."""
+        return self.increment(key, -n)
+
+    # -- Python conveniences ------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        if VALUE_PREFIX + key not in self._fields:
+            raise SessionKeyError(key)
+        return self.get(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if not self.delete(key):
+            raise SessionKeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and VALUE_PREFIX + key in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        start = len(VALUE_PREFIX)
+        return iter([name[start:] for name in self._value_names()])
+
+    def __len__(self) -> int:
+        return self.len()
+
+    def __repr__(self) -> str:
+        return f"<Session new={self._is_new} values={self.len()}>"
+
+    # -- shared by values and flashes ---------------------------------------
+
+    def _typed(self, key: str, convert: Callable[[str, Any], T], default: Any) -> T:
+        stored = self._fields.get(VALUE_PREFIX + key)
+        if stored is None:
+            if default is _MISSING:
+                raise SessionKeyError(key)
+            return default
+        try:
+            return convert(key, values.unpack(stored))
+        except ValueError:
+            if default is _MISSING:
+                raise
+            return default
+
+    def _value_names(self) -> Iterator[str]:
+        return (name for name in self._fields if name.startswith(VALUE_PREFIX))
+
+    def _write(self, name: str, stored: str) -> None:
+        self._fields[name] = stored
+        self._sets[name] = stored
+        self._deletes.discard(name)
+        self._increments.pop(name, None)
+        self._handed_out.pop(name, None)
+
+    def _remove(self, name: str) -> bool:
+        if self._fields.pop(name, None) is None:
+            return False
+        self._sets.pop(name, None)
+        self._increments.pop(name, None)
+        self._handed_out.pop(name, None)
+        self._deletes.add(name)
+        return True
+
+    # -- the manager's side (package-internal) ------------------------------
+
+    def _has_changes(self) -> bool:
+        self._note_mutated_values()
+        consumed = any(name in self._fields for name in self._consumed)
+        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed)
+
+    def _take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
+        """Return the journal of this request's changes and start a new one."""
+        self._note_mutated_values()
+        for name in self._consumed:
+            self._remove(name)
+        journal = Journal(
+            meta=meta,
+            create=not self._stored,
+            previous_id=previous_id,
+            clear_values=self._cleared,
+            sets=self._sets,
+            deletes=self._deletes,
+            increments=self._increments,
+        )
+        self._sets, self._deletes, self._increments, self._cleared = {}, set(), {}, False
+        self._consumed = set()
+        return journal
+
+    def _saved(self, counted: dict[str, str]) -> None:
+        """Take in the store's view after a save: the record exists, counters are exact."""
+        self._stored = True
+        self._fields.update(counted)
+
+    def _rename(self, session_id: str) -> None:
+        self._id = session_id
+
+    def _note_mutated_values(self) -> None:
+        for name, value in self._handed_out.items():
+            if name not in self._sets and values.dumps(value) != self._fields.get(name):
+                self._sets[name] = self._fields[name] = values.encode(name[len(VALUE_PREFIX):], value)
+

@@ -1,0 +1,1 @@
+"""Session stores: where records live between requests."""

@@ -1,0 +1,51 @@
+"""The store interface: four coroutines and a name.
+
+Kept as small as aiohttp-session's: the manager does everything that is the same
+for every store (cookies, expiry rules, typed values, flashes) and a store only
+keeps records. Every method is a coroutine because real stores do network or
+disk I/O; the in-memory store simply never waits.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from ..record import Journal, Record
+
+
+class SessionStore(ABC):
+    """Keeps session records by ID.
+
+    Contract, checked by the conformance suite in ``tests/`` against every store:
+
+    * ``load`` returns the record or ``None``; it never creates one.
+    * ``save`` applies a journal atomically with respect to other saves of the
+      same record, and returns the new text of every incremented field. When
+      ``journal.create`` is false and the record (or ``journal.previous_id``'s
+      record) is gone, it raises ``SessionGoneError`` and writes nothing, so a
+      request cannot bring a destroyed session back.
+    * A store may forget a record once ``meta.expires_at`` has passed.
+    * Failures to reach the backing service raise ``StoreUnavailableError``.
+    """
+
+    #: Shown on the tutorial pages and in logs.
+    name: str = "store"
+
+    @abstractmethod
+    async def load(self, session_id: str) -> Record | None:
+        """Return the record stored under ``session_id``, or ``None``."""
+
+    @abstractmethod
+    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+        """Apply ``journal`` to the record under ``session_id``."""
+
+    @abstractmethod
+    async def destroy(self, session_id: str) -> bool:
+        """Delete a record; tell whether there was one."""
+
+    @abstractmethod
+    async def destroy_all(self) -> None:
+        """Delete every record this store holds."""
+
+    async def close(self) -> None:
+        """Release connections or files; the default has none."""
