@@ -45,14 +45,18 @@ def make_app(store: SessionStore | None = None, clock: Callable[[], float] = tim
     def step(path: str, handler: type, manager: SessionManager) -> url:
         return url(path, handler, {"session_manager": manager})
 
+    routes = [
+        url(r"/", IndexHandler, {"steps": STEPS, "store_name": store.name}, name="index"),
+        step(r"/secret", overview.SecretHandler, overview_sessions),
+        step(r"/login", overview.LoginHandler, overview_sessions),
+        step(r"/logout", overview.LogoutHandler, overview_sessions),
+        # step routes: flash
+        # step routes: standalone, securecookie
+        # step routes: database
+        url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
+    ]
     return Application(
-        [
-            url(r"/", IndexHandler, {"steps": STEPS, "store_name": store.name}, name="index"),
-            step(r"/secret", overview.SecretHandler, overview_sessions),
-            step(r"/login", overview.LoginHandler, overview_sessions),
-            step(r"/logout", overview.LogoutHandler, overview_sessions),
-            url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
-        ],
+        routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
         xsrf_cookies=True,

@@ -32,7 +32,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .ids import fingerprint, is_valid_session_id
-from .record import Journal, Meta
+from .record import Journal, Meta, Record
 from .session import Session
 from .stores.base import SessionStore
 
@@ -52,6 +52,7 @@ class _RequestState:
 
     session: Session | None
     had_cookie: bool
+    payload: str | None = None  # what the browser's cookie carries now (before encoding)
     send_cookie: bool = False
     delete_cookie: bool = False
     previous_id: str | None = None
@@ -133,9 +134,9 @@ class SessionManager:
         state = _states(handler)[self]
         name, attributes = self.config.cookie_name, self.config.cookie
         secure = attributes.is_secure(handler.request, name)
-        if state.send_cookie and state.session is not None:
+        if state.send_cookie and state.session is not None and state.payload is not None:
             now = self.config.clock()
-            value = self.config.codec.encode(name, state.session.id)
+            value = self.config.codec.encode(name, state.payload)
             max_age = self._cookie_max_age(state.session._meta, now)
             handler.add_header("Set-Cookie", set_cookie_header(name, value, attributes, secure, max_age, now))
         elif state.delete_cookie:
@@ -206,21 +207,17 @@ class SessionManager:
         if raw is None:
             return _RequestState(self._new_session(), had_cookie=False)
         decoded = self.config.codec.decode(self.config.cookie_name, raw)
-        if decoded is None or not is_valid_session_id(decoded.payload):
-            log.info("rejected a %s cookie that this server did not issue", self.config.cookie_name)
+        opened = None if decoded is None else await self._store(self.store.open(decoded.payload))
+        if opened is None:
+            log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return _RequestState(self._new_session(), had_cookie=True, delete_cookie=True)
-        session_id = decoded.payload
-        record = await self._store(self.store.load(session_id))
-        if record is None:
-            log.info("session %s is unknown or gone: starting a fresh one", fingerprint(session_id))
-        elif self._is_expired(record.meta):
+        session_id, record = opened
+        if self._is_expired(record.meta):
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
-            record = None
-        if record is None:
             return _RequestState(self._new_session(), had_cookie=True, delete_cookie=True)
         session = Session(session_id, record, self.config.clock())
-        return _RequestState(session, had_cookie=True, send_cookie=decoded.reissue)
+        return _RequestState(session, had_cookie=True, payload=decoded.payload, send_cookie=decoded.reissue)
 
     def _needs_write(self, state: _RequestState) -> bool:
         session = state.session
@@ -245,9 +242,10 @@ class SessionManager:
             state.session, state.send_cookie, state.delete_cookie = None, False, state.had_cookie
             return
         self._log_saved(session, journal)
-        state.send_cookie |= journal.create or journal.previous_id is not None or state.expiry_changed
-        state.previous_id, state.expiry_changed = None, False
         session._saved(counted)
+        payload = self.store.payload(session.id, Record(session._fields, journal.meta))
+        state.send_cookie |= payload != state.payload or state.expiry_changed
+        state.payload, state.previous_id, state.expiry_changed = payload, None, False
 
     def _log_saved(self, session: Session, journal: Journal) -> None:
         if journal.create:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from ..ids import is_valid_session_id
 from ..record import Journal, Record
 
 
@@ -49,3 +50,22 @@ class SessionStore(ABC):
 
     async def close(self) -> None:
         """Release connections or files; the default has none."""
+
+    # -- what the cookie carries ------------------------------------------------
+    # A server-side store puts only the session ID in the cookie. A store that
+    # keeps the whole session in the cookie overrides these two methods.
+
+    async def open(self, payload: str) -> tuple[str, Record] | None:
+        """Return ``(session ID, record)`` for a decoded cookie payload, or ``None``.
+
+        The ID's format is checked before it reaches ``load``, so a hostile
+        value never becomes a store key.
+        """
+        if not is_valid_session_id(payload):
+            return None
+        record = await self.load(payload)
+        return None if record is None else (payload, record)
+
+    def payload(self, session_id: str, record: Record) -> str:
+        """Return what the cookie carries for a session after a save."""
+        return session_id
