@@ -76,10 +76,10 @@ def to_float64(key: str, value: Any) -> float:
 def to_float32(key: str, value: Any) -> float:
     """Like ``to_float64``, rounded to the nearest single-precision float."""
     number = to_float64(key, value)
-    try:
-        return struct.unpack("f", struct.pack("f", number))[0]
-    except OverflowError:
-        raise ConversionError(key, value, "a 32-bit float") from None
+    single = struct.unpack("f", struct.pack("f", number))[0]
+    if math.isinf(single) and not math.isinf(number):
+        raise ConversionError(key, value, "a 32-bit float")  # Go's ParseFloat(s, 32): out of range
+    return single
 
 
 def to_boolean(key: str, value: Any) -> bool:

@@ -216,7 +216,7 @@ class SessionManager:
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
             return _RequestState(self._new_session(), had_cookie=True, delete_cookie=True)
-        session = Session(session_id, record, self.config.clock())
+        session = Session(session_id, record, stored=True)
         return _RequestState(session, had_cookie=True, payload=decoded.payload, send_cookie=decoded.reissue)
 
     def _needs_write(self, state: _RequestState) -> bool:
@@ -279,7 +279,10 @@ class SessionManager:
         return result
 
     def _new_session(self) -> Session:
-        return Session(self._new_id(), None, self.config.clock())
+        now, expires = self.config.clock(), self.config.expires
+        deadline = None if expires is None else now + expires.total_seconds()
+        record = Record({}, Meta(created=now, touched=now, deadline=deadline))
+        return Session(self._new_id(), record, stored=False)
 
     def _new_id(self) -> str:
         session_id = self.config.id_generator()

@@ -28,12 +28,13 @@ class Session(FlashMixin):
     (a ``ValueError``) for a value of the wrong kind; with one, they return it.
     """
 
-    def __init__(self, session_id: str, record: Record | None, now: float) -> None:
+    def __init__(self, session_id: str, record: Record, *, stored: bool) -> None:
+        """Wrap ``record``; ``stored`` tells whether it came from the store or is new."""
         self._id = session_id
-        self._is_new = record is None
-        self._stored = record is not None
-        self._fields: dict[str, str] = record.fields if record else {}
-        self._meta = record.meta if record else Meta(created=now, touched=now)
+        self._is_new = not stored
+        self._stored = stored
+        self._fields = record.fields
+        self._meta = record.meta
         # The change journal, in the shape the store wants it.
         self._sets: dict[str, str] = {}
         self._deletes: set[str] = set()
