@@ -39,6 +39,10 @@ class Config:
     idle_timeout: timedelta | None = timedelta(minutes=30)
     absolute_timeout: timedelta | None = timedelta(hours=8)
     allow_reclaim: bool = True
+    #: Send ``Clear-Site-Data`` on ``destroy()`` so the browser also drops other
+    #: cookies, storage and cache of this origin (OWASP's logout advice). Off by
+    #: default: it logs the user out of every other cookie of the site too.
+    clear_site_data: bool = False
     cookie: CookieAttributes = CookieAttributes()
     id_generator: Callable[[], str] = new_session_id
     store: SessionStore = field(default_factory=MemoryStore)

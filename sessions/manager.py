@@ -159,6 +159,8 @@ class SessionManager:
                 await self._destroy_stored(session_id)
         state.session, state.previous_id, state.send_cookie = None, None, False
         state.delete_cookie = state.had_cookie
+        if self.config.clear_site_data:
+            handler.set_header("Clear-Site-Data", '"cache", "cookies", "storage"')
 
     async def destroy_by_id(self, session_id: str) -> bool:
         """Delete a session by its ID; its holder gets a fresh session next time."""

@@ -25,10 +25,11 @@ def store(clock):
 
 
 @pytest.fixture
-def manager(store, clock):
+def manager(store, clock, request):
+    options = getattr(request, "param", {})  # tests override config through indirect parametrization
     return SessionManager(
         cookie_name=COOKIE, store=store, clock=clock, expires=timedelta(hours=1),
-        idle_timeout=timedelta(minutes=30), absolute_timeout=timedelta(hours=8),
+        idle_timeout=timedelta(minutes=30), absolute_timeout=timedelta(hours=8), **options,
     )
 
 
@@ -299,3 +300,19 @@ async def test_update_expiration_without_a_session_is_an_error_not_a_new_session
     response = await client.fetch("/lifecycle/update?seconds=60", method="POST", body="")
     assert response.code == 404 and text(response) == "session not found"
     assert len(store) == 0 and client.jar == {}
+
+
+
+@pytest.mark.gen_test
+async def test_no_clear_site_data_on_destroy_by_default(client):
+    await post_json(client, "/values/a", 1)
+    response = await client.fetch("/lifecycle/destroy", method="POST", body="")
+    assert "Clear-Site-Data" not in response.headers
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("manager", [{"clear_site_data": True}], indirect=True)
+async def test_clear_site_data_is_sent_on_destroy_when_configured(client):
+    await post_json(client, "/values/a", 1)
+    response = await client.fetch("/lifecycle/destroy", method="POST", body="")
+    assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
