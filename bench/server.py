@@ -1,0 +1,96 @@
+"""The project's app as the benchmark runs it: ``make_app(store=...)`` plus bench routes.
+
+The app's own routes are measured where they fit a scenario (``/secret`` and
+``/login`` of the overview step, ``/securecookie/...``). The bench routes add
+what the app has no route for, built from the real ``sessions`` package and
+the app's real handlers, on a manager of their own (cookie ``benchsid``):
+
+* ``/bench/anonymous``: a session-aware handler that never asks for its session;
+* ``/bench/login`` and ``/bench/secret``: the overview step's handlers, so that
+  the cookie-only store (which needs an encrypting codec) runs the same code;
+* ``/bench/count``: ``session.increment("count")`` on every request.
+
+Usage: ``python bench/server.py --store=memory|sqlite|redis|cookie [--redis-url=URL]
+[--workdir=DIR]``; prints ``listening <port>``, stops on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tornado.web import Application, url  # noqa: E402
+
+import stores  # noqa: E402
+from app import make_app  # noqa: E402
+from handlers import overview  # noqa: E402
+from handlers.base import SessionHandler  # noqa: E402
+from serving import serve_until_stopped  # noqa: E402
+from sessions import MemoryStore, SessionManager  # noqa: E402
+
+BENCH_COOKIE = "benchsid"
+
+
+class AnonymousHandler(SessionHandler):
+    """Session-aware, but never asks for the session: what anonymous traffic pays."""
+
+    def get(self) -> None:
+        self.write("ok")
+
+
+class CountHandler(SessionHandler):
+    """A write on every request, applied by the store as an atomic increment."""
+
+    async def get(self) -> None:
+        session = await self.get_session()
+        session.increment("count")
+        self.write("ok")
+
+
+def build_app(store_name: str, workdir: Path, redis_url: str | None) -> Application:
+    store, codec = stores.build(store_name, workdir, redis_url)
+    # The cookie-only store cannot serve the app's plain-codec steps; they run on memory then.
+    app = make_app(store=MemoryStore() if store_name == "cookie" else store)
+    options = {"cookie_name": BENCH_COOKIE, "store": store}
+    manager = SessionManager(**options, codec=codec) if codec is not None else SessionManager(**options)
+    bench = {"session_manager": manager}
+    app.add_handlers(
+        r".*$",
+        [
+            url(r"/bench/anonymous", AnonymousHandler, bench),
+            url(r"/bench/login", overview.LoginHandler, bench),
+            url(r"/bench/secret", overview.SecretHandler, bench),
+            url(r"/bench/count", CountHandler, bench),
+        ],
+    )
+    app.settings["bench_store"] = store
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=stores.STORES, default="memory")
+    parser.add_argument("--redis-url")
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args()
+    reason = stores.missing(args.store)
+    if reason is not None:
+        sys.exit(f"store {args.store} is not available: {reason}")
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as scratch:
+        app = build_app(args.store, args.workdir or Path(scratch), args.redis_url)
+
+        async def close_stores() -> None:
+            await app.settings["bench_store"].close()
+            if app.settings["session_store"] is not app.settings["bench_store"]:
+                await app.settings["session_store"].close()
+
+        asyncio.run(serve_until_stopped(app, close_stores))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""How both benchmark servers listen, announce their port and stop.
+
+They bind port 0 on 127.0.0.1 themselves (no race for a "free" port) and
+print ``listening <port>`` for the harness. Logging stays at WARNING in both,
+so Tornado's per-request access log costs neither of them anything and the
+comparison is of request handling alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application
+
+HOST = "127.0.0.1"
+
+
+async def serve_until_stopped(app: Application, cleanup: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Serve ``app`` on a fresh loopback port until SIGTERM or SIGINT."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sockets = bind_sockets(0, HOST)
+    server = HTTPServer(app)
+    server.add_sockets(sockets)
+    print(f"listening {sockets[0].getsockname()[1]}", flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    server.stop()
+    await server.close_all_connections()
+    if cleanup is not None:
+        await cleanup()

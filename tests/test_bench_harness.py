@@ -1,0 +1,138 @@
+"""The benchmark harness works: it starts its servers, produces numbers, and stops everything.
+
+These tests run ``bench/run.py --quick`` as a user would. They assert nothing
+about speed (this machine's load decides that), only that every available
+scenario was really measured, that unavailable ones are skipped with a reason
+instead of being counted, and that no process the harness started outlives it,
+also when it is interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = [sys.executable, str(ROOT / "bench" / "run.py")]
+#: Scenarios whose store and routes are on main from the start.
+ALWAYS_AVAILABLE = {"anonymous", "read-memory", "write-memory", "new-session"}
+
+
+def run_harness(tmp_path: Path, *args: str) -> dict:
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [*RUN, "--quick", f"--json={results}", *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(results.read_text())
+
+
+def assert_measured(scenario: dict) -> None:
+    assert scenario["status"] == "measured", scenario
+    assert scenario["rps"] > 0 and scenario["ratio"] > 0 and scenario["p99_us"] >= scenario["p50_us"] > 0
+    assert scenario["cpu_us"] is not None and scenario["cpu_us"] > 0
+    assert scenario["failed"] == 0, "a scenario that answers errors must not be measured as if it worked"
+    assert scenario["rounds"], "a measured scenario keeps its raw runs"
+
+
+def assert_all_stopped(pids: list[int]) -> None:
+    alive = [pid for pid in pids if _alive(pid)]
+    assert not alive, f"processes left running: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_quick_run_measures_every_available_scenario_and_stops_its_processes(tmp_path):
+    report = run_harness(tmp_path)
+
+    assert report["bare"]["rps"] > 0 and report["bare"]["cpu_us"] > 0
+    by_name = {s["name"]: s for s in report["scenarios"]}
+    for name in ALWAYS_AVAILABLE:
+        assert_measured(by_name[name])
+    for scenario in report["scenarios"]:
+        if scenario["status"] == "skipped":
+            assert scenario["skipped_because"], "a skipped scenario says why"
+            assert "rps" not in scenario and "ratio" not in scenario, "a skipped scenario has no numbers"
+        else:
+            assert_measured(scenario)
+    # Only a new session is announced with Set-Cookie; reads and per-key writes keep the cookie.
+    assert by_name["new-session"]["sets_cookie_every_response"] is True
+    assert by_name["read-memory"]["sets_cookie_every_response"] is False
+    assert by_name["write-memory"]["sets_cookie_every_response"] is False
+    assert report["pids"], "the harness reports what it started"
+    assert_all_stopped(report["pids"])
+
+    micro = report["micro"]
+    assert micro["codec_round_trips"]["plain"]["per_second"] > 0
+    assert micro["store_load_save"]["memory"]["per_second"] > 0
+    assert micro["memory_store"]["traced_bytes"] > 0
+
+
+def test_asyncio_client_fallback_measures_too(tmp_path):
+    report = run_harness(tmp_path, "--client=asyncio", "--only=anonymous,read-memory", "--no-micro")
+
+    assert report["plan"]["client"] == "asyncio"
+    assert [s["name"] for s in report["scenarios"]] == ["anonymous", "read-memory"]
+    for scenario in report["scenarios"]:
+        assert_measured(scenario)
+    assert report["micro"] is None
+    assert_all_stopped(report["pids"])
+
+
+def test_ctrl_c_stops_every_process_the_harness_started(tmp_path):
+    harness = subprocess.Popen(
+        [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro", f"--json={tmp_path / 'r.json'}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert harness.stdout is not None
+        line = harness.stdout.readline()  # printed once the servers are up and the load is about to start
+        assert line.startswith("round 1/1"), line
+        started = _wait_for_children(harness.pid, at_least=3)  # bare server, bench server, load generator
+        harness.send_signal(signal.SIGINT)
+        output, _ = harness.communicate(timeout=60)
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+    assert harness.returncode != 0
+    assert "interrupted" in output
+    assert_all_stopped(started)
+    assert not (tmp_path / "r.json").exists(), "an interrupted run writes no results"
+
+
+def _wait_for_children(pid: int, at_least: int) -> list[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = _children(pid)
+        if len(children) >= at_least:
+            return children
+        time.sleep(0.05)
+    pytest.fail(f"the harness started {len(_children(pid))} processes, expected {at_least}")
