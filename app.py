@@ -45,7 +45,7 @@ STEPS = [
 
 def make_app(store: SessionStore | None = None, clock: Callable[[], float] = time.time) -> Application:
     """Build the app; tests pass their own store and clock."""
-    store = store or MemoryStore(clock=clock)
+    store = MemoryStore(clock=clock) if store is None else store  # an empty store is falsy (__len__)
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", store=store, clock=clock)
 
     def step(path: str, handler: type, manager: SessionManager) -> url:
