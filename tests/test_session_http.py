@@ -312,7 +312,7 @@ async def test_no_clear_site_data_on_destroy_by_default(client):
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("manager", [{"clear_site_data": True}], indirect=True)
-async def test_clear_site_data_is_sent_on_destroy_when_configured(client):
+async def test_clear_site_data_is_sent_on_destroy_when_configured(client, manager):
     await post_json(client, "/values/a", 1)
     response = await client.fetch("/lifecycle/destroy", method="POST", body="")
     assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
