@@ -59,8 +59,8 @@ def build_app(store_name: str, workdir: Path, redis_url: str | None) -> Applicat
     options = {"cookie_name": BENCH_COOKIE, "store": store}
     manager = SessionManager(**options, codec=codec) if codec is not None else SessionManager(**options)
     bench = {"session_manager": manager}
-    app.add_handlers(
-        r".*$",
+    _prepend_routes(
+        app,
         [
             url(r"/bench/anonymous", AnonymousHandler, bench),
             url(r"/bench/login", overview.LoginHandler, bench),
@@ -70,6 +70,20 @@ def build_app(store_name: str, workdir: Path, redis_url: str | None) -> Applicat
     )
     app.settings["bench_store"] = store
     return app
+
+
+def _prepend_routes(app: Application, routes: list[url]) -> None:
+    """Put ``routes`` first in the app's own route list.
+
+    ``Application.add_handlers`` would put them in a host rule of their own,
+    tried before the app's, so that every request to an app route (``/secret``)
+    would first fail a whole extra router: a cost the real app does not have.
+    First in the app's list, a bench route is found as fast as bare Tornado's
+    only route, and an app route pays four failed regex matches (under 1%).
+    """
+    router = app.wildcard_router
+    for route in reversed(routes):
+        router.rules.insert(0, router.process_rule(route))
 
 
 def main() -> None:
