@@ -58,4 +58,6 @@ def unpack(stored: str) -> Any:
 
 def dumps(value: Any) -> str:
     """Return compact JSON for a value already known to be valid."""
+    if type(value) is int:  # counters, on every increment: an int's JSON is its decimal text
+        return str(value)
     return _dumps(value)
