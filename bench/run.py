@@ -34,6 +34,8 @@ from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, prepare
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RESULTS = HERE / "results.json"
+#: Above this one-minute load average the machine is not quiet enough for figures worth publishing.
+BUSY_LOAD = 0.5
 
 
 @dataclass
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     started_at = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()
+    if load_before[0] > BUSY_LOAD:
+        print(f"warning: load average {load_before[0]:.2f}: other work is running, numbers will be noisy", flush=True)
     with Processes() as processes:
         outcomes, bare_runs, micro = _run(processes, plan, args.client, chosen)
         pids = processes.pids()
