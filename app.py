@@ -32,7 +32,7 @@ log = logging.getLogger("app")
 
 define("port", default=8080, help="port to listen on")
 define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
-define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD (or SESSION_SECRETS)")
+define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 define("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
@@ -48,12 +48,12 @@ STEPS = [
     {
         "title": "Standalone",
         "path": "/standalone/",
-        "teaches": "Set, read, delete, clear, extend and destroy a session that lasts two hours, and keep a value nobody can change by accident.",
+        "teaches": "A session that lasts two hours: set, read, delete, extend and destroy it.",
     },
     {
         "title": "Secure cookie",
         "path": "/securecookie/",
-        "teaches": "The same session with its cookie encrypted and authenticated, so a tampered or copied cookie is ignored.",
+        "teaches": "The same session with an encrypted, authenticated cookie: a tampered one is ignored.",
     },
 ]
 

@@ -1,4 +1,4 @@
-"""Steps 3 and 4, standalone and securecookie: Iris's two examples with the same routes.
+"""The standalone and securecookie steps: Iris's two examples with the same routes.
 
 Both steps answer the same routes with the same texts; they differ only in
 their manager (``app.py``): the securecookie step encrypts its session-ID

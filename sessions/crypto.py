@@ -153,10 +153,10 @@ class EncryptedCodec:
         ``decode`` accepts, instead of making a cookie that can never be read.
         """
         key = self.keyring._newest
-        header = bytes([VERSION]) + key.key_id + os.urandom(NONCE_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
         plaintext = _ISSUED.pack(int(self._clock())) + payload.encode()
-        sealed = key.aead.encrypt(header[-NONCE_BYTES:], plaintext, header[: 1 + KEY_ID_BYTES] + cookie_name.encode())
-        value = base64.urlsafe_b64encode(header + sealed).rstrip(b"=").decode("ascii")
+        sealed = key.aead.encrypt(nonce, plaintext, _associated_data(key.key_id, cookie_name))
+        value = _base64(bytes([VERSION]) + key.key_id + nonce + sealed)
         if len(value) > MAX_VALUE_CHARS:
             raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=f"the encrypted value of cookie {cookie_name!r}")
         return value
@@ -187,10 +187,9 @@ class EncryptedCodec:
         key = self.keyring._keys.get(key_id)
         if key is None:
             raise _Rejected(f"made under key id {key_id.hex()}, which is not in the key ring")
+        nonce, sealed = raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:]
         try:
-            plaintext = key.aead.decrypt(
-                raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:], raw[: 1 + KEY_ID_BYTES] + cookie_name.encode()
-            )
+            plaintext = key.aead.decrypt(nonce, sealed, _associated_data(key_id, cookie_name))
         except InvalidTag:
             raise _Rejected("authentication failed: altered, or made for another cookie name") from None
         (issued_at,) = _ISSUED.unpack_from(plaintext)
@@ -204,6 +203,15 @@ class EncryptedCodec:
         return Envelope(VERSION, key_id.hex(), issued_at, payload, key is self.keyring._newest)
 
 
+def _associated_data(key_id: bytes, cookie_name: str) -> bytes:
+    """What is authenticated but not encrypted: the version, the key id and the cookie's name."""
+    return bytes([VERSION]) + key_id + cookie_name.encode()
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
 def _unbase64(value: str) -> bytes:
     """Decode unpadded URL-safe base64, accepting only the one spelling ``encode`` makes."""
     if len(value) > MAX_VALUE_CHARS:
@@ -213,6 +221,6 @@ def _unbase64(value: str) -> bytes:
     raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     # Unused low bits of the last character would let several spellings decode
     # to the same bytes; refusing all but one keeps "any change is refused" true.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != value:
+    if _base64(raw) != value:
         raise _Rejected("not canonical base64")
     return raw

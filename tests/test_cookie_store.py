@@ -167,7 +167,8 @@ async def test_an_oversized_set_fails_in_the_handler_naming_the_size(client: Coo
     kept = client.jar[COOKIE]
     response = await client.get("/one/put/big?size=5000")
     assert response.code == 413
-    named = re.fullmatch(rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes", text(response))
+    named = re.fullmatch(rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes",
+                         text(response))
     assert named and int(named[1]) > BROWSER_COOKIE_LIMIT
     assert COOKIE not in set_cookies(response)  # the refused write was not applied
     assert client.jar[COOKIE] == kept
@@ -219,7 +220,8 @@ async def test_the_store_keeps_nothing_on_the_server():
 @pytest.mark.gen_test
 async def test_payload_round_trip():
     store = CookieStore()
-    record = Record({"v:name": '"iris"', "f:notice": '"hi"'}, Meta(1_800_000_000.25, 1_800_000_100.5, None, 1_800_001_900.5, "ann"))
+    meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
+    record = Record({"v:name": '"iris"', "f:notice": '"hi"'}, meta)
     session_id, opened = await store.open(store.payload("S" * 43, record))
     assert session_id == "S" * 43
     assert opened == record
