@@ -51,7 +51,11 @@ _SMALLEST = _HEADER_BYTES + _ISSUED.size + _TAG_BYTES
 MAX_VALUE_CHARS = BROWSER_COOKIE_LIMIT
 #: A secret shorter than this is worth a warning: HKDF spreads entropy, it adds none.
 _WEAK_SECRET_BYTES = 32
+_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+#: For a value whose length is 2 or 3 modulo 4, the low bits of the last character that carry no data.
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+_SEXTET = {char: index for index, char in enumerate(_BASE64URL_ALPHABET)}
 
 
 def new_secret() -> str:
@@ -158,26 +162,36 @@ class EncryptedCodec:
         sealed = key.aead.encrypt(nonce, plaintext, _associated_data(key.key_id, cookie_name))
         value = _base64(bytes([VERSION]) + key.key_id + nonce + sealed)
         if len(value) > MAX_VALUE_CHARS:
-            raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=f"the encrypted value of cookie {cookie_name!r}")
+            what = f"the encrypted value of cookie {cookie_name!r}"
+            raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=what)
         return value
 
     def decode(self, cookie_name: str, value: str) -> Decoded | None:
         """Return the payload, or ``None`` for anything this codec did not make (never raises)."""
-        envelope = self.inspect(cookie_name, value)
-        if envelope is None:
+        opened = self._try_open(cookie_name, value)
+        if opened is None:
             return None
-        stale = self._clock() - envelope.issued_at >= self._max_age_seconds / 2
-        return Decoded(envelope.payload, reissue=stale or not envelope.newest_key)
+        key, issued_at, payload = opened
+        stale = self._clock() - issued_at >= self._max_age_seconds / 2
+        return Decoded(payload, reissue=stale or key is not self.keyring._newest)
 
     def inspect(self, cookie_name: str, value: str) -> Envelope | None:
         """Return the opened envelope of a value ``decode`` accepts, else ``None``."""
+        opened = self._try_open(cookie_name, value)
+        if opened is None:
+            return None
+        key, issued_at, payload = opened
+        return Envelope(VERSION, key.key_id.hex(), issued_at, payload, key is self.keyring._newest)
+
+    def _try_open(self, cookie_name: str, value: str) -> tuple[_Key, int, str] | None:
         try:
             return self._open(cookie_name, value)
         except _Rejected as reason:
             log.debug("refused a %s cookie value (%d chars): %s", cookie_name, len(value), reason)
             return None
 
-    def _open(self, cookie_name: str, value: str) -> Envelope:
+    def _open(self, cookie_name: str, value: str) -> tuple[_Key, int, str]:
+        """Return the key that made ``value``, its issue time and its payload, or raise ``_Rejected``."""
         raw = _unbase64(value)
         if len(raw) < _SMALLEST:
             raise _Rejected("too short to be an envelope")
@@ -200,7 +214,7 @@ class EncryptedCodec:
             payload = plaintext[_ISSUED.size :].decode()
         except UnicodeDecodeError:
             raise _Rejected("payload is not UTF-8") from None
-        return Envelope(VERSION, key_id.hex(), issued_at, payload, key is self.keyring._newest)
+        return key, issued_at, payload
 
 
 def _associated_data(key_id: bytes, cookie_name: str) -> bytes:
@@ -216,11 +230,11 @@ def _unbase64(value: str) -> bytes:
     """Decode unpadded URL-safe base64, accepting only the one spelling ``encode`` makes."""
     if len(value) > MAX_VALUE_CHARS:
         raise _Rejected(f"longer than {MAX_VALUE_CHARS} characters")
-    if not _BASE64URL.fullmatch(value) or len(value) % 4 == 1:
+    tail = len(value) % 4
+    if not _BASE64URL.fullmatch(value) or tail == 1:
         raise _Rejected("not URL-safe base64")
-    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     # Unused low bits of the last character would let several spellings decode
     # to the same bytes; refusing all but one keeps "any change is refused" true.
-    if _base64(raw) != value:
+    if tail and _SEXTET[value[-1]] & _UNUSED_BITS[tail]:
         raise _Rejected("not canonical base64")
-    return raw
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

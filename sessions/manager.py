@@ -136,11 +136,11 @@ class SessionManager:
         state = _states(handler)[self]
         if state.send_cookie and state.session is not None and state.payload is not None:
             now = self.config.clock()
-            handler.add_header("Set-Cookie", self._cookie_header(handler, state.payload, state.session._meta, now))
+            header = self._cookie_header(self._secure(handler), state.payload, state.session._meta, now)
+            handler.add_header("Set-Cookie", header)
         elif state.delete_cookie:
             name, attributes = self.config.cookie_name, self.config.cookie
-            secure = attributes.is_secure(handler.request, name)
-            handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, secure))
+            handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, self._secure(handler)))
         state.send_cookie = state.delete_cookie = False
         if not state.headers_sent:
             handler.set_header("Cache-Control", "no-store")
@@ -288,7 +288,7 @@ class SessionManager:
     def _session(self, handler: RequestHandler, session_id: str, record: Record | None) -> Session:
         session = Session(session_id, record, self.config.clock())
         if self.store.cookie_only:
-            session._size_guard = functools.partial(self._check_cookie_size, handler, session)
+            session._size_guard = functools.partial(self._check_cookie_size, self._secure(handler))
         return session
 
     def _new_id(self) -> str:
@@ -299,23 +299,25 @@ class SessionManager:
 
     # -- the cookie -----------------------------------------------------------
 
-    def _cookie_header(self, handler: RequestHandler, payload: str, meta: Meta, now: float) -> str:
+    def _secure(self, handler: RequestHandler) -> bool:
+        return self.config.cookie.is_secure(handler.request, self.config.cookie_name)
+
+    def _cookie_header(self, secure: bool, payload: str, meta: Meta, now: float) -> str:
         """Build the ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
         name, attributes = self.config.cookie_name, self.config.cookie
         value = self.config.codec.encode(name, payload)
-        secure = attributes.is_secure(handler.request, name)
         header = set_cookie_header(name, value, attributes, secure, self._cookie_max_age(meta, now), now)
         if len(header) > BROWSER_COOKIE_LIMIT:
             raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
         return header
 
-    def _check_cookie_size(self, handler: RequestHandler, session: Session, fields: dict[str, str]) -> None:
+    def _check_cookie_size(self, secure: bool, session: Session, fields: dict[str, str]) -> None:
         """Build the cookie ``fields`` would be saved as, exactly as ``save()`` will, to measure it."""
         now = self.config.clock()
         meta = session._meta.copy()
         meta.touched = now
         meta.expires_at = self._expires_at(meta)
-        self._cookie_header(handler, self.store.payload(session.id, Record(fields, meta)), meta, now)
+        self._cookie_header(secure, self.store.payload(session.id, Record(fields, meta)), meta, now)
 
     # -- expiry rules --------------------------------------------------------
 

@@ -44,9 +44,10 @@ class Session(FlashMixin):
         self._handed_out: dict[str, Any] = {}
         self._consumed: set[str] = set()
         # Set by the manager when the whole session travels in its cookie: called
-        # with the fields a write would leave, it raises ``SessionTooLargeError``,
-        # so an oversized write fails in the handler that made it, unapplied.
-        self._size_guard: Callable[[dict[str, str]], None] | None = None
+        # with the session and the fields a write would leave, it raises
+        # ``SessionTooLargeError``, so an oversized write fails, unapplied, in the
+        # handler that made it.
+        self._size_guard: Callable[[Session, dict[str, str]], None] | None = None
 
     # -- identity -----------------------------------------------------------
 
@@ -234,7 +235,7 @@ class Session(FlashMixin):
 
     def _admit(self, name: str, stored: str) -> None:
         if self._size_guard is not None:
-            self._size_guard({**self._fields, name: stored})
+            self._size_guard(self, {**self._fields, name: stored})
 
     def _write(self, name: str, stored: str) -> None:
         self._admit(name, stored)
