@@ -62,3 +62,8 @@ class Config:
             raise ValueError("SameSite=None cookies must be Secure")
         if self.cookie_name.startswith("__Host-") and (self.cookie.domain or self.cookie.path != "/"):
             raise ValueError("a __Host- cookie must have no domain and path '/'")
+        if self.store.cookie_only and isinstance(self.codec, PlainCodec):
+            raise ValueError(
+                f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
+                "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
+            )

@@ -47,6 +47,11 @@ class Session(FlashMixin):
         # Flashes this request consumed and a save already deleted from the store:
         # still readable until the request ends (see flashes.py).
         self._spent: dict[str, str] = {}
+        # Set by the manager when the whole session travels in its cookie: called
+        # with the session and the fields a write would leave, it raises
+        # ``SessionTooLargeError``, so an oversized write fails, unapplied, in the
+        # handler that made it.
+        self._size_guard: Callable[[Session, dict[str, str]], None] | None = None
 
     # -- identity -----------------------------------------------------------
 
@@ -177,6 +182,7 @@ class Session(FlashMixin):
         if name in self._sets or name in self._deletes or self._cleared or not self._stored:
             self._write(name, text)
         else:
+            self._admit(name, text)
             self._fields[name] = text
             self._increments[name] = self._increments.get(name, 0) + n
             self._handed_out.pop(name, None)
@@ -231,7 +237,12 @@ class Session(FlashMixin):
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
+    def _admit(self, name: str, stored: str) -> None:
+        if self._size_guard is not None:
+            self._size_guard(self, {**self._fields, name: stored})
+
     def _write(self, name: str, stored: str) -> None:
+        self._admit(name, stored)
         self._fields[name] = stored
         self._sets[name] = stored
         self._deletes.discard(name)

@@ -31,6 +31,9 @@ class SessionStore(ABC):
 
     #: Shown on the tutorial pages and in logs.
     name: str = "store"
+    #: True when the whole session travels in the cookie (``open``/``payload``
+    #: below); the manager then holds every write to the browser's cookie limit.
+    cookie_only: bool = False
 
     @abstractmethod
     async def load(self, session_id: str) -> Record | None:
