@@ -6,6 +6,7 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
     --generate-secret       print a fresh secret and exit
+    --xheaders              behind a reverse proxy: trust X-Forwarded-Proto (so cookies get Secure on HTTPS)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ define("port", default=8080, help="port to listen on")
 define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
 define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 define("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
+define("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
 TWO_HOURS = timedelta(hours=2)
@@ -70,7 +72,8 @@ def make_app(
 ) -> Application:
     """Build the app; tests pass their own store, clock and secrets (newest first)."""
     store = MemoryStore(clock=clock) if store is None else store  # an empty store is falsy
-    keyring = KeyRing(secrets or [_process_secret()])
+    secrets = list(secrets or [_process_secret()])
+    keyring = KeyRing(secrets)
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", store=store, clock=clock)
     # Iris's 2-hour expiry is the session's real lifetime only without an idle
     # timeout (which would end it sooner, while the cookie's Max-Age still said 2 h).
@@ -99,6 +102,7 @@ def make_app(
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
         xsrf_cookies=True,
+        cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
         session_store=store,
     )
 
@@ -120,7 +124,7 @@ def configured_secrets() -> list[str]:
 async def serve() -> None:
     """Serve until Ctrl-C or SIGTERM, then close connections and the store."""
     app = make_app(secrets=configured_secrets())
-    server = app.listen(options.port, options.address)
+    server = app.listen(options.port, options.address, xheaders=options.xheaders)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info("serving the sessions tutorial on http://%s:%d/ (Ctrl-C to stop)", host, options.port)
     stopping = asyncio.Event()

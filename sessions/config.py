@@ -43,6 +43,10 @@ class Config:
     #: cookies, storage and cache of this origin (OWASP's logout advice). Off by
     #: default: it logs the user out of every other cookie of the site too.
     clear_site_data: bool = False
+    #: A write that would make a server-side session larger than this (its keys
+    #: and JSON values, in bytes) raises ``SessionTooLargeError``; ``None``: no
+    #: limit. A cookie-only store is held to the browser's 4096-byte cookie instead.
+    max_session_bytes: int | None = 64 * 1024
     cookie: CookieAttributes = CookieAttributes()
     id_generator: Callable[[], str] = new_session_id
     store: SessionStore = field(default_factory=MemoryStore)
@@ -56,6 +60,8 @@ class Config:
             value = getattr(self, name)
             if value is not None and value <= timedelta(0):
                 raise ValueError(f"{name} must be positive or None, not {value}")
+        if self.max_session_bytes is not None and self.max_session_bytes < 1:
+            raise ValueError("max_session_bytes must be positive or None")
         if self.cookie.samesite not in ("Lax", "Strict", "None"):
             raise ValueError(f"cookie samesite must be Lax, Strict or None, not {self.cookie.samesite!r}")
         if self.cookie.samesite == "None" and self.cookie.secure is False:

@@ -114,6 +114,22 @@ class SessionManager:
         state = _states(handler).get(self)
         return None if state is None else state.session
 
+    def request_session_id(self, handler: RequestHandler) -> str | None:
+        """The ID of the session this request holds or will hold, without store I/O.
+
+        That is the started session's ID once it is (or is about to be) stored,
+        otherwise the ID the request's cookie names. ``None`` for a visitor with no
+        session. Used to bind XSRF tokens to the session.
+        """
+        state = _states(handler).get(self)
+        if state is not None:
+            session = state.session
+            stored = session is not None and (session._stored or session._has_changes())
+            return session.id if stored else None
+        raw = read_cookie(handler.request, self.config.cookie_name)
+        decoded = None if raw is None else self.config.codec.decode(self.config.cookie_name, raw)
+        return None if decoded is None else self.store.session_id(decoded.payload)
+
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
         state = _states(handler).get(self)
@@ -233,6 +249,8 @@ class SessionManager:
     async def _write(self, state: _RequestState) -> None:
         session = state.session
         assert session is not None
+        if session._size_guard is not None and not self.store.cookie_only:
+            session._size_guard(session, session._fields)  # values grown in place show only now
         meta = session._meta
         meta.touched = self.config.clock()
         meta.expires_at = self._expires_at(meta)
@@ -291,6 +309,8 @@ class SessionManager:
         session = Session(session_id, record, stored=stored)
         if self.store.cookie_only:
             session._size_guard = functools.partial(self._check_cookie_size, self._secure(handler))
+        elif self.config.max_session_bytes is not None:
+            session._size_guard = self._check_session_size
         return session
 
     def _new_id(self) -> str:
@@ -312,6 +332,14 @@ class SessionManager:
         if len(header) > BROWSER_COOKIE_LIMIT:
             raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
         return header
+
+    def _check_session_size(self, session: Session, fields: dict[str, str]) -> None:
+        """Refuse a write that would take a server-side session over ``max_session_bytes``."""
+        limit = self.config.max_session_bytes
+        assert limit is not None
+        size = sum(len(name.encode()) + len(text.encode()) for name, text in fields.items())
+        if size > limit:
+            raise SessionTooLargeError(size, limit)
 
     def _check_cookie_size(self, secure: bool, session: Session, fields: dict[str, str]) -> None:
         """Build the cookie ``fields`` would be saved as, exactly as ``save()`` will, to measure it."""

@@ -197,7 +197,7 @@ async def test_growth_only_the_save_can_see_fails_loudly_and_sends_no_cookie(cli
     await client.get("/one/grow")  # creates the list
     kept = client.jar[COOKIE]
     response = await client.get("/one/grow")  # appends 5000 bytes in place: set() never ran
-    assert response.code == 500
+    assert response.code == 413 and "over the limit of 4096 bytes" in text(response)
     assert COOKIE not in set_cookies(response)
     assert client.jar[COOKIE] == kept
     assert text(await client.get("/one/read/list")) == "[]"

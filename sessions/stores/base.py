@@ -64,10 +64,15 @@ class SessionStore(ABC):
         The ID's format is checked before it reaches ``load``, so a hostile
         value never becomes a store key.
         """
-        if not is_valid_session_id(payload):
+        session_id = self.session_id(payload)
+        if session_id is None:
             return None
-        record = await self.load(payload)
-        return None if record is None else (payload, record)
+        record = await self.load(session_id)
+        return None if record is None else (session_id, record)
+
+    def session_id(self, payload: str) -> str | None:
+        """Return the session ID a payload names, without I/O (``None`` if malformed)."""
+        return payload if is_valid_session_id(payload) else None
 
     def payload(self, session_id: str, record: Record) -> str:
         """Return what the cookie carries for a session after a save."""

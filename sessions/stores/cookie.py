@@ -65,17 +65,25 @@ class CookieStore(SessionStore):
         )
 
     async def open(self, payload: str) -> tuple[str, Record] | None:
-        try:
-            return _parse(json.loads(payload))
-        except (ValueError, TypeError, KeyError) as exc:
-            log.debug("a decrypted cookie payload is not a session record: %s", exc)
-            return None
+        return _parse_payload(payload)
+
+    def session_id(self, payload: str) -> str | None:
+        opened = _parse_payload(payload)
+        return None if opened is None else opened[0]
 
     def payload(self, session_id: str, record: Record) -> str:
         """Compact JSON; times in whole milliseconds, so their length stays the same from save to save."""
         meta = record.meta
         times = [_millis(meta.created), _millis(meta.touched), _millis(meta.deadline), _millis(meta.expires_at)]
         return _dumps({"id": session_id, "meta": [*times, meta.user], "fields": record.fields})
+
+
+def _parse_payload(payload: str) -> tuple[str, Record] | None:
+    try:
+        return _parse(json.loads(payload))
+    except (ValueError, TypeError, KeyError) as exc:
+        log.debug("a decrypted cookie payload is not a session record: %s", exc)
+        return None
 
 
 def _millis(seconds: float | None) -> int | None:
