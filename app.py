@@ -91,6 +91,7 @@ def make_app(
         step(r"/secret", overview.SecretHandler, overview_sessions),
         step(r"/login", overview.LoginHandler, overview_sessions),
         step(r"/logout", overview.LogoutHandler, overview_sessions),
+        step(r"/logout-everywhere", overview.LogoutEverywhereHandler, overview_sessions),
         *standalone.routes("/standalone", standalone_sessions),
         *flash.routes(SessionManager(cookie_name="myappsessionid", allow_reclaim=True, store=store, clock=clock)),
         *standalone.routes("/securecookie", securecookie_sessions),

@@ -187,6 +187,17 @@ class SessionManager:
         await self._store(self.store.destroy_all())
         log.info("destroyed all sessions in the %s store", self.store.name)
 
+    async def destroy_user(self, user: str) -> int:
+        """Destroy every session of ``user`` ("log out everywhere"); return how many there were.
+
+        A session belongs to a user once a handler sets ``session.user`` (at login).
+        """
+        destroyed = await self._store(self.store.destroy_user(user))
+        for session_id in destroyed:
+            log.info("session %s destroyed (all sessions of its user)", fingerprint(session_id))
+            self._notify_destroyed(session_id)
+        return len(destroyed)
+
     async def update_expiration(self, handler: RequestHandler, duration: timedelta | None) -> None:
         """Make the session end ``duration`` from now, on the server and in the cookie.
 
@@ -277,12 +288,15 @@ class SessionManager:
         existed = await self._store(self.store.destroy(session_id))
         if existed:
             log.info("session %s destroyed", fingerprint(session_id))
-            for listener in self._listeners:
-                try:
-                    listener(session_id)
-                except Exception:
-                    log.exception("a destroy listener failed")
+            self._notify_destroyed(session_id)
         return existed
+
+    def _notify_destroyed(self, session_id: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(session_id)
+            except Exception:
+                log.exception("a destroy listener failed")
 
     async def _store(self, operation: Awaitable[T]) -> T:
         """Await a store operation, logging an outage once and its recovery once."""

@@ -44,6 +44,7 @@ class Session(FlashMixin):
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
         self._consumed: set[str] = set()
+        self._user_changed = False
         # Flashes this request consumed and a save already deleted from the store:
         # still readable until the request ends (see flashes.py).
         self._spent: dict[str, str] = {}
@@ -69,6 +70,19 @@ class Session(FlashMixin):
     def created_at(self) -> float:
         """When the session was created (seconds since the epoch)."""
         return self._meta.created
+
+    @property
+    def user(self) -> str | None:
+        """Who this session belongs to, for ``SessionManager.destroy_user()``; set it at login."""
+        return self._meta.user
+
+    @user.setter
+    def user(self, name: str | None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"session user must be a str or None, not {type(name).__name__}")
+        if name != self._meta.user:
+            self._meta.user = name
+            self._user_changed = True
 
     @property
     def expires_at(self) -> float | None:
@@ -263,7 +277,7 @@ class Session(FlashMixin):
     def _has_changes(self) -> bool:
         self._note_mutated_values()
         consumed = any(name in self._fields for name in self._consumed)
-        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed)
+        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed or self._user_changed)
 
     def _take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
         """Return the journal of this request's changes and start a new one."""
@@ -283,6 +297,7 @@ class Session(FlashMixin):
             increments=self._increments,
         )
         self._sets, self._deletes, self._increments, self._cleared = {}, set(), {}, False
+        self._user_changed = False
         self._consumed = set()
         return journal
 

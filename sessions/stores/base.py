@@ -51,6 +51,10 @@ class SessionStore(ABC):
     async def destroy_all(self) -> None:
         """Delete every record this store holds."""
 
+    @abstractmethod
+    async def destroy_user(self, user: str) -> list[str]:
+        """Delete every record whose ``meta.user`` is ``user``; return their IDs."""
+
     async def close(self) -> None:
         """Release connections or files; the default has none."""
 
