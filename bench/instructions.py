@@ -23,10 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-import processes as procs
-import stores
-from processes import SERVER_CORE, Processes
-from scenarios import SCENARIOS, NotAvailable, Scenario, prepare
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for its stores
+
+import processes as procs  # noqa: E402
+import stores  # noqa: E402
+from processes import SERVER_CORE, Processes  # noqa: E402
+from scenarios import SCENARIOS, NotAvailable, Scenario, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WARMUP = 100

@@ -25,12 +25,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import load
-import processes as procs
-import stores
-from load import Measurement
-from processes import SERVER_CORE, Processes
-from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, prepare
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for its stores
+
+import load  # noqa: E402
+import processes as procs  # noqa: E402
+import stores  # noqa: E402
+from load import Measurement  # noqa: E402
+from processes import SERVER_CORE, Processes  # noqa: E402
+from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RESULTS = HERE / "results.json"
