@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, 
 import processes as procs  # noqa: E402
 import stores  # noqa: E402
 from processes import SERVER_CORE, Processes  # noqa: E402
-from scenarios import SCENARIOS, NotAvailable, Scenario, prepare  # noqa: E402
+from scenarios import SCENARIOS, NotAvailable, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WARMUP = 100
@@ -46,7 +46,7 @@ def main() -> int:
         redis_url = None
         if any(s.store == "redis" for s in chosen) and stores.missing("redis") is None:
             _, redis_url = procs.start_redis(processes)
-        bare = _count(processes, "bare", [], lambda port: ("/", None), args.requests)
+        bare = _count(processes, "bare", [], lambda ports: (ports[0], "/", None), args.requests)
         print(f"{'bare':<14} {bare:10,.0f} instructions per request")
         for store in stores.STORES:
             group = [s for s in chosen if s.store == store]
@@ -65,8 +65,9 @@ def main() -> int:
 
 
 def _preparer(scenario: Scenario):
-    def prepared(port: int) -> tuple[str, str | None]:
-        return scenario.path, prepare(scenario, port).cookie
+    def prepared(ports: list[int]) -> tuple[int, str, str | None]:
+        port = port_for(scenario, ports)
+        return port, scenario.path, prepare(scenario, port).cookie
 
     return prepared
 
@@ -77,8 +78,7 @@ def _count(processes: Processes, script: str, extra: list[str], target, requests
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(HERE / f"{script}.py")]
     started = processes.start(f"callgrind-{script}", command + extra, SERVER_CORE, stdout=subprocess.PIPE)
     try:
-        port = int(procs.read_ready_line(started, timeout=120).split()[1])
-        path, cookie = target(port)
+        port, path, cookie = target(procs.ports(started, timeout=120))
         connection = http.client.HTTPConnection(procs.HOST, port, timeout=60)
         _send(connection, path, cookie, WARMUP)
         _callgrind_control("-z", started.pid)

@@ -141,8 +141,17 @@ class Processes:
         return [started.pid for started in self.started]
 
 
+def ports(started: Started, timeout: float = 30) -> list[int]:
+    """The ports a server announced on its first line: ``listening <port> [<port>...]``."""
+    line = read_ready_line(started, timeout)
+    words = line.split()
+    if len(words) < 2 or words[0] != "listening":
+        raise RuntimeError(f"{started.name} said {line!r} instead of 'listening <port>'")
+    return [int(word) for word in words[1:]]
+
+
 def read_ready_line(started: Started, timeout: float) -> str:
-    """Wait for the first stdout line of a server (``listening <port>``)."""
+    """Wait for the first stdout line of a server."""
     assert started.popen.stdout is not None
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:

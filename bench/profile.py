@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, 
 import load  # noqa: E402
 import processes as procs  # noqa: E402
 from processes import CLIENT_CORE, SERVER_CORE, Processes  # noqa: E402
-from scenarios import SCENARIOS, prepare  # noqa: E402
+from scenarios import SCENARIOS, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 _OWNERS = (("sessions/", "session layer"), ("handlers/", "session layer"), ("bench/", "session layer"),
@@ -79,7 +79,7 @@ def main() -> int:
             extra.append(f"--redis-url={redis_url}")
         command = procs.python_command(HERE / "server.py", f"--store={scenario.store}", *extra)
         server = processes.start("server", command, SERVER_CORE, stdout=subprocess.PIPE)
-        port = int(procs.read_ready_line(server, timeout=30).split()[1])
+        port = port_for(scenario, procs.ports(server))
         prepared = prepare(scenario, port)
         raw = args.raw or processes.workdir / "stacks.txt"
         spy = ["py-spy", "record", "--nonblocking", "-r", "500", "-d", str(args.seconds), "-f", "raw"]

@@ -32,7 +32,7 @@ import processes as procs  # noqa: E402
 import stores  # noqa: E402
 from load import Measurement  # noqa: E402
 from processes import SERVER_CORE, Processes  # noqa: E402
-from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, prepare  # noqa: E402
+from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RESULTS = HERE / "results.json"
@@ -126,7 +126,7 @@ def _run(
 ) -> tuple[list[Outcome], list[Measurement], dict[str, object] | None]:
     outcomes = [Outcome(s, skipped=_missing_store(s)) for s in chosen]
     bare = processes.start("bare", procs.python_command(HERE / "bare.py"), SERVER_CORE, stdout=subprocess.PIPE)
-    bare_port = _port(bare)
+    (bare_port,) = procs.ports(bare)
     redis_url = None
     if any(o.skipped is None and o.scenario.store == "redis" for o in outcomes) or (
         plan.micro and stores.missing("redis") is None
@@ -166,16 +166,16 @@ def _run_group(
         command.append(f"--redis-url={redis_url}")
     server = processes.start(f"server-{store}", command, SERVER_CORE, stdout=subprocess.PIPE)
     try:
-        port = _port(server)
+        ports = procs.ports(server)
         ready: list[tuple[Outcome, Prepared]] = []
         for outcome in group:
             try:
-                ready.append((outcome, prepare(outcome.scenario, port)))
+                ready.append((outcome, prepare(outcome.scenario, port_for(outcome.scenario, ports))))
             except NotAvailable as reason:
                 outcome.skipped = str(reason)
         bare_run = None
         for index, (outcome, prepared) in enumerate(ready):
-            url = f"http://{procs.HOST}:{port}{outcome.scenario.path}"
+            url = f"http://{procs.HOST}:{port_for(outcome.scenario, ports)}{outcome.scenario.path}"
             if plan.warmup and index == 0:
                 load.measure(processes, client, url, 1, server.pid, prepared.cookie)
             if plan.bare_beside_each or bare_run is None:
@@ -208,13 +208,6 @@ def _run_micro(processes: Processes, plan: Plan, redis_url: str | None) -> dict[
 def _missing_store(scenario: Scenario) -> str | None:
     reason = stores.missing(scenario.store)
     return None if reason is None else f"{scenario.store} store: {reason}"
-
-
-def _port(started: procs.Started) -> int:
-    line = procs.read_ready_line(started, timeout=30)
-    if not line.startswith("listening "):
-        raise RuntimeError(f"{started.name} said {line!r} instead of 'listening <port>'")
-    return int(line.split()[1])
 
 
 def _machine() -> dict[str, object]:

@@ -66,6 +66,11 @@ SCENARIOS = (
 )
 
 
+def port_for(scenario: Scenario, ports: list[int]) -> int:
+    """The bench server's ports are the app's, then the bench routes' (``/bench/...``)."""
+    return ports[1] if scenario.path.startswith("/bench/") else ports[0]
+
+
 class NotAvailable(Exception):
     """The scenario's route is not on this branch; the message says why."""
 

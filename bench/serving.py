@@ -1,7 +1,7 @@
 """How both benchmark servers listen, announce their port and stop.
 
 They bind port 0 on 127.0.0.1 themselves (no race for a "free" port) and
-print ``listening <port>`` for the harness. Logging stays at WARNING in both,
+print ``listening <port> [<port>...]`` (one per application) for the harness. Logging stays at WARNING in both,
 so Tornado's per-request access log costs neither of them anything and the
 comparison is of request handling alone.
 """
@@ -20,19 +20,23 @@ from tornado.web import Application
 HOST = "127.0.0.1"
 
 
-async def serve_until_stopped(app: Application, cleanup: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Serve ``app`` on a fresh loopback port until SIGTERM or SIGINT."""
+async def serve_until_stopped(*apps: Application, cleanup: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Serve each app on a fresh loopback port until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    sockets = bind_sockets(0, HOST)
-    server = HTTPServer(app)
-    server.add_sockets(sockets)
-    print(f"listening {sockets[0].getsockname()[1]}", flush=True)
+    servers, ports = [], []
+    for app in apps:
+        sockets = bind_sockets(0, HOST)
+        servers.append(HTTPServer(app))
+        servers[-1].add_sockets(sockets)
+        ports.append(str(sockets[0].getsockname()[1]))
+    print("listening", *ports, flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
-    server.stop()
-    await server.close_all_connections()
+    for server in servers:
+        server.stop()
+        await server.close_all_connections()
     if cleanup is not None:
         await cleanup()
