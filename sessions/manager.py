@@ -279,7 +279,11 @@ class SessionManager:
         return result
 
     def _new_session(self) -> Session:
-        return Session(self._new_id(), None, self.config.clock())
+        """A session not yet in the store; ``expires`` (Iris's ``Expires``) counts from now."""
+        session = Session(self._new_id(), None, self.config.clock())
+        if self.config.expires is not None:
+            session._meta.deadline = session._meta.created + self.config.expires.total_seconds()
+        return session
 
     def _new_id(self) -> str:
         session_id = self.config.id_generator()
