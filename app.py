@@ -52,7 +52,8 @@ STEPS = [
 
 def make_app(store: SessionStore | None = None, clock: Callable[[], float] = time.time) -> Application:
     """Build the app; tests pass their own store and clock."""
-    store = store or MemoryStore(clock=clock)
+    if store is None:  # not `store or ...`: an empty MemoryStore is falsy (it has __len__)
+        store = MemoryStore(clock=clock)
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", store=store, clock=clock)
 
     def step(path: str, handler: type, manager: SessionManager) -> url:
