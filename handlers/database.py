@@ -42,7 +42,8 @@ class SetIntHandler(SessionHandler):
         try:
             number = to_int64(key, value)
         except ConversionError:
-            self.write_text(f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)", 400)
+            message = f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
+            self.write_text(message, 400)
             return
         session = await self.get_session()
         session.set(key, number)
