@@ -386,24 +386,26 @@ async def test_values_and_flashes_survive_a_restart(kind, clock, tmp_path, reque
         assert answer(await browser.get("/get-flash/notice")) == "saved before the restart"
         assert answer(await browser.get("/get-flash/notice")) is None  # read once
         server.stop()
+        await server.close_all_connections()
         await second_store.close()
     finally:
         http.close()
 
 
-def start_app_process(*arguments: str) -> tuple[subprocess.Popen, str]:
+def start_app_process(log: Path, *arguments: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), f"--port={port}", *arguments],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), f"--port={port}", *arguments],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     return process, f"http://127.0.0.1:{port}"
 
 
-async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subprocess.Popen) -> None:
+async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -411,7 +413,7 @@ async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subproces
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app at {url} did not start") from None
+                raise RuntimeError(f"the app at {url} did not start:\n{log.read_text()}") from None
             await asyncio.sleep(0.05)
 
 
@@ -431,11 +433,12 @@ async def test_two_app_processes_sharing_a_store_see_each_others_writes(kind, tm
         arguments = ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
     else:
         arguments = ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
-    processes = [start_app_process(*arguments) for _ in range(2)]
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    processes = [start_app_process(log, *arguments) for log in logs]
     http = AsyncHTTPClient(force_instance=True)
     try:
-        for process, url in processes:
-            await wait_until_serving(http, url, process)
+        for (process, url), log in zip(processes, logs):
+            await wait_until_serving(http, url, process, log)
         (_, first), (_, second) = processes
         browser = CookieClient(http, first)
 
