@@ -134,7 +134,8 @@ class SQLiteStore(SessionStore):
             connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
             try:
                 connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = NORMAL")  # WAL: never corrupt; a power cut may undo the last commits
+                # With WAL the file is never corrupted; a power cut may undo the last few commits.
+                connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")  # fields follow their session
                 connection.executescript(_SCHEMA)
             except sqlite3.Error:
