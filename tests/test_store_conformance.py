@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -32,10 +28,7 @@ from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.probe_app import COOKIE, EXPIRES, make_probe_app
-from tests.redis_server import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.live_app import LiveApp
 
 @pytest.fixture
 def store(any_store: SessionStore) -> SessionStore:
@@ -417,68 +410,31 @@ async def test_values_and_flashes_survive_a_restart(kind, clock, tmp_path, reque
         http.close()
 
 
-def start_app_process(log: Path, *arguments: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), f"--port={port}", *arguments],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            await http.fetch(url + "/", raise_error=False)
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app at {url} did not start:\n{log.read_text()}") from None
-            await asyncio.sleep(0.05)
-
-
-def stop_app_process(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_two_app_processes_sharing_a_store_see_each_others_writes(kind, tmp_path, request):
-    if kind == "sqlite":
-        arguments = ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
-    else:
-        arguments = ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
-    logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    processes = [start_app_process(log, *arguments) for log in logs]
+    arguments = store_arguments(kind, tmp_path, request)
     http = AsyncHTTPClient(force_instance=True)
-    try:
-        for (process, url), log in zip(processes, logs):
-            await wait_until_serving(http, url, process, log)
-        (_, first), (_, second) = processes
-        browser = CookieClient(http, first)
+    with LiveApp(*arguments) as first, LiveApp(*arguments) as second:
+        try:
+            browser = CookieClient(http, first.url)
+            assert (await browser.get("/login")).code == 200
+            browser.base_url = second.url
+            assert text(await browser.get("/secret")) == "The cake is a lie!"
 
-        assert (await browser.get("/login")).code == 200
-        browser.base_url = second
-        assert text(await browser.get("/secret")) == "The cake is a lie!"
+            await browser.get("/database/set/color/teal")
+            browser.base_url = first.url
+            assert text(await browser.get("/database/get/color")) == "The 'color' on the /set was: teal"
 
-        await browser.get("/database/set/color/teal")
-        browser.base_url = first
-        assert text(await browser.get("/database/get/color")) == "The 'color' on the /set was: teal"
+            await browser.get("/logout")
+            browser.base_url = second.url
+            assert (await browser.get("/secret")).code == 403
+        finally:
+            http.close()
 
-        await browser.get("/logout")
-        browser.base_url = second
-        assert (await browser.get("/secret")).code == 403
-    finally:
-        http.close()
-        for process, _ in processes:
-            stop_app_process(process)
+
+def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    """``app.py`` options for a store that several processes share."""
+    if kind == "sqlite":
+        return ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
+    return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
