@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -438,3 +439,29 @@ def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if kind == "sqlite":
         return ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
     return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
+@pytest.mark.parametrize("corruption", ["value", "field name", "metadata"])
+async def test_a_record_written_by_something_else_is_no_session(client: CookieClient, store, request,
+                                                                corruption, caplog):
+    """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
+    await client.get(path("/set/name", "iris"))
+    session_id = client.jar[COOKIE]
+    if isinstance(store, RedisStore):
+        raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        key = store.prefix + session_id
+        {"value": lambda: raw.hset(key, "v:name", "{not json"), "field name": lambda: raw.hset(key, "stray", "1"),
+         "metadata": lambda: raw.hset(key, "__meta__", "[1, 2")}[corruption]()
+        raw.close()
+    else:
+        with sqlite3.connect(store.path) as db:
+            db.execute({"value": "UPDATE session_fields SET value = '{not json'",
+                        "field name": "INSERT INTO session_fields VALUES (?, 'stray', '1')",
+                        "metadata": "UPDATE sessions SET created = 'yesterday'"}[corruption],
+                       (session_id,) if corruption == "field name" else ())
+
+    response = await client.get("/get/name")
+    assert response.code == 200 and answer(response)["value"] is None
+    assert "not a record this package wrote" in caplog.text
