@@ -20,8 +20,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = [sys.executable, str(ROOT / "bench" / "run.py")]
-#: Scenarios whose store and routes are on main (SQLite and Redis join when their stores do).
-ALWAYS_AVAILABLE = {"anonymous", "read-memory", "write-memory", "new-session", "securecookie", "read-cookie", "write-cookie"}
+#: Every scenario: all stores and steps are on main, and the suite needs redis-server anyway.
+ALWAYS_AVAILABLE = {
+    "anonymous", "new-session", "securecookie",
+    *(f"{kind}-{store}" for kind in ("read", "write") for store in ("memory", "sqlite", "redis", "cookie")),
+}
 
 
 def run_harness(tmp_path: Path, *args: str) -> dict:
@@ -83,7 +86,8 @@ def test_quick_run_measures_every_available_scenario_and_stops_its_processes(tmp
     # cookie-only session that was written; never for a read or a server-side write.
     assert by_name["new-session"]["sets_cookie_every_response"] is True
     assert by_name["write-cookie"]["sets_cookie_every_response"] is True
-    for name in ("read-memory", "write-memory", "securecookie", "read-cookie"):
+    for name in ("read-memory", "read-sqlite", "read-redis", "write-memory", "write-sqlite", "write-redis",
+                 "securecookie", "read-cookie"):
         assert by_name[name]["sets_cookie_every_response"] is False, name
     assert report["pids"], "the harness reports what it started"
     assert_all_stopped(report["pids"])
@@ -91,8 +95,8 @@ def test_quick_run_measures_every_available_scenario_and_stops_its_processes(tmp
     micro = report["micro"]
     assert micro["codec_round_trips"]["plain"]["per_second"] > 0
     assert micro["codec_round_trips"]["aes-gcm"]["per_second"] > 0
-    assert micro["store_load_save"]["memory"]["per_second"] > 0
-    assert micro["store_load_save"]["cookie"]["per_second"] > 0
+    for store in ("memory", "sqlite", "redis", "cookie"):
+        assert micro["store_load_save"][store]["per_second"] > 0, store
     assert micro["memory_store"]["traced_bytes"] > 0
 
 
