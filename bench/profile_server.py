@@ -1,11 +1,11 @@
 """Where a scenario's server time goes: py-spy samples of the bench server under wrk load.
 
-    pip install py-spy && python bench/profile.py read-memory [--seconds=10] [--raw=stacks.txt]
+    pip install py-spy && python bench/profile_server.py read-memory [--seconds=10] [--raw=stacks.txt]
 
 Starts the bench server for the scenario's store, loads it as ``bench/run.py``
 does, samples it with ``py-spy record --nonblocking`` and prints each sample's
 owner: the innermost frame that belongs to the session layer (``sessions/``,
-``handlers/``), to Tornado, to asyncio or to the rest of the standard library
+``handlers/``), to redis-py, to Tornado, to asyncio or to the rest of the standard library
 called from them. Stdlib work called from session code (``json``, ``secrets``)
 counts as the session layer's, and Tornado work called from it (``set_header``)
 as Tornado's, so the split says what the session layer's own code costs.
@@ -29,13 +29,13 @@ from scenarios import SCENARIOS, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 _OWNERS = (("sessions/", "session layer"), ("handlers/", "session layer"), ("bench/", "session layer"),
-           ("tornado/", "Tornado"), ("asyncio/", "asyncio"))
+           ("redis/", "redis-py"), ("tornado/", "Tornado"), ("asyncio/", "asyncio"))
 
 
 def owner(frame: str) -> str | None:
     """Who a ``function (path:line)`` frame belongs to, or ``None`` for the stdlib and the rest."""
-    path = "/" + frame[frame.rfind("(") + 1 :]  # py-spy shortens paths: "tornado/web.py:1315)"
-    return next((name for marker, name in _OWNERS if "/" + marker in path), None)
+    path = frame[frame.rfind("(") + 1 :]  # py-spy shortens paths: "tornado/web.py:1315)"
+    return next((name for marker, name in _OWNERS if path.startswith(marker) or "/" + marker in path), None)
 
 
 def summarise(stacks: list[tuple[list[str], int]]) -> tuple[collections.Counter, collections.Counter]:
