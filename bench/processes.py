@@ -3,12 +3,14 @@
 Every server and load generator is started through ``Processes``, which pins
 it to a core (``taskset``) when the machine has more than one, remembers it,
 and stops it (SIGTERM, then SIGKILL) when the run ends, however it ends:
-normally, on an error, on Ctrl-C or on SIGTERM. Nothing here listens anywhere
-but 127.0.0.1.
+normally, on an error, on Ctrl-C or on SIGTERM. Should the harness itself be
+killed outright, the kernel sends its children SIGTERM (``PR_SET_PDEATHSIG``).
+Nothing here listens anywhere but 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import selectors
 import shutil
@@ -27,6 +29,7 @@ HOST = "127.0.0.1"
 SERVER_CORE = 0
 CLIENT_CORE = 1
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def can_pin() -> bool:
@@ -115,6 +118,7 @@ class Processes:
                 stdin=subprocess.DEVNULL,
                 text=True,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
+                preexec_fn=_die_with_parent,
             )
         started = Started(name, popen, log_path)
         self.started.append(started)
@@ -168,6 +172,14 @@ def read_ready_line(started: Started, timeout: float) -> str:
 
 def python_command(script: Path, *args: str) -> list[str]:
     return [sys.executable, str(script), *args]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if the harness dies, even by SIGKILL (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the harness's own clean-up still stops its children
 
 
 def _raise_exit(signum: int, frame: object) -> None:

@@ -138,6 +138,25 @@ def test_ctrl_c_stops_every_process_the_harness_started(tmp_path):
     assert not (tmp_path / "r.json").exists(), "an interrupted run writes no results"
 
 
+def test_a_killed_harness_takes_its_processes_with_it(tmp_path):
+    """Even SIGKILL, which no clean-up code sees: the children were asked to die with their parent."""
+    harness = subprocess.Popen(
+        [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro", f"--json={tmp_path / 'r.json'}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        started = _wait_for_children(harness.pid, at_least=3)
+    finally:
+        harness.kill()
+        harness.wait()
+    deadline = time.monotonic() + 30  # a bound on waiting, not a speed assertion
+    while time.monotonic() < deadline and any(_alive(pid) for pid in started):
+        time.sleep(0.1)
+    assert_all_stopped(started)
+
+
 def _wait_for_children(pid: int, at_least: int) -> list[int]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
