@@ -56,7 +56,7 @@ def _colour(scenario: dict) -> str:
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.json"
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results" / "latest.json"
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE / "ratios.png"
     draw(json.loads(source.read_text()), out)
     print(f"wrote {out}")

@@ -1,4 +1,4 @@
-"""Print ``bench/results.json`` as the Markdown tables of docs/benchmarks.md.
+"""Print ``bench/results/latest.json`` (or the given file) as the Markdown tables of docs/benchmarks.md.
 
     python bench/markdown.py [results.json]
 
@@ -68,4 +68,4 @@ def _per_second(figure: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(tables(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else HERE / "results.json").read_text())))
+    print(tables(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else HERE / "results" / "latest.json").read_text())))

@@ -1,6 +1,6 @@
 """What a session costs over bare Tornado, per store, measured side by side in one run.
 
-    python bench/run.py            # the full run (a few minutes), writes bench/results.json
+    python bench/run.py            # the full run (a few minutes), writes bench/results/latest.json
     python bench/run.py --quick    # a few seconds: proves the harness works, numbers mean little
 
 Starts bare Tornado (``bench/bare.py``) and the project's app (``bench/server.py``,
@@ -35,7 +35,7 @@ from processes import SERVER_CORE, Processes  # noqa: E402
 from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_RESULTS = HERE / "results.json"
+DEFAULT_RESULTS = HERE / "results" / "latest.json"
 #: Above this one-minute load average the machine is not quiet enough for figures worth publishing.
 BUSY_LOAD = 0.5
 
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     _print_report(report)
     json_path = args.json or (DEFAULT_RESULTS if not plan.quick else None)
     if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"\nresults written to {json_path}")
     return 0
@@ -111,7 +112,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client", choices=("wrk", "asyncio"), default=load.default_client())
     parser.add_argument("--only", type=lambda text: text.split(","), help="comma-separated scenario names")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro benchmarks")
-    parser.add_argument("--json", type=Path, help="where to write the results (default bench/results.json)")
+    parser.add_argument("--json", type=Path, help="where to write the results (default: bench/results/latest.json)")
     return parser.parse_args(argv)
 
 
