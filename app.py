@@ -19,6 +19,7 @@ from tornado.web import Application, StaticFileHandler, url
 
 from handlers import overview
 from handlers.index import IndexHandler
+from handlers.inspector import SessionInspector
 from sessions import MemoryStore, SessionManager, SessionStore
 
 HERE = Path(__file__).parent
@@ -31,7 +32,7 @@ define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for e
 STEPS = [
     {
         "title": "Overview",
-        "path": "/secret",
+        "path": "/overview",
         "teaches": "A session remembers that you logged in: the cookie carries only an ID, the data stays on the server.",
     },
 ]
@@ -46,7 +47,8 @@ def make_app(store: SessionStore | None = None, clock: Callable[[], float] = tim
         return url(path, handler, {"session_manager": manager})
 
     routes = [
-        url(r"/", IndexHandler, {"steps": STEPS, "store_name": store.name}, name="index"),
+        url(r"/", IndexHandler, name="index"),
+        url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}, name="overview"),
         step(r"/secret", overview.SecretHandler, overview_sessions),
         step(r"/login", overview.LoginHandler, overview_sessions),
         step(r"/logout", overview.LogoutHandler, overview_sessions),
@@ -61,6 +63,8 @@ def make_app(store: SessionStore | None = None, clock: Callable[[], float] = tim
         static_path=str(HERE / "static"),
         xsrf_cookies=True,
         session_store=store,
+        tutorial_steps=STEPS,
+        ui_modules={"SessionInspector": SessionInspector},
     )
 
 

@@ -3,32 +3,62 @@
 Beyond Iris: ``/login`` gives an existing session a new ID (so an ID planted
 before login is worthless after it), and ``/logout`` destroys the session on the
 server (so a copied cookie stops working), instead of setting a flag.
+
+The GET routes answer in plain text, as Iris does, for ``curl``; the step's page
+(``/overview``) drives the same routes with POST forms, which redirect back to
+the page (post/redirect/get).
 """
 
 from __future__ import annotations
 
+from sessions import Session
+
 from .base import SessionHandler
+from .pages import StepPageHandler
+
+
+def secret_answer(session: Session) -> tuple[int, str]:
+    """What ``/secret`` answers for this session: the page shows the same answer."""
+    if session.get_boolean("authenticated", default=False):
+        return 200, "The cake is a lie!"
+    return 403, "Forbidden"
 
 
 class SecretHandler(SessionHandler):
     async def get(self) -> None:
-        session = await self.get_session()
-        if not session.get_boolean("authenticated", default=False):
-            self.write_text("Forbidden", status=403)
-            return
-        self.write_text("The cake is a lie!")
+        status, body = secret_answer(await self.get_session())
+        self.write_text(body, status=status)
 
 
 class LoginHandler(SessionHandler):
     async def get(self) -> None:
+        await self.log_in()
+        self.write_text()
+
+    async def post(self) -> None:
+        await self.log_in()
+        self.redirect(self.reverse_url("overview"), status=303)
+
+    async def log_in(self) -> None:
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
         session.set("authenticated", True)
-        self.write_text()
 
 
 class LogoutHandler(SessionHandler):
     async def get(self) -> None:
         await self.get_session_manager().destroy(self)
         self.write_text()
+
+    async def post(self) -> None:
+        await self.get_session_manager().destroy(self)
+        self.redirect(self.reverse_url("overview"), status=303)
+
+
+class OverviewPageHandler(StepPageHandler):
+    template = "overview.html"
+
+    async def get(self) -> None:
+        status, body = secret_answer(await self.get_session())
+        await self.render_step(secret_status=status, secret_text=body)

@@ -1,0 +1,46 @@
+"""What every HTML page of the tutorial shares: the store's name and the step navigation.
+
+The steps come from the application setting ``tutorial_steps`` (``app.STEPS``),
+so a page knows where it stands in the teaching order without importing the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from .base import SessionHandler
+
+
+class TutorialPageMixin(RequestHandler):
+    """Adds ``store_name``, ``steps``, ``current_step``, ``previous_step`` and ``next_step`` to templates."""
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        steps: list[dict[str, str]] = self.settings.get("tutorial_steps", [])
+        index = next((i for i, step in enumerate(steps) if step["path"] == self.request.path), None)
+        namespace.update(
+            store_name=self.settings["session_store"].name,
+            steps=steps,
+            current_step=None if index is None else steps[index],
+            previous_step=steps[index - 1] if index else None,
+            # The index page leads to the first step; the last step leads back to the index.
+            next_step=steps[0 if index is None else index + 1] if steps and index != len(steps) - 1 else None,
+        )
+        return namespace
+
+
+class StepPageHandler(TutorialPageMixin, SessionHandler):
+    """A step's page: loads the step's session (never creating one) and renders its template.
+
+    Loading is what lets the session inspector show the session: ``start()``
+    reads the cookie and the store but writes nothing, so an anonymous visit
+    leaves no session and no session cookie behind.
+    """
+
+    template: str = ""
+
+    async def render_step(self, **kwargs: Any) -> None:
+        session = await self.get_session()
+        await self.render(self.template, session=session, **kwargs)

@@ -1,0 +1,181 @@
+"""The README's curl walkthroughs, replayed against a live ``python app.py``.
+
+Every ```console block in README.md (and in docs/steps/*.md) is a transcript:
+lines starting with ``$ `` are commands, the lines after one are its output.
+Each step (a ``<!-- step: name -->`` marker starts one) runs its blocks in
+document order with bash, in a fresh directory, so ``-b jar -c jar`` starts
+with an empty cookie jar per step, against the app on a free port. Outputs are
+compared after replacing what is random by nature (session IDs and encrypted
+cookie values, dates); anything else that changes breaks this test until the
+README is updated.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import ROOT, live_app
+
+README_URL = "http://localhost:8080"
+_STEP_MARKER = re.compile(r"^<!-- step: (?P<name>[\w-]+) -->\s*$")
+#: 40+ URL-safe base64 characters: a session ID (43) or an encrypted cookie value.
+_RANDOM_TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
+#: An HTTP date, except the epoch that cookie deletions use (that one is fixed).
+_HTTP_DATE = re.compile(r"(?!Thu, 01 Jan 1970)(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT")
+_COMMAND_TIMEOUT = 30
+
+
+@dataclass
+class Command:
+    line: str
+    expected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Walkthrough:
+    """One step's commands, in document order."""
+
+    source: str
+    step: str
+    commands: list[Command] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.step}"
+
+
+def parse(text: str, source: str, default_step: str | None = None) -> list[Walkthrough]:
+    """Split a Markdown document into step walkthroughs of its ```console blocks."""
+    walkthroughs: list[Walkthrough] = []
+    current = Walkthrough(source, default_step) if default_step else None
+    lines = iter(text.splitlines())
+    for number, line in enumerate(lines, 1):
+        marker = _STEP_MARKER.match(line)
+        if marker:
+            current = Walkthrough(source, marker["name"])
+            walkthroughs.append(current)
+        elif line.strip() == "```console":
+            if current is None:
+                raise ValueError(f"{source}:{number}: a console block before any <!-- step: name --> marker")
+            if current not in walkthroughs:
+                walkthroughs.append(current)
+            current.commands.extend(_parse_block(lines, f"{source}:{number}"))
+    return [walkthrough for walkthrough in walkthroughs if walkthrough.commands]
+
+
+def _parse_block(lines: Iterator[str], where: str) -> list[Command]:
+    commands: list[Command] = []
+    for line in lines:
+        if line.strip() == "```":
+            return commands
+        if line.startswith("$ "):
+            commands.append(Command(line[2:]))
+        elif not commands:
+            raise ValueError(f"{where}: a console block must start with a `$ ` command line")
+        else:
+            commands[-1].expected.append(line)
+    raise ValueError(f"{where}: a console block is not closed")
+
+
+def normalize(lines: list[str]) -> list[str]:
+    """Replace what is random by nature; keep everything else as it is."""
+    return [_HTTP_DATE.sub("<date>", _RANDOM_TOKEN.sub("<random>", line)) for line in lines]
+
+
+def collect() -> list[Walkthrough]:
+    """README.md's walkthroughs, then each docs/steps/*.md file's (its name is its step by default)."""
+    walkthroughs = parse((ROOT / "README.md").read_text(), "README.md")
+    for path in sorted((ROOT / "docs" / "steps").glob("*.md")):
+        walkthroughs += parse(path.read_text(), str(path.relative_to(ROOT)), default_step=path.stem)
+    return walkthroughs
+
+
+def replay(walkthrough: Walkthrough, base_url: str, directory: Path) -> list[str]:
+    """Run the commands in order; return a readable report of every mismatch."""
+    mismatches = []
+    for command in walkthrough.commands:
+        result = subprocess.run(
+            ["bash", "-c", command.line.replace(README_URL, base_url)],
+            cwd=directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=_COMMAND_TIMEOUT,
+        )
+        actual = result.stdout.splitlines()
+        if normalize(actual) != normalize(command.expected):
+            expected_text, actual_text = "\n".join(command.expected), "\n".join(actual)
+            mismatches.append(f"$ {command.line}\n--- README says:\n{expected_text}\n--- the app says:\n{actual_text}")
+    return mismatches
+
+
+WALKTHROUGHS = collect()
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with live_app() as url:
+        yield url.replace("127.0.0.1", "localhost")
+
+
+@pytest.mark.parametrize("walkthrough", WALKTHROUGHS, ids=[w.id for w in WALKTHROUGHS])
+def test_readme_walkthrough_matches_the_app(walkthrough: Walkthrough, base_url: str, tmp_path: Path):
+    mismatches = replay(walkthrough, base_url, tmp_path)
+    assert not mismatches, "the README walkthrough no longer matches the app:\n\n" + "\n\n".join(mismatches)
+
+
+def test_the_readme_has_a_walkthrough_for_every_step_marker():
+    text = (ROOT / "README.md").read_text()
+    markers = [m["name"] for line in text.splitlines() if (m := _STEP_MARKER.match(line))]
+    walked = {w.step for w in parse(text, "README.md")}
+    assert "overview" in walked
+    assert len(markers) == len(set(markers)), "a step marker appears twice"
+    commands = sum(len(w.commands) for w in WALKTHROUGHS if w.step == "overview")
+    assert commands >= 6
+
+
+def test_a_changed_answer_breaks_the_walkthrough(base_url: str, tmp_path: Path):
+    (overview,) = [w for w in WALKTHROUGHS if w.id == "README.md:overview"]
+    secret = next(c for c in overview.commands if c.expected == ["Forbidden"])
+    altered = Walkthrough("altered", "overview", [Command(secret.line, ["Forbidden!"])])
+    assert replay(altered, base_url, tmp_path)
+
+
+def test_normalizing_hides_only_random_values():
+    line = "Set-Cookie: sid=iCBpO6VGtCtBYiRw9EZGTaRrZmGUCJn0xMIMUxq1x5Y; Expires=Fri, 27 Nov 2026 01:50:59 GMT; Max-Age=7200"
+    assert normalize([line]) == ["Set-Cookie: sid=<random>; Expires=<date>; Max-Age=7200"]
+    deletion = "Set-Cookie: sid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+    assert normalize([deletion]) == [deletion]
+    assert normalize(["The name on the /set was: iris", "HTTP/1.1 403 Forbidden"]) == [
+        "The name on the /set was: iris",
+        "HTTP/1.1 403 Forbidden",
+    ]
+
+
+def test_parse_splits_steps_and_keeps_commands_in_order():
+    text = "\n".join(
+        [
+            "<!-- step: one -->",
+            "```console",
+            "$ echo a",
+            "a",
+            "$ true",
+            "```",
+            "<!-- step: two -->",
+            "```console",
+            "$ echo b",
+            "b",
+            "```",
+        ]
+    )
+    one, two = parse(text, "doc")
+    assert (one.step, [c.line for c in one.commands], one.commands[0].expected) == ("one", ["echo a", "true"], ["a"])
+    assert (two.step, two.commands[0].expected) == ("two", ["b"])
+    with pytest.raises(ValueError, match="before any"):
+        parse("```console\n$ true\n```", "doc")
