@@ -1,0 +1,143 @@
+"""The tutorial in a real browser: Debian's headless Chromium, driven by Selenium.
+
+The app runs as ``python app.py`` on a free port (real HTTP). Selenium is pointed
+at the system's chromedriver and Chromium explicitly, so Selenium Manager never
+runs and nothing is downloaded. Each step page is saved as a screenshot in
+``test-artifacts/screenshots/`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from app import STEPS
+from tests.live_server import ROOT, live_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+COOKIE = "mycookiesessionnameid"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with live_app() as url:
+        yield url
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium with its own profile (so its own cookies) per test."""
+    os.environ["SE_OFFLINE"] = "true"  # belt and braces: Selenium Manager must never reach the network
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1100,900",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def severe_console_entries(driver: webdriver.Chrome) -> list[dict]:
+    """Console errors (and failed resource loads) since the last call."""
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def save_screenshot(driver: webdriver.Chrome, name: str) -> None:
+    """Save the whole page, not only the window, as ``test-artifacts/screenshots/<name>.png``."""
+    width, height = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
+def inspector(driver: webdriver.Chrome, field: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-inspector="{field}"]').text
+
+
+def submit(driver: webdriver.Chrome, button_id: str) -> None:
+    """Click a form's button and wait for the page the redirect leads to."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old_page))
+
+
+def test_the_system_browser_is_used_and_nothing_is_downloaded(browser: webdriver.Chrome):
+    assert browser.service.path == CHROMEDRIVER
+    assert shutil.which("chromium") == CHROMIUM
+    assert browser.capabilities["browserName"] in ("chrome", "chromium")
+
+
+def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/overview")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
+    assert inspector(browser, "cookie") == "none"
+
+    submit(browser, "login")
+    assert browser.current_url == f"{base_url}/overview"
+    answer = browser.find_element(By.CSS_SELECTOR, "[data-secret-status]")
+    assert answer.get_attribute("data-secret-status") == "200"
+    assert "The cake is a lie!" in answer.text
+    held = browser.get_cookie(COOKIE)
+    assert held["httpOnly"] and held["sameSite"] == "Lax"
+    assert inspector(browser, "cookie") == held["value"]
+    assert inspector(browser, "is-new") == "False"
+    assert browser.execute_script("return document.cookie").find(COOKIE) == -1  # HttpOnly: scripts cannot see it
+
+    browser.get(f"{base_url}/secret")
+    assert browser.find_element(By.TAG_NAME, "body").text == "The cake is a lie!"
+
+    browser.get(f"{base_url}/overview")
+    submit(browser, "logout")
+    assert browser.get_cookie(COOKIE) is None
+    assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
+    browser.get(f"{base_url}/secret")
+    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
+
+
+def test_the_index_and_every_step_page_render_without_console_errors(browser: webdriver.Chrome, base_url: str):
+    pages = [("index", "/")] + [(step["title"].lower().replace(" ", "-"), step["path"]) for step in STEPS]
+    for name, path in pages:
+        browser.get(base_url + path)
+        assert browser.find_element(By.CSS_SELECTOR, "[data-store-name]").text == "memory"
+        assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
+        assert severe_console_entries(browser) == [], f"console errors on {path}"
+        save_screenshot(browser, name)
+
+
+def test_the_overview_page_after_login_renders_without_console_errors(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/overview")
+    submit(browser, "login")
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "overview-logged-in")
