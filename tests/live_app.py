@@ -1,0 +1,64 @@
+"""Run ``python app.py`` as a real process on a free port, for tests that need one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveApp:
+    """``python app.py --port=N ...`` started and stopped by a test."""
+
+    def __init__(self, *options: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self._wait_until_serving()
+
+    def _wait_until_serving(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app.py exited early:\n{self.process.stdout.read()}")
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("app.py did not start serving in time")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str]:
+        """Stop the app the way a user would (Ctrl-C); return its exit code and output."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            output, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return self.process.returncode, output
+
+    def __enter__(self) -> LiveApp:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
