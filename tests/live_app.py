@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -27,9 +28,12 @@ class LiveApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
+        # A file, not a pipe: nobody reads a pipe while the app runs, and a full
+        # one (a few hundred access-log lines) would block the app mid-test.
+        self._log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=self._log, stderr=subprocess.STDOUT, text=True,
         )
         self._wait_until_serving()
 
@@ -37,7 +41,7 @@ class LiveApp:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited early:\n{self.process.stdout.read()}")
+                raise RuntimeError(f"app.py exited early:\n{self.output()}")
             try:
                 urllib.request.urlopen(self.url + "/", timeout=1).close()
                 return
@@ -51,11 +55,16 @@ class LiveApp:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            output, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return self.process.returncode, output
+            self.process.wait()
+        return self.process.returncode, self.output()
+
+    def output(self) -> str:
+        """Everything the app has logged so far."""
+        self._log.seek(0)
+        return self._log.read()
 
     def __enter__(self) -> LiveApp:
         return self

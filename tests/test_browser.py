@@ -22,7 +22,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
-from tests.live_server import ROOT, live_app
+from tests.live_app import ROOT, LiveApp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -32,8 +32,8 @@ COOKIE = "mycookiesessionnameid"
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with live_app() as url:
-        yield url
+    with LiveApp() as app:
+        yield app.url
 
 
 @pytest.fixture

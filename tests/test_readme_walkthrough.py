@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import ROOT, live_app
+from tests.live_app import ROOT, LiveApp
 
 README_URL = "http://localhost:8080"
 _STEP_MARKER = re.compile(r"^<!-- step: (?P<name>[\w-]+) -->\s*$")
@@ -120,8 +120,8 @@ WALKTHROUGHS = collect()
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with live_app() as url:
-        yield url.replace("127.0.0.1", "localhost")
+    with LiveApp() as app:
+        yield app.url.replace("127.0.0.1", "localhost")
 
 
 @pytest.mark.parametrize("walkthrough", WALKTHROUGHS, ids=[w.id for w in WALKTHROUGHS])
