@@ -17,6 +17,7 @@ from pathlib import Path
 from tornado.options import define, options, parse_command_line
 from tornado.web import Application, StaticFileHandler, url
 
+from handlers import flash
 from handlers import overview
 from handlers.index import IndexHandler
 from handlers.inspector import SessionInspector
@@ -35,12 +36,17 @@ STEPS = [
         "path": "/overview",
         "teaches": "A session remembers that you logged in: the cookie carries only an ID, the data stays on the server.",
     },
+    {
+        "title": "Flash messages",
+        "path": "/flash/",
+        "teaches": "A flash message is shown once: it survives the redirect to the next page, then the session forgets it.",
+    },
 ]
 
 
 def make_app(store: SessionStore | None = None, clock: Callable[[], float] = time.time) -> Application:
     """Build the app; tests pass their own store and clock."""
-    store = store or MemoryStore(clock=clock)
+    store = MemoryStore(clock=clock) if store is None else store  # an empty store is falsy (__len__)
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", store=store, clock=clock)
 
     def step(path: str, handler: type, manager: SessionManager) -> url:
@@ -52,7 +58,7 @@ def make_app(store: SessionStore | None = None, clock: Callable[[], float] = tim
         step(r"/secret", overview.SecretHandler, overview_sessions),
         step(r"/login", overview.LoginHandler, overview_sessions),
         step(r"/logout", overview.LogoutHandler, overview_sessions),
-        # step routes: flash
+        *flash.routes(SessionManager(cookie_name="myappsessionid", allow_reclaim=True, store=store, clock=clock)),
         # step routes: standalone, securecookie
         # step routes: database
         url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),

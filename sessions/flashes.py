@@ -9,14 +9,16 @@ the store with the values, so flashes survive restarts and cross processes):
 
 Lifetime, exactly: a flash that is read (``get_flash``, ``get_flash_string``,
 ``get_flashes``, ``get_messages``) stays readable for the rest of that request
-and is deleted when the request's session is saved; ``peek_flash`` does not
-consume. Consumption is tracked on the session object, which a request builds
-once, so starting the session twice never consumes early (an Iris bug).
+and is deleted from the store when the request's session is saved (a save in
+the middle of the request, before a ``flush()``, keeps it readable until the
+request ends); ``peek_flash`` does not consume. Consumption is tracked on the
+session object, which a request builds once, so starting the session twice
+never consumes early (an Iris bug).
 """
 
 from __future__ import annotations
 
-import itertools
+import secrets
 import time
 from typing import Any, NamedTuple
 
@@ -27,8 +29,8 @@ from .record import FLASH_PREFIX
 LEVELS = ("debug", "info", "success", "warning", "error")
 #: Keyed flashes whose key starts with this are leveled messages.
 MESSAGE_MARK = "@"
-_sequence = itertools.count()
 _MISSING: Any = object()
+_last_stamp = 0
 
 
 class FlashMessage(NamedTuple):
@@ -43,6 +45,7 @@ class FlashMixin:
 
     _fields: dict[str, str]
     _consumed: set[str]
+    _spent: dict[str, str]
 
     def _write(self, name: str, stored: str) -> None: ...  # provided by Session
     def _remove(self, name: str) -> bool: ...  # provided by Session
@@ -52,11 +55,12 @@ class FlashMixin:
         name = FLASH_PREFIX + key
         self._write(name, values.encode(key, value))
         self._consumed.discard(name)
+        self._spent.pop(name, None)
 
     def get_flash(self, key: str, default: Any = None) -> Any:
         """Return the flash under ``key`` and consume it, or ``default``."""
         name = FLASH_PREFIX + key
-        stored = self._fields.get(name)
+        stored = self._flash_text(name)
         if stored is None:
             return default
         self._consumed.add(name)
@@ -64,7 +68,7 @@ class FlashMixin:
 
     def get_flash_string(self, key: str, default: Any = _MISSING) -> str:
         """Like ``get_flash``, as a string; raises like the typed getters unless ``default``."""
-        if FLASH_PREFIX + key not in self._fields:
+        if self._flash_text(FLASH_PREFIX + key) is None:
             if default is _MISSING:
                 raise SessionKeyError(key)
             return default
@@ -77,26 +81,29 @@ class FlashMixin:
 
     def peek_flash(self, key: str, default: Any = None) -> Any:
         """Return the flash under ``key`` without consuming it."""
-        stored = self._fields.get(FLASH_PREFIX + key)
+        stored = self._flash_text(FLASH_PREFIX + key)
         return default if stored is None else values.unpack(stored)
 
     def has_flash(self) -> bool:
         """Tell whether any flash is readable in this request."""
-        return any(name.startswith(FLASH_PREFIX) for name in self._fields)
+        return bool(self._flash_names())
 
     def get_flashes(self) -> dict[str, Any]:
         """Return every flash (leveled messages included) and consume them all."""
         start = len(FLASH_PREFIX)
         names = self._flash_names()
         self._consumed.update(names)
-        return {name[start:]: values.unpack(self._fields[name]) for name in names}
+        return {name[start:]: values.unpack(self._flash_text(name)) for name in names}
 
     def delete_flash(self, key: str) -> bool:
         """Remove the flash under ``key`` now; tell whether there was one."""
-        return self._remove(FLASH_PREFIX + key)
+        name = FLASH_PREFIX + key
+        spent = self._spent.pop(name, None) is not None
+        return self._remove(name) or spent
 
     def clear_flashes(self) -> None:
         """Remove every flash now."""
+        self._spent.clear()
         for name in self._flash_names():
             self._remove(name)
 
@@ -106,18 +113,35 @@ class FlashMixin:
             raise ValueError(f"flash level must be one of {', '.join(LEVELS)}, not {level!r}")
         if not isinstance(message, str):
             raise TypeError(f"flash message must be a str, not {type(message).__name__}")
-        key = f"{MESSAGE_MARK}{time.time_ns():020d}{next(_sequence) % 10**6:06d}"
-        self.set_flash(key, {"level": level, "message": message})
+        self.set_flash(_message_key(), {"level": level, "message": message})
 
     def get_messages(self) -> list[FlashMessage]:
         """Return the queued leveled messages, oldest first, and consume them."""
         prefix = FLASH_PREFIX + MESSAGE_MARK
         names = sorted(name for name in self._flash_names() if name.startswith(prefix))
         self._consumed.update(names)
-        return [_message(values.unpack(self._fields[name])) for name in names]
+        return [_message(values.unpack(self._flash_text(name))) for name in names]
+
+    def _flash_text(self, name: str) -> str | None:
+        """The stored text of a flash readable in this request, or ``None``."""
+        stored = self._fields.get(name)
+        return self._spent.get(name) if stored is None else stored
 
     def _flash_names(self) -> list[str]:
-        return [name for name in self._fields if name.startswith(FLASH_PREFIX)]
+        """Every flash readable in this request (``_spent`` never overlaps ``_fields``)."""
+        return [name for name in self._fields if name.startswith(FLASH_PREFIX)] + list(self._spent)
+
+
+def _message_key() -> str:
+    """A flash key that sorts after every message this process queued before.
+
+    The wall clock may step back (NTP, a resumed VM), so the stamp never
+    repeats or decreases here; the random tail keeps two processes that flash
+    to one session in the same nanosecond from overwriting each other.
+    """
+    global _last_stamp
+    _last_stamp = max(time.time_ns(), _last_stamp + 1)
+    return f"{MESSAGE_MARK}{_last_stamp:020d}{secrets.token_hex(4)}"
 
 
 def _message(value: Any) -> FlashMessage:

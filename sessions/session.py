@@ -44,6 +44,9 @@ class Session(FlashMixin):
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
         self._consumed: set[str] = set()
+        # Flashes this request consumed and a save already deleted from the store:
+        # still readable until the request ends (see flashes.py).
+        self._spent: dict[str, str] = {}
 
     # -- identity -----------------------------------------------------------
 
@@ -255,7 +258,10 @@ class Session(FlashMixin):
         """Return the journal of this request's changes and start a new one."""
         self._note_mutated_values()
         for name in self._consumed:
-            self._remove(name)
+            stored = self._fields.get(name)
+            if stored is not None:
+                self._spent[name] = stored
+                self._remove(name)
         journal = Journal(
             meta=meta,
             create=not self._stored,

@@ -1,0 +1,102 @@
+"""Step 2, flash messages: Iris's ``flash-messages`` example under ``/flash``.
+
+``/flash/set``, ``/flash/get`` and ``/flash/test`` answer exactly as Iris does.
+The page at ``/flash/`` shows the everyday use: a form posts a message with a
+level, the handler flashes it and redirects (post/redirect/get), and the page
+after the redirect shows it once. Unlike Iris, the flashes are saved in the
+session store, so they survive a restart and are seen by every app process.
+"""
+
+from __future__ import annotations
+
+from tornado.web import RedirectHandler, url
+
+from sessions import LEVELS, SessionManager
+
+from .base import SessionHandler
+
+#: Longest message the form accepts: a flash is a line of feedback, not a document.
+MAX_MESSAGE_LENGTH = 500
+EMPTY = "Empty name!!"
+
+
+class SetHandler(SessionHandler):
+    async def get(self) -> None:
+        session = await self.get_session()
+        session.set_flash("name", "iris")
+        self.write_text("Message set, is available for the next request")
+
+
+class GetHandler(SessionHandler):
+    async def get(self) -> None:
+        session = await self.get_session()
+        name = session.get_flash_string("name", default="")
+        self.write_text(f"Hello {name}" if name else EMPTY)
+
+
+class TestHandler(SessionHandler):
+    """Reads the flash twice: a consumed flash stays readable for the rest of the request."""
+
+    async def get(self) -> None:
+        session = await self.get_session()
+        name = session.get_flash_string("name", default="")
+        if not name:
+            self.write_text(EMPTY)
+            return
+        again = session.get_flash_string("name", default="")
+        self.write_text(
+            f"Ok you are coming from /set ,the value of the name is {name}, and again from the same context: {again}"
+        )
+
+
+class PageHandler(SessionHandler):
+    """Shows the queued messages once; reading them is what makes them go."""
+
+    async def get(self) -> None:
+        session = await self.get_session()
+        self.render(
+            "flash.html",
+            messages=session.get_messages(),
+            levels=LEVELS,
+            max_length=MAX_MESSAGE_LENGTH,
+            store_name=self.get_session_manager().store.name,
+        )
+
+
+class MessageHandler(SessionHandler):
+    """The form's target: flash the message, then redirect to the page (post/redirect/get)."""
+
+    async def post(self) -> None:
+        message = self.get_body_argument("message", "").strip()
+        level = self.get_body_argument("level", "")
+        problem = _check(message, level)
+        if problem:
+            self.write_text(problem, status=400)
+            return
+        session = await self.get_session()
+        session.flash(message, level)
+        self.redirect(self.reverse_url("flash"))  # 302; the session is saved before it leaves
+
+
+def _check(message: str, level: str) -> str | None:
+    """Say what is wrong with a posted message, or ``None``."""
+    if level not in LEVELS:
+        return f"Bad Request: level must be one of {', '.join(LEVELS)}"
+    if not message:
+        return "Bad Request: the message is empty"
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return f"Bad Request: the message is longer than {MAX_MESSAGE_LENGTH} characters"
+    return None
+
+
+def routes(manager: SessionManager) -> list[url]:
+    """The step's URL specs, all sharing ``manager`` (Iris's ``myappsessionid`` sessions)."""
+    kwargs = {"session_manager": manager}
+    return [
+        url(r"/flash", RedirectHandler, {"url": "/flash/"}),
+        url(r"/flash/", PageHandler, kwargs, name="flash"),
+        url(r"/flash/message", MessageHandler, kwargs, name="flash_message"),
+        url(r"/flash/set", SetHandler, kwargs),
+        url(r"/flash/get", GetHandler, kwargs),
+        url(r"/flash/test", TestHandler, kwargs),
+    ]
