@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import Any
 from tornado.web import UIModule
 
-from sessions import Session, SessionManager, SessionMixin
+from sessions import SessionManager, SessionMixin
 from sessions.cookies import read_cookie
 
 
@@ -28,12 +29,12 @@ def describe_time(moment: float | None, now: float) -> str:
     return f"{stamp} (in {span})" if seconds > 0 else f"{stamp} ({span} ago)" if seconds < 0 else f"{stamp} (now)"
 
 
-def describe_values(session: Session) -> list[dict[str, str]]:
+def describe(items: dict[str, Any]) -> list[dict[str, str]]:
     """Each value with its Python type and its JSON text, as the store keeps it."""
-    rows = []
-    for key, value in session.get_all().items():
-        rows.append({"key": key, "type": type(value).__name__, "json": json.dumps(value, ensure_ascii=False)})
-    return rows
+    return [
+        {"key": key, "type": type(value).__name__, "json": json.dumps(value, ensure_ascii=False)}
+        for key, value in items.items()
+    ]
 
 
 class SessionInspector(UIModule):
@@ -44,16 +45,18 @@ class SessionInspector(UIModule):
         assert isinstance(handler, SessionMixin), "the inspector needs a session handler"
         manager: SessionManager = handler.get_session_manager()
         session = manager.current(handler)
+        assert session is not None, "render_step() loads the session before the template renders"
         cookie_name = manager.config.cookie_name
         now = manager.config.clock()
-        stored = session is not None and not session.is_new
+        stored = not session.is_new
         return self.render_string(
             "inspector.html",
             cookie_name=cookie_name,
             raw_cookie=read_cookie(self.request, cookie_name),
             session=session,
             stored=stored,
-            values=describe_values(session) if session is not None else [],
+            values=describe(session.get_all()),
+            flashes=describe(session.peek_flashes()),
             created=describe_time(session.created_at, now) if stored else "",
             expires=describe_time(session.expires_at, now) if stored else "",
         )

@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
@@ -141,3 +142,23 @@ def test_the_overview_page_after_login_renders_without_console_errors(browser: w
     submit(browser, "login")
     assert severe_console_entries(browser) == []
     save_screenshot(browser, "overview-logged-in")
+
+
+def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/flash/")
+    assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
+    browser.find_element(By.ID, "message").send_keys("Saved <b>for once</b>")
+    Select(browser.find_element(By.ID, "level")).select_by_value("success")
+    submit(browser, "flash-it")
+
+    assert browser.current_url == f"{base_url}/flash/"
+    (shown,) = browser.find_elements(By.CSS_SELECTOR, "li.flash")
+    assert shown.text == "success: Saved <b>for once</b>"  # shown as text, never run as HTML
+    assert "flash-success" in shown.get_attribute("class")
+    assert "Saved <b>for once</b>" in browser.find_element(By.CSS_SELECTOR, '[data-inspector="flashes"]').text
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "flash-messages-shown")
+
+    browser.refresh()
+    assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-inspector="flashes"]') == []

@@ -125,3 +125,24 @@ async def test_the_inspector_escapes_what_it_shows(client: CookieClient):
     html = text(await client.get("/overview"))
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+@pytest.mark.gen_test
+async def test_the_inspector_shows_flashes_without_consuming_them(client: CookieClient):
+    await client.get("/flash/set")  # Iris's keyed flash: name = iris
+    html = text(await client.get("/flash/"))  # the page reads only leveled messages
+    assert "<td><code>name</code></td><td>str</td><td><code>&quot;iris&quot;</code></td>" in html
+    assert text(await client.get("/flash/get")) == "Hello iris"  # the inspector's look consumed nothing
+    assert 'data-inspector="flashes"' not in text(await client.get("/flash/"))
+
+
+@pytest.mark.gen_test
+async def test_the_flash_page_inspector_lists_a_message_once(client: CookieClient):
+    await client.get("/flash/")
+    response = await post_form(client, "/flash/message", {"message": "Saved.", "level": "success"})
+    assert response.code == 302
+    html = text(await client.get("/flash/"))
+    assert '<li class="flash flash-success"><strong>success:</strong> Saved.</li>' in html
+    assert "&quot;message&quot;: &quot;Saved.&quot;" in html
+    html = text(await client.get("/flash/"))
+    assert 'class="flash ' not in html and 'data-inspector="flashes"' not in html

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,22 +98,37 @@ def collect() -> list[Walkthrough]:
 
 
 def replay(walkthrough: Walkthrough, base_url: str, directory: Path) -> list[str]:
-    """Run the commands in order; return a readable report of every mismatch."""
+    """Run the step's commands in order in one bash; return a report of every mismatch.
+
+    One shell for the whole step, as a reader's terminal: a variable one command
+    sets (``token=$(...)``) is there for the next. A marker line printed after
+    each command splits the output back into each command's share.
+    """
+    marker = f"--- end of command {uuid.uuid4().hex} ---"
+    script = "exec 2>&1\n" + "".join(
+        f"{command.line.replace(README_URL, base_url)}\nprintf '\\n%s\\n' '{marker}'\n"
+        for command in walkthrough.commands
+    )
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=directory, stdout=subprocess.PIPE, text=True, timeout=_COMMAND_TIMEOUT
+    )
+    outputs = result.stdout.split(f"\n{marker}\n")
     mismatches = []
-    for command in walkthrough.commands:
-        result = subprocess.run(
-            ["bash", "-c", command.line.replace(README_URL, base_url)],
-            cwd=directory,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=_COMMAND_TIMEOUT,
-        )
-        actual = result.stdout.splitlines()
-        if normalize(actual) != normalize(command.expected):
+    for command, output in zip(walkthrough.commands, outputs, strict=False):
+        actual = output.splitlines()
+        if normalize(_trim(actual)) != normalize(_trim(command.expected)):
             expected_text, actual_text = "\n".join(command.expected), "\n".join(actual)
             mismatches.append(f"$ {command.line}\n--- README says:\n{expected_text}\n--- the app says:\n{actual_text}")
+    if len(outputs) != len(walkthrough.commands) + 1:
+        mismatches.append(f"the commands did not all run to the end; the shell printed:\n{result.stdout}")
     return mismatches
+
+
+def _trim(lines: list[str]) -> list[str]:
+    """Drop trailing blank lines: in the README they only separate one command from the next."""
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
 
 
 WALKTHROUGHS = collect()
