@@ -56,8 +56,8 @@ def make_app(store: SessionStore | None = None, clock: Callable[[], float] = tim
         url(r"/", IndexHandler, name="index"),
         url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}, name="overview"),
         step(r"/secret", overview.SecretHandler, overview_sessions),
-        step(r"/login", overview.LoginHandler, overview_sessions),
-        step(r"/logout", overview.LogoutHandler, overview_sessions),
+        url(r"/login", overview.LoginHandler, {"session_manager": overview_sessions, "page": "/overview"}),
+        url(r"/logout", overview.LogoutHandler, {"session_manager": overview_sessions, "page": "/overview"}),
         *flash.routes(SessionManager(cookie_name="myappsessionid", allow_reclaim=True, store=store, clock=clock)),
         # step routes: standalone, securecookie
         # step routes: database

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sessions import Session
 
 from .base import SessionHandler
-from .pages import StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 
 
 def secret_answer(session: Session) -> tuple[int, str]:
@@ -30,30 +30,19 @@ class SecretHandler(SessionHandler):
         self.write_text(body, status=status)
 
 
-class LoginHandler(SessionHandler):
-    async def get(self) -> None:
-        await self.log_in()
-        self.write_text()
-
-    async def post(self) -> None:
-        await self.log_in()
-        self.redirect(self.reverse_url("overview"), status=303)
-
-    async def log_in(self) -> None:
+class LoginHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
         session.set("authenticated", True)
+        return ""
 
 
-class LogoutHandler(SessionHandler):
-    async def get(self) -> None:
+class LogoutHandler(StepActionHandler):
+    async def act(self) -> str:
         await self.get_session_manager().destroy(self)
-        self.write_text()
-
-    async def post(self) -> None:
-        await self.get_session_manager().destroy(self)
-        self.redirect(self.reverse_url("overview"), status=303)
+        return ""
 
 
 class OverviewPageHandler(StepPageHandler):

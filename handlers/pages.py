@@ -10,6 +10,8 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
+from sessions import SessionManager
+
 from .base import SessionHandler
 
 
@@ -29,6 +31,30 @@ class TutorialPageMixin(RequestHandler):
             next_step=steps[0 if index is None else index + 1] if steps and index != len(steps) - 1 else None,
         )
         return namespace
+
+
+class StepActionHandler(SessionHandler):
+    """A route that changes the session, for ``curl`` and for the step page's forms.
+
+    GET answers in plain text, exactly as the Iris example does. POST (a form on
+    the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
+    back to the page (post/redirect/get), whose inspector then shows the result.
+    Subclasses implement ``act()``, which returns the plain-text answer.
+    """
+
+    def initialize(self, session_manager: SessionManager | None = None, page: str = "/") -> None:
+        super().initialize(session_manager)
+        self.page = page
+
+    async def act(self) -> str:
+        raise NotImplementedError
+
+    async def get(self) -> None:
+        self.write_text(await self.act())
+
+    async def post(self) -> None:
+        await self.act()
+        self.redirect(self.page, status=303)
 
 
 class StepPageHandler(TutorialPageMixin, SessionHandler):
