@@ -1,8 +1,9 @@
 """Step 1, overview: log in, see a secret, log out (Iris's ``overview`` example).
 
 Beyond Iris: ``/login`` gives an existing session a new ID (so an ID planted
-before login is worthless after it), and ``/logout`` destroys the session on the
-server (so a copied cookie stops working), instead of setting a flag.
+before login is worthless after it), ``/logout`` destroys the session on the
+server (so a copied cookie stops working), instead of setting a flag, and
+``/logout-everywhere`` ends every session of the logged-in user.
 
 The GET routes answer in plain text, as Iris does, for ``curl``; the step's page
 (``/overview``) drives the same routes with POST forms, which redirect back to
@@ -11,10 +12,15 @@ the page (post/redirect/get).
 
 from __future__ import annotations
 
+import re
+
 from sessions import Session
 
 from .base import SessionHandler
-from .pages import StepActionHandler, StepPageHandler
+from .pages import ActionRefused, StepActionHandler, StepPageHandler
+
+#: A user name for the demo login: short, printable, no spaces.
+_USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
 def secret_answer(session: Session) -> tuple[int, str]:
@@ -31,11 +37,17 @@ class SecretHandler(SessionHandler):
 
 
 class LoginHandler(StepActionHandler):
+    """Log in as ``user=NAME`` (default ``iris``); there is no password in this demo."""
+
     async def act(self) -> str:
+        user = self.get_argument("user", "iris")
+        if not _USER_NAME.fullmatch(user):
+            raise ActionRefused(400, "Bad Request: user must be 1-64 letters, digits or _.@-")
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
         session.set("authenticated", True)
+        session.user = user
         return ""
 
 
@@ -45,9 +57,24 @@ class LogoutHandler(StepActionHandler):
         return ""
 
 
+class LogoutEverywhereHandler(StepActionHandler):
+    """End every session of the logged-in user, on every browser and device."""
+
+    async def act(self) -> str:
+        session = await self.get_session()
+        user = session.user
+        if user is None or not session.get_boolean("authenticated", default=False):
+            raise ActionRefused(403, "Forbidden")
+        manager = self.get_session_manager()
+        await manager.destroy(self)  # this browser: the session and its cookie
+        others = await manager.destroy_user(user)
+        return f"Logged out {user} everywhere: {others + 1} session(s) ended"
+
+
 class OverviewPageHandler(StepPageHandler):
     template = "overview.html"
 
     async def get(self) -> None:
-        status, body = secret_answer(await self.get_session())
-        await self.render_step(secret_status=status, secret_text=body)
+        session = await self.get_session()
+        status, body = secret_answer(session)
+        await self.render_step(secret_status=status, secret_text=body, user=session.user)

@@ -33,13 +33,22 @@ class TutorialPageMixin(RequestHandler):
         return namespace
 
 
+class ActionRefused(Exception):
+    """An action's plain-text refusal (a 400 or 403), the same for GET and POST."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
 class StepActionHandler(SessionHandler):
     """A route that changes the session, for ``curl`` and for the step page's forms.
 
     GET answers in plain text, exactly as the Iris example does. POST (a form on
     the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
     back to the page (post/redirect/get), whose inspector then shows the result.
-    Subclasses implement ``act()``, which returns the plain-text answer.
+    Subclasses implement ``act()``, which returns the plain-text answer or
+    raises ``ActionRefused``.
     """
 
     def initialize(self, session_manager: SessionManager | None = None, page: str = "/") -> None:
@@ -50,10 +59,17 @@ class StepActionHandler(SessionHandler):
         raise NotImplementedError
 
     async def get(self) -> None:
-        self.write_text(await self.act())
+        try:
+            self.write_text(await self.act())
+        except ActionRefused as refused:
+            self.write_text(refused.text, status=refused.status)
 
     async def post(self) -> None:
-        await self.act()
+        try:
+            await self.act()
+        except ActionRefused as refused:
+            self.write_text(refused.text, status=refused.status)
+            return
         self.redirect(self.page, status=303)
 
 

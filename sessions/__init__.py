@@ -7,6 +7,7 @@ each Iris method to ours.
 from .codecs import CookieCodec, Decoded, PlainCodec
 from .config import Config
 from .cookies import CookieAttributes
+from .crypto import EncryptedCodec, KeyRing
 from .errors import (
     ConversionError,
     ImmutableKeyError,
@@ -24,6 +25,7 @@ from .manager import SessionManager
 from .mixin import SessionMixin
 from .session import Session
 from .stores.base import SessionStore
+from .stores.cookie import CookieStore
 from .stores.memory import MemoryStore
 
 __all__ = [
@@ -32,9 +34,12 @@ __all__ = [
     "ConversionError",
     "CookieAttributes",
     "CookieCodec",
+    "CookieStore",
     "Decoded",
+    "EncryptedCodec",
     "FlashMessage",
     "ImmutableKeyError",
+    "KeyRing",
     "MemoryStore",
     "PlainCodec",
     "Session",

@@ -43,6 +43,10 @@ class Config:
     #: cookies, storage and cache of this origin (OWASP's logout advice). Off by
     #: default: it logs the user out of every other cookie of the site too.
     clear_site_data: bool = False
+    #: A write that would make a server-side session larger than this (its keys
+    #: and JSON values, in bytes) raises ``SessionTooLargeError``; ``None``: no
+    #: limit. A cookie-only store is held to the browser's 4096-byte cookie instead.
+    max_session_bytes: int | None = 64 * 1024
     cookie: CookieAttributes = CookieAttributes()
     id_generator: Callable[[], str] = new_session_id
     store: SessionStore = field(default_factory=MemoryStore)
@@ -56,9 +60,16 @@ class Config:
             value = getattr(self, name)
             if value is not None and value <= timedelta(0):
                 raise ValueError(f"{name} must be positive or None, not {value}")
+        if self.max_session_bytes is not None and self.max_session_bytes < 1:
+            raise ValueError("max_session_bytes must be positive or None")
         if self.cookie.samesite not in ("Lax", "Strict", "None"):
             raise ValueError(f"cookie samesite must be Lax, Strict or None, not {self.cookie.samesite!r}")
         if self.cookie.samesite == "None" and self.cookie.secure is False:
             raise ValueError("SameSite=None cookies must be Secure")
         if self.cookie_name.startswith("__Host-") and (self.cookie.domain or self.cookie.path != "/"):
             raise ValueError("a __Host- cookie must have no domain and path '/'")
+        if self.store.cookie_only and isinstance(self.codec, PlainCodec):
+            raise ValueError(
+                f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
+                "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
+            )

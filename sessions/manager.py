@@ -15,6 +15,7 @@ requests except the store.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from typing import TypeVar
 from tornado.web import RequestHandler
 
 from .config import Config
-from .cookies import delete_cookie_header, read_cookie, set_cookie_header
+from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie, set_cookie_header
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
     SessionNotFoundError,
+    SessionTooLargeError,
     StoreUnavailableError,
 )
 from .ids import fingerprint, is_valid_session_id
@@ -104,13 +106,29 @@ class SessionManager:
         elif state.session is None:
             if not self.config.allow_reclaim:
                 raise SessionDestroyedError("this request destroyed its session and allow_reclaim is off")
-            state.session = self._new_session()
+            state.session = self._new_session(handler)
         return state.session
 
     def current(self, handler: RequestHandler) -> Session | None:
         """The session this request started, without loading one."""
         state = _states(handler).get(self)
         return None if state is None else state.session
+
+    def request_session_id(self, handler: RequestHandler) -> str | None:
+        """The ID of the session this request holds or will hold, without store I/O.
+
+        That is the started session's ID once it is (or is about to be) stored,
+        otherwise the ID the request's cookie names. ``None`` for a visitor with no
+        session. Used to bind XSRF tokens to the session.
+        """
+        state = _states(handler).get(self)
+        if state is not None:
+            session = state.session
+            stored = session is not None and (session._stored or session._has_changes())
+            return session.id if stored else None
+        raw = read_cookie(handler.request, self.config.cookie_name)
+        decoded = None if raw is None else self.config.codec.decode(self.config.cookie_name, raw)
+        return None if decoded is None else self.store.session_id(decoded.payload)
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
@@ -132,15 +150,13 @@ class SessionManager:
     def write_headers(self, handler: RequestHandler) -> None:
         """Add ``Set-Cookie`` (only if the cookie changed) and the cache headers."""
         state = _states(handler)[self]
-        name, attributes = self.config.cookie_name, self.config.cookie
-        secure = attributes.is_secure(handler.request, name)
         if state.send_cookie and state.session is not None and state.payload is not None:
             now = self.config.clock()
-            value = self.config.codec.encode(name, state.payload)
-            max_age = self._cookie_max_age(state.session._meta, now)
-            handler.add_header("Set-Cookie", set_cookie_header(name, value, attributes, secure, max_age, now))
+            header = self._cookie_header(self._secure(handler), state.payload, state.session._meta, now)
+            handler.add_header("Set-Cookie", header)
         elif state.delete_cookie:
-            handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, secure))
+            name, attributes = self.config.cookie_name, self.config.cookie
+            handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, self._secure(handler)))
         state.send_cookie = state.delete_cookie = False
         if not state.headers_sent:
             handler.set_header("Cache-Control", "no-store")
@@ -170,6 +186,17 @@ class SessionManager:
         """Delete every session in the store (destroy listeners are not called)."""
         await self._store(self.store.destroy_all())
         log.info("destroyed all sessions in the %s store", self.store.name)
+
+    async def destroy_user(self, user: str) -> int:
+        """Destroy every session of ``user`` ("log out everywhere"); return how many there were.
+
+        A session belongs to a user once a handler sets ``session.user`` (at login).
+        """
+        destroyed = await self._store(self.store.destroy_user(user))
+        for session_id in destroyed:
+            log.info("session %s destroyed (all sessions of its user)", fingerprint(session_id))
+            self._notify_destroyed(session_id)
+        return len(destroyed)
 
     async def update_expiration(self, handler: RequestHandler, duration: timedelta | None) -> None:
         """Make the session end ``duration`` from now, on the server and in the cookie.
@@ -207,18 +234,18 @@ class SessionManager:
     async def _load(self, handler: RequestHandler) -> _RequestState:
         raw = read_cookie(handler.request, self.config.cookie_name)
         if raw is None:
-            return _RequestState(self._new_session(), had_cookie=False)
+            return _RequestState(self._new_session(handler), had_cookie=False)
         decoded = self.config.codec.decode(self.config.cookie_name, raw)
         opened = None if decoded is None else await self._store(self.store.open(decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
-            return _RequestState(self._new_session(), had_cookie=True, delete_cookie=True)
+            return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=True)
         session_id, record = opened
         if self._is_expired(record.meta):
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
-            return _RequestState(self._new_session(), had_cookie=True, delete_cookie=True)
-        session = Session(session_id, record, stored=True)
+            return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=True)
+        session = self._session(handler, session_id, record, stored=True)
         return _RequestState(session, had_cookie=True, payload=decoded.payload, send_cookie=decoded.reissue)
 
     def _needs_write(self, state: _RequestState) -> bool:
@@ -233,6 +260,8 @@ class SessionManager:
     async def _write(self, state: _RequestState) -> None:
         session = state.session
         assert session is not None
+        if session._size_guard is not None and not self.store.cookie_only:
+            session._size_guard(session, session._fields)  # values grown in place show only now
         meta = session._meta
         meta.touched = self.config.clock()
         meta.expires_at = self._expires_at(meta)
@@ -259,12 +288,15 @@ class SessionManager:
         existed = await self._store(self.store.destroy(session_id))
         if existed:
             log.info("session %s destroyed", fingerprint(session_id))
-            for listener in self._listeners:
-                try:
-                    listener(session_id)
-                except Exception:
-                    log.exception("a destroy listener failed")
+            self._notify_destroyed(session_id)
         return existed
+
+    def _notify_destroyed(self, session_id: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(session_id)
+            except Exception:
+                log.exception("a destroy listener failed")
 
     async def _store(self, operation: Awaitable[T]) -> T:
         """Await a store operation, logging an outage once and its recovery once."""
@@ -280,17 +312,56 @@ class SessionManager:
             log.warning("session store %s is available again", self.store.name)
         return result
 
-    def _new_session(self) -> Session:
+    def _new_session(self, handler: RequestHandler) -> Session:
+        """A session that exists only in this request until something is written to it."""
         now, expires = self.config.clock(), self.config.expires
         deadline = None if expires is None else now + expires.total_seconds()
         record = Record({}, Meta(created=now, touched=now, deadline=deadline))
-        return Session(self._new_id(), record, stored=False)
+        return self._session(handler, self._new_id(), record, stored=False)
+
+    def _session(self, handler: RequestHandler, session_id: str, record: Record, *, stored: bool) -> Session:
+        session = Session(session_id, record, stored=stored)
+        if self.store.cookie_only:
+            session._size_guard = functools.partial(self._check_cookie_size, self._secure(handler))
+        elif self.config.max_session_bytes is not None:
+            session._size_guard = self._check_session_size
+        return session
 
     def _new_id(self) -> str:
         session_id = self.config.id_generator()
         if not is_valid_session_id(session_id):
             raise ValueError("id_generator must return 43 to 128 URL-safe base64 characters")
         return session_id
+
+    # -- the cookie -----------------------------------------------------------
+
+    def _secure(self, handler: RequestHandler) -> bool:
+        return self.config.cookie.is_secure(handler.request, self.config.cookie_name)
+
+    def _cookie_header(self, secure: bool, payload: str, meta: Meta, now: float) -> str:
+        """Build the ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
+        name, attributes = self.config.cookie_name, self.config.cookie
+        value = self.config.codec.encode(name, payload)
+        header = set_cookie_header(name, value, attributes, secure, self._cookie_max_age(meta, now), now)
+        if len(header) > BROWSER_COOKIE_LIMIT:
+            raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
+        return header
+
+    def _check_session_size(self, session: Session, fields: dict[str, str]) -> None:
+        """Refuse a write that would take a server-side session over ``max_session_bytes``."""
+        limit = self.config.max_session_bytes
+        assert limit is not None
+        size = sum(len(name.encode()) + len(text.encode()) for name, text in fields.items())
+        if size > limit:
+            raise SessionTooLargeError(size, limit)
+
+    def _check_cookie_size(self, secure: bool, session: Session, fields: dict[str, str]) -> None:
+        """Build the cookie ``fields`` would be saved as, exactly as ``save()`` will, to measure it."""
+        now = self.config.clock()
+        meta = session._meta.copy()
+        meta.touched = now
+        meta.expires_at = self._expires_at(meta)
+        self._cookie_header(secure, self.store.payload(session.id, Record(fields, meta)), meta, now)
 
     # -- expiry rules --------------------------------------------------------
 

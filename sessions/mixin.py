@@ -25,9 +25,10 @@ from types import TracebackType
 from typing import Any
 
 from tornado import iostream
-from tornado.web import RequestHandler
+from tornado.web import HTTPError, RequestHandler
 
-from .errors import SessionNotStartedError, StoreUnavailableError
+from . import xsrf
+from .errors import SessionNotStartedError, SessionTooLargeError, StoreUnavailableError
 from .manager import SessionManager, started_managers
 from .session import Session
 
@@ -56,6 +57,45 @@ class SessionMixin(RequestHandler):
         if manager is None:
             raise RuntimeError("no session manager: pass session_manager= in the URL spec or the app settings")
         return manager
+
+    # -- XSRF tokens bound to the session ----------------------------------------
+
+    @property
+    def xsrf_token(self) -> bytes:
+        """Tornado's masked XSRF token, derived from the session when there is one.
+
+        Tornado's own token is a double-submit cookie that any session could
+        present; this one is an HMAC of the session ID (keyed with the app's
+        ``cookie_secret``), so a token from another session is refused, and
+        ``regenerate()`` (login) rotates it. ``xsrf_form_html()`` keeps working.
+        A visitor without a session gets Tornado's token.
+        """
+        binding = self._xsrf_binding()
+        if binding is None:
+            return super().xsrf_token
+        return xsrf.mask(binding)
+
+    def check_xsrf_cookie(self) -> None:
+        binding = self._xsrf_binding()
+        if binding is None:
+            super().check_xsrf_cookie()
+            return
+        token = (
+            self.get_argument("_xsrf", None)
+            or self.request.headers.get("X-Xsrftoken")
+            or self.request.headers.get("X-Csrftoken")
+        )
+        if not token:
+            raise HTTPError(403, "'_xsrf' argument missing from POST")
+        if not xsrf.matches(token, binding):
+            raise HTTPError(403, "XSRF token does not match this session")
+
+    def _xsrf_binding(self) -> bytes | None:
+        secret = self.settings.get("cookie_secret")
+        if not secret:
+            return None
+        session_id = self.get_session_manager().request_session_id(self)
+        return None if session_id is None else xsrf.binding(secret, session_id)
 
     async def get_session(self) -> Session:
         """Return this request's session, loading it on first use (Iris's ``Start``)."""
@@ -93,6 +133,9 @@ class SessionMixin(RequestHandler):
             await self.save_session()
         except StoreUnavailableError:
             self._replace_response(503, STORE_UNAVAILABLE_TEXT)
+        except SessionTooLargeError as error:
+            log.warning("refused an oversized session at save: %s", error)
+            self._replace_response(413, f"Payload Too Large: {error}")
         except Exception:
             log.exception("saving the session failed")
             self._replace_response(500, "Internal Server Error")
@@ -110,9 +153,11 @@ class SessionMixin(RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, StoreUnavailableError):
-            self.set_status(503)
-            self.set_header("Content-Type", "text/plain; charset=UTF-8")
-            self.finish(STORE_UNAVAILABLE_TEXT)
+            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
+            self.finish()
+        elif isinstance(error, SessionTooLargeError):
+            self._replace_response(413, f"Payload Too Large: {error}")
+            self.finish()
         else:
             super().write_error(status_code, **kwargs)
 
@@ -122,5 +167,7 @@ class SessionMixin(RequestHandler):
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not isinstance(value, StoreUnavailableError):  # the manager logs outages once
+        if isinstance(value, SessionTooLargeError):
+            log.warning("refused an oversized session write: %s", value)
+        elif not isinstance(value, StoreUnavailableError):  # the manager logs outages once
             super().log_exception(typ, value, tb)

@@ -44,9 +44,15 @@ class Session(FlashMixin):
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
         self._consumed: set[str] = set()
+        self._user_changed = False
         # Flashes this request consumed and a save already deleted from the store:
         # still readable until the request ends (see flashes.py).
         self._spent: dict[str, str] = {}
+        # Set by the manager when the whole session travels in its cookie: called
+        # with the session and the fields a write would leave, it raises
+        # ``SessionTooLargeError``, so an oversized write fails, unapplied, in the
+        # handler that made it.
+        self._size_guard: Callable[[Session, dict[str, str]], None] | None = None
 
     # -- identity -----------------------------------------------------------
 
@@ -64,6 +70,19 @@ class Session(FlashMixin):
     def created_at(self) -> float:
         """When the session was created (seconds since the epoch)."""
         return self._meta.created
+
+    @property
+    def user(self) -> str | None:
+        """Who this session belongs to, for ``SessionManager.destroy_user()``; set it at login."""
+        return self._meta.user
+
+    @user.setter
+    def user(self, name: str | None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"session user must be a str or None, not {type(name).__name__}")
+        if name != self._meta.user:
+            self._meta.user = name
+            self._user_changed = True
 
     @property
     def expires_at(self) -> float | None:
@@ -177,6 +196,7 @@ class Session(FlashMixin):
         if name in self._sets or name in self._deletes or self._cleared or not self._stored:
             self._write(name, text)
         else:
+            self._admit(name, text)
             self._fields[name] = text
             self._increments[name] = self._increments.get(name, 0) + n
             self._handed_out.pop(name, None)
@@ -231,7 +251,12 @@ class Session(FlashMixin):
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
+    def _admit(self, name: str, stored: str) -> None:
+        if self._size_guard is not None:
+            self._size_guard(self, {**self._fields, name: stored})
+
     def _write(self, name: str, stored: str) -> None:
+        self._admit(name, stored)
         self._fields[name] = stored
         self._sets[name] = stored
         self._deletes.discard(name)
@@ -252,7 +277,7 @@ class Session(FlashMixin):
     def _has_changes(self) -> bool:
         self._note_mutated_values()
         consumed = any(name in self._fields for name in self._consumed)
-        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed)
+        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed or self._user_changed)
 
     def _take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
         """Return the journal of this request's changes and start a new one."""
@@ -272,6 +297,7 @@ class Session(FlashMixin):
             increments=self._increments,
         )
         self._sets, self._deletes, self._increments, self._cleared = {}, set(), {}, False
+        self._user_changed = False
         self._consumed = set()
         return journal
 

@@ -195,10 +195,21 @@ class LifecycleHandler(ApiHandler):
         self.write_json({"id": session.id, "expires_at": session.expires_at, "created_at": session.created_at})
 
 
-def make_api_app(manager: SessionManager) -> Application:
+class FormHandler(ApiHandler):
+    """A page with a form (its XSRF token), and the form's target."""
+
+    def get(self) -> None:
+        self.write(self.xsrf_token)
+
+    def post(self) -> None:
+        self.write("accepted")
+
+
+def make_api_app(manager: SessionManager, **settings) -> Application:
     spec = {"session_manager": manager}
     return Application(
         [
+            (r"/form", FormHandler, spec),
             (r"/values", ValuesHandler, spec),
             (r"/values/(.+)", ValueHandler, spec),
             (r"/typed/(\w+)/(.+)", TypedHandler, spec),
@@ -214,5 +225,6 @@ def make_api_app(manager: SessionManager) -> Application:
             (r"/mutate/(.+)", MutateHandler, spec),
             (r"/immutable-mutate/(.+)", ImmutableMutateHandler, spec),
             (r"/lifecycle/(\w[\w-]*)", LifecycleHandler, spec),
-        ]
+        ],
+        **settings,
     )

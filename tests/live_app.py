@@ -28,12 +28,10 @@ class LiveApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
-        # A file, not a pipe: nobody reads a pipe while the app runs, and a full
-        # one (a few hundred access-log lines) would block the app mid-test.
-        self._log = tempfile.TemporaryFile(mode="w+")
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the app's logging.
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **(env or {})},
-            stdout=self._log, stderr=subprocess.STDOUT, text=True,
+            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self._wait_until_serving()
 
@@ -63,8 +61,8 @@ class LiveApp:
 
     def output(self) -> str:
         """Everything the app has logged so far."""
-        self._log.seek(0)
-        return self._log.read()
+        self.log.seek(0)
+        return self.log.read()
 
     def __enter__(self) -> LiveApp:
         return self

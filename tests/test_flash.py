@@ -300,7 +300,8 @@ async def test_form_post_redirects_then_the_page_shows_the_message_once(client: 
 
 @pytest.mark.gen_test
 async def test_messages_posted_before_a_visit_are_shown_in_order(client: CookieClient):
-    token = await page_token(client)
+    assert (await post_message(client, "zeroth", "info")).code == 302  # creates the session
+    token = await page_token(client)  # the session's token: it stays valid for every post below
     for message, level in [("first", "error"), ("second", "debug"), ("third", "warning")]:
         assert (await post_message(client, message, level, token)).code == 302
     page = text(await client.get("/flash/"))

@@ -119,3 +119,32 @@ async def test_a_cookie_the_server_did_not_issue_is_never_adopted(client: Cookie
 async def test_other_clients_do_not_share_a_session(client: CookieClient, other_client: CookieClient):
     await client.get("/login")
     assert (await other_client.get("/secret")).code == 403
+
+
+@pytest.mark.gen_test
+async def test_log_out_everywhere_ends_every_session_of_the_user(client, other_client, http_client, base_url, store):
+    third = CookieClient(http_client, base_url)
+    await client.get("/login?user=alice")
+    await other_client.get("/login?user=alice")  # alice on a second device
+    await third.get("/login?user=bob")
+
+    response = await client.get("/logout-everywhere")
+    assert (response.code, text(response)) == (200, "Logged out alice everywhere: 2 session(s) ended")
+    assert COOKIE not in client.jar
+    assert (await client.get("/secret")).code == 403
+    assert (await other_client.get("/secret")).code == 403
+    assert text(await third.get("/secret")) == "The cake is a lie!"  # bob is untouched
+    assert len(store) == 1
+
+
+@pytest.mark.gen_test
+async def test_log_out_everywhere_needs_a_login(client):
+    response = await client.get("/logout-everywhere")
+    assert (response.code, text(response)) == (403, "Forbidden")
+
+
+@pytest.mark.gen_test
+async def test_a_bad_user_name_is_refused(client, store):
+    response = await client.get("/login?user=" + "x" * 65)
+    assert response.code == 400 and "user must be" in text(response)
+    assert len(store) == 0

@@ -6,8 +6,9 @@ Each step (a ``<!-- step: name -->`` marker starts one) runs its blocks in
 document order with bash, in a fresh directory, so ``-b jar -c jar`` starts
 with an empty cookie jar per step, against the app on a free port. Outputs are
 compared after replacing what is random by nature (session IDs and encrypted
-cookie values, dates); anything else that changes breaks this test until the
-README is updated.
+cookie values, dates); a ``curl -i`` transcript may leave out the headers that
+say nothing about sessions (``OMITTABLE_HEADERS``). Anything else that changes
+breaks this test until the README is updated.
 """
 
 from __future__ import annotations
@@ -23,13 +24,19 @@ import pytest
 
 from tests.live_app import ROOT, LiveApp
 
-README_URL = "http://localhost:8080"
+#: Where the README says the app is; replaced by where the test runs it.
+README_ADDRESS = "localhost:8080"
 _STEP_MARKER = re.compile(r"^<!-- step: (?P<name>[\w-]+) -->\s*$")
 #: 40+ URL-safe base64 characters: a session ID (43) or an encrypted cookie value.
 _RANDOM_TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
 #: An HTTP date, except the epoch that cookie deletions use (that one is fixed).
 _HTTP_DATE = re.compile(r"(?!Thu, 01 Jan 1970)(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT")
 _COMMAND_TIMEOUT = 30
+_STATUS_LINE = re.compile(r"^HTTP/[\d.]+ \d{3}\b")
+#: Response headers that say nothing about sessions: a ``curl -i`` transcript may
+#: leave them out. Whatever a transcript shows is compared, and Set-Cookie,
+#: Location, the status line and the body are always compared.
+OMITTABLE_HEADERS = {"server", "date", "content-type", "content-length", "etag", "cache-control", "vary"}
 
 
 @dataclass
@@ -97,7 +104,7 @@ def collect() -> list[Walkthrough]:
     return walkthroughs
 
 
-def replay(walkthrough: Walkthrough, base_url: str, directory: Path) -> list[str]:
+def replay(walkthrough: Walkthrough, address: str, directory: Path) -> list[str]:
     """Run the step's commands in order in one bash; return a report of every mismatch.
 
     One shell for the whole step, as a reader's terminal: a variable one command
@@ -106,7 +113,7 @@ def replay(walkthrough: Walkthrough, base_url: str, directory: Path) -> list[str
     """
     marker = f"--- end of command {uuid.uuid4().hex} ---"
     script = "exec 2>&1\n" + "".join(
-        f"{command.line.replace(README_URL, base_url)}\nprintf '\\n%s\\n' '{marker}'\n"
+        f"{command.line.replace(README_ADDRESS, address)}\nprintf '\\n%s\\n' '{marker}'\n"
         for command in walkthrough.commands
     )
     result = subprocess.run(
@@ -115,13 +122,33 @@ def replay(walkthrough: Walkthrough, base_url: str, directory: Path) -> list[str
     outputs = result.stdout.split(f"\n{marker}\n")
     mismatches = []
     for command, output in zip(walkthrough.commands, outputs, strict=False):
-        actual = output.splitlines()
+        actual = without_omitted_headers(output.splitlines(), command.expected)
         if normalize(_trim(actual)) != normalize(_trim(command.expected)):
             expected_text, actual_text = "\n".join(command.expected), "\n".join(actual)
             mismatches.append(f"$ {command.line}\n--- README says:\n{expected_text}\n--- the app says:\n{actual_text}")
     if len(outputs) != len(walkthrough.commands) + 1:
         mismatches.append(f"the commands did not all run to the end; the shell printed:\n{result.stdout}")
     return mismatches
+
+
+def without_omitted_headers(actual: list[str], expected: list[str]) -> list[str]:
+    """Drop the omittable response headers that the transcript does not show."""
+    hidden = OMITTABLE_HEADERS - {name for name, _ in _header_lines(expected) if name}
+    return [line for name, line in _header_lines(actual) if name not in hidden]
+
+
+def _header_lines(lines: list[str]) -> Iterator[tuple[str, str]]:
+    """Each line with its header name in lower case, or "" when it is not a response header."""
+    in_headers = False
+    for line in lines:
+        if _STATUS_LINE.match(line):
+            in_headers = True
+        elif not line.strip():
+            in_headers = False
+        elif in_headers and ":" in line:
+            yield line.split(":", 1)[0].strip().lower(), line
+            continue
+        yield "", line
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -135,14 +162,14 @@ WALKTHROUGHS = collect()
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
+def address() -> Iterator[str]:
     with LiveApp() as app:
-        yield app.url.replace("127.0.0.1", "localhost")
+        yield f"localhost:{app.port}"
 
 
 @pytest.mark.parametrize("walkthrough", WALKTHROUGHS, ids=[w.id for w in WALKTHROUGHS])
-def test_readme_walkthrough_matches_the_app(walkthrough: Walkthrough, base_url: str, tmp_path: Path):
-    mismatches = replay(walkthrough, base_url, tmp_path)
+def test_readme_walkthrough_matches_the_app(walkthrough: Walkthrough, address: str, tmp_path: Path):
+    mismatches = replay(walkthrough, address, tmp_path)
     assert not mismatches, "the README walkthrough no longer matches the app:\n\n" + "\n\n".join(mismatches)
 
 
@@ -159,11 +186,11 @@ def test_every_written_step_of_the_readme_has_a_walkthrough():
     assert walked.get("overview", 0) >= 6
 
 
-def test_a_changed_answer_breaks_the_walkthrough(base_url: str, tmp_path: Path):
+def test_a_changed_answer_breaks_the_walkthrough(address: str, tmp_path: Path):
     (overview,) = [w for w in WALKTHROUGHS if w.id == "README.md:overview"]
     secret = next(c for c in overview.commands if c.expected == ["Forbidden"])
     altered = Walkthrough("altered", "overview", [Command(secret.line, ["Forbidden!"])])
-    assert replay(altered, base_url, tmp_path)
+    assert replay(altered, address, tmp_path)
 
 
 def test_normalizing_hides_only_random_values():
@@ -198,3 +225,14 @@ def test_parse_splits_steps_and_keeps_commands_in_order():
     assert (two.step, two.commands[0].expected) == ("two", ["b"])
     with pytest.raises(ValueError, match="before any"):
         parse("```console\n$ true\n```", "doc")
+
+
+def test_only_boring_headers_may_be_left_out_of_a_transcript():
+    actual = ["HTTP/1.1 200 OK", "Server: TornadoServer/6.6.1", "Set-Cookie: a=b", "Vary: Cookie", "", "Server: body"]
+    assert without_omitted_headers(actual, ["HTTP/1.1 200 OK", "Set-Cookie: a=b", "", "Server: body"]) == [
+        "HTTP/1.1 200 OK",
+        "Set-Cookie: a=b",
+        "",
+        "Server: body",
+    ]
+    assert "Vary: Cookie" in without_omitted_headers(actual, ["HTTP/1.1 200 OK", "Vary: Cookie"])

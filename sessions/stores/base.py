@@ -31,6 +31,9 @@ class SessionStore(ABC):
 
     #: Shown on the tutorial pages and in logs.
     name: str = "store"
+    #: True when the whole session travels in the cookie (``open``/``payload``
+    #: below); the manager then holds every write to the browser's cookie limit.
+    cookie_only: bool = False
 
     @abstractmethod
     async def load(self, session_id: str) -> Record | None:
@@ -48,6 +51,10 @@ class SessionStore(ABC):
     async def destroy_all(self) -> None:
         """Delete every record this store holds."""
 
+    @abstractmethod
+    async def destroy_user(self, user: str) -> list[str]:
+        """Delete every record whose ``meta.user`` is ``user``; return their IDs."""
+
     async def close(self) -> None:
         """Release connections or files; the default has none."""
 
@@ -61,10 +68,15 @@ class SessionStore(ABC):
         The ID's format is checked before it reaches ``load``, so a hostile
         value never becomes a store key.
         """
-        if not is_valid_session_id(payload):
+        session_id = self.session_id(payload)
+        if session_id is None:
             return None
-        record = await self.load(payload)
-        return None if record is None else (payload, record)
+        record = await self.load(session_id)
+        return None if record is None else (session_id, record)
+
+    def session_id(self, payload: str) -> str | None:
+        """Return the session ID a payload names, without I/O (``None`` if malformed)."""
+        return payload if is_valid_session_id(payload) else None
 
     def payload(self, session_id: str, record: Record) -> str:
         """Return what the cookie carries for a session after a save."""

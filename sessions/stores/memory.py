@@ -63,6 +63,12 @@ class MemoryStore(SessionStore):
     async def destroy_all(self) -> None:
         self._records.clear()
 
+    async def destroy_user(self, user: str) -> list[str]:
+        doomed = [sid for sid, record in self._records.items() if record.meta.user == user]
+        for sid in doomed:
+            del self._records[sid]
+        return doomed
+
     def sweep(self) -> int:
         """Drop every expired record now; return how many went."""
         now = self._clock()

@@ -1,0 +1,240 @@
+"""Encrypted cookie values: AES-256-GCM with a rotating key ring.
+
+A cookie value made here is the URL-safe base64 (no padding) of::
+
+    version (1 byte) | key id (4) | nonce (12, random) | AES-GCM ciphertext + tag (16)
+
+and the plaintext is the issue time (8 bytes, seconds) followed by the payload.
+The version, the key id and the **cookie name** are authenticated as associated
+data, so a value cannot be edited, re-labelled with another key id, or copied
+into another cookie (a value made for ``a`` does not open as ``b``). The issue
+time is inside the ciphertext, so a client cannot make an old value look new.
+
+Keys come from secrets of any length through HKDF-SHA256; each key has a short
+id derived from its secret, so decoding picks the one key that made a value
+instead of trying them all. All the cryptography is the ``cryptography``
+package's; this module only frames it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+import secrets
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from .codecs import Decoded
+from .cookies import BROWSER_COOKIE_LIMIT
+from .errors import SessionTooLargeError
+
+log = logging.getLogger("sessions.crypto")
+
+VERSION = 1
+KEY_ID_BYTES = 4
+NONCE_BYTES = 12
+_TAG_BYTES = 16
+_ISSUED = struct.Struct(">Q")
+_HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
+_SMALLEST = _HEADER_BYTES + _ISSUED.size + _TAG_BYTES
+#: A value longer than this cannot have come from a browser cookie; it is refused unread.
+MAX_VALUE_CHARS = BROWSER_COOKIE_LIMIT
+#: A secret shorter than this is worth a warning: HKDF spreads entropy, it adds none.
+_WEAK_SECRET_BYTES = 32
+_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+#: For a value whose length is 2 or 3 modulo 4, the low bits of the last character that carry no data.
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+_SEXTET = {char: index for index, char in enumerate(_BASE64URL_ALPHABET)}
+
+
+def new_secret() -> str:
+    """Return a fresh random secret (256 bits, URL-safe text), for ``--generate-secret``."""
+    return secrets.token_urlsafe(32)
+
+
+def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_id: bytes
+    aead: AESGCM
+
+
+class KeyRing:
+    """The keys cookie values are made and opened with, newest first.
+
+    The newest key encrypts; every key decrypts the values it made. To rotate:
+    put a new secret first and keep the old ones after it; values made under an
+    old key keep working and are re-issued under the newest one on their next
+    response. Remove an old secret once every value made with it has expired
+    (or at once, to log everybody out).
+    """
+
+    def __init__(self, secrets_newest_first: Sequence[str | bytes]) -> None:
+        if isinstance(secrets_newest_first, (str, bytes)) or not secrets_newest_first:
+            raise ValueError("KeyRing needs a sequence of one or more secrets, newest first")
+        self._keys: dict[bytes, _Key] = {}
+        for position, secret in enumerate(secrets_newest_first, start=1):
+            key = self._derive(position, secret)
+            if key.key_id in self._keys:
+                raise ValueError(f"secret #{position} repeats an earlier secret (same key id)")
+            self._keys[key.key_id] = key
+        self._newest = next(iter(self._keys.values()))
+
+    @staticmethod
+    def _derive(position: int, secret: str | bytes) -> _Key:
+        material = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if not material:
+            raise ValueError(f"secret #{position} is empty")
+        if len(material) < _WEAK_SECRET_BYTES:
+            log.warning("secret #%d is shorter than %d bytes and may be guessable", position, _WEAK_SECRET_BYTES)
+        key = _hkdf(material, b"sessions.crypto/v1 AES-256-GCM key", 32)
+        key_id = _hkdf(material, b"sessions.crypto/v1 key id", KEY_ID_BYTES)
+        return _Key(key_id, AESGCM(key))
+
+    @property
+    def key_ids(self) -> list[str]:
+        """The key ids in hex, newest first (safe to show: they reveal nothing about a key)."""
+        return [key_id.hex() for key_id in self._keys]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What an accepted cookie value contained, for the tutorial's inspector."""
+
+    version: int
+    key_id: str  # hex
+    issued_at: int  # seconds since the epoch
+    payload: str
+    newest_key: bool  # False: made under an older key, re-issued on the next response
+
+
+class _Rejected(Exception):
+    """Why a value was refused; logged at debug level, never shown to the client."""
+
+
+class EncryptedCodec:
+    """A ``CookieCodec`` that encrypts and authenticates cookie values.
+
+    ``max_age`` bounds how long a value opens after it was made. So that a
+    session in use never ages out of its cookie, a value older than half of
+    ``max_age`` is re-issued on the next response (as is one made under an old
+    key): ``max_age`` is how long a cookie may go *unused*. Sessions still
+    expire on the server by their own rules.
+    """
+
+    def __init__(
+        self,
+        keyring: KeyRing,
+        *,
+        max_age: timedelta,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_age <= timedelta(0):
+            raise ValueError(f"max_age must be positive, not {max_age}")
+        self.keyring = keyring
+        self.max_age = max_age
+        self._max_age_seconds = max_age.total_seconds()
+        self._clock = clock
+
+    def encode(self, cookie_name: str, payload: str) -> str:
+        """Encrypt ``payload`` for cookie ``cookie_name`` under the newest key.
+
+        Raises ``SessionTooLargeError`` when the value would be longer than
+        ``decode`` accepts, instead of making a cookie that can never be read.
+        """
+        key = self.keyring._newest
+        nonce = os.urandom(NONCE_BYTES)
+        plaintext = _ISSUED.pack(int(self._clock())) + payload.encode()
+        sealed = key.aead.encrypt(nonce, plaintext, _associated_data(key.key_id, cookie_name))
+        value = _base64(bytes([VERSION]) + key.key_id + nonce + sealed)
+        if len(value) > MAX_VALUE_CHARS:
+            what = f"the encrypted value of cookie {cookie_name!r}"
+            raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=what)
+        return value
+
+    def decode(self, cookie_name: str, value: str) -> Decoded | None:
+        """Return the payload, or ``None`` for anything this codec did not make (never raises)."""
+        opened = self._try_open(cookie_name, value)
+        if opened is None:
+            return None
+        key, issued_at, payload = opened
+        stale = self._clock() - issued_at >= self._max_age_seconds / 2
+        return Decoded(payload, reissue=stale or key is not self.keyring._newest)
+
+    def inspect(self, cookie_name: str, value: str) -> Envelope | None:
+        """Return the opened envelope of a value ``decode`` accepts, else ``None``."""
+        opened = self._try_open(cookie_name, value)
+        if opened is None:
+            return None
+        key, issued_at, payload = opened
+        return Envelope(VERSION, key.key_id.hex(), issued_at, payload, key is self.keyring._newest)
+
+    def _try_open(self, cookie_name: str, value: str) -> tuple[_Key, int, str] | None:
+        try:
+            return self._open(cookie_name, value)
+        except _Rejected as reason:
+            log.debug("refused a %s cookie value (%d chars): %s", cookie_name, len(value), reason)
+            return None
+
+    def _open(self, cookie_name: str, value: str) -> tuple[_Key, int, str]:
+        """Return the key that made ``value``, its issue time and its payload, or raise ``_Rejected``."""
+        raw = _unbase64(value)
+        if len(raw) < _SMALLEST:
+            raise _Rejected("too short to be an envelope")
+        if raw[0] != VERSION:
+            raise _Rejected(f"unknown format version {raw[0]}")
+        key_id = raw[1 : 1 + KEY_ID_BYTES]
+        key = self.keyring._keys.get(key_id)
+        if key is None:
+            raise _Rejected(f"made under key id {key_id.hex()}, which is not in the key ring")
+        nonce, sealed = raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:]
+        try:
+            plaintext = key.aead.decrypt(nonce, sealed, _associated_data(key_id, cookie_name))
+        except InvalidTag:
+            raise _Rejected("authentication failed: altered, or made for another cookie name") from None
+        (issued_at,) = _ISSUED.unpack_from(plaintext)
+        age = self._clock() - issued_at
+        if age > self._max_age_seconds:
+            raise _Rejected(f"expired: issued {age:.0f} s ago, max age {self._max_age_seconds:.0f} s")
+        try:
+            payload = plaintext[_ISSUED.size :].decode()
+        except UnicodeDecodeError:
+            raise _Rejected("payload is not UTF-8") from None
+        return key, issued_at, payload
+
+
+def _associated_data(key_id: bytes, cookie_name: str) -> bytes:
+    """What is authenticated but not encrypted: the version, the key id and the cookie's name."""
+    return bytes([VERSION]) + key_id + cookie_name.encode()
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unbase64(value: str) -> bytes:
+    """Decode unpadded URL-safe base64, accepting only the one spelling ``encode`` makes."""
+    if len(value) > MAX_VALUE_CHARS:
+        raise _Rejected(f"longer than {MAX_VALUE_CHARS} characters")
+    tail = len(value) % 4
+    if not _BASE64URL.fullmatch(value) or tail == 1:
+        raise _Rejected("not URL-safe base64")
+    # Unused low bits of the last character would let several spellings decode
+    # to the same bytes; refusing all but one keeps "any change is refused" true.
+    if tail and _SEXTET[value[-1]] & _UNUSED_BITS[tail]:
+        raise _Rejected("not canonical base64")
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

@@ -1,0 +1,116 @@
+"""The cookie-only store: the whole session travels, encrypted, in its cookie.
+
+Nothing is kept on the server, so it needs no database and survives restarts
+and any number of processes (given the same secrets). The price, stated
+plainly:
+
+* **A cookie session cannot be revoked on the server before it expires.**
+  ``destroy()`` deletes the browser's cookie, but a copy of the cookie taken
+  earlier keeps opening until it expires (the session's own expiry, which is
+  inside the encrypted value, and the codec's ``max_age``). The only way to
+  cut every copy short is to remove the secret it was made with from the key
+  ring, which ends *every* session made with that secret. Use a server-side
+  store when logout must be final.
+* It holds what fits in one browser cookie (4096 bytes including the name and
+  attributes, minus the encryption's overhead). The manager refuses a write
+  that would not fit with ``SessionTooLargeError`` at the ``set()`` that made
+  it, instead of letting the browser drop the cookie silently.
+* Concurrent requests of one visitor each send back a whole cookie; the last
+  response wins (no per-field merge, unlike the server-side stores).
+
+It must be used with an encrypting codec (``sessions.crypto.EncryptedCodec``):
+``Config`` refuses ``PlainCodec``, which would let anyone read and forge it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ..ids import is_valid_session_id
+from ..record import Journal, Meta, Record
+from .base import SessionStore
+
+log = logging.getLogger("sessions.store.cookie")
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class CookieStore(SessionStore):
+    """Keeps nothing: ``payload`` writes the record into the cookie and ``open`` reads it back."""
+
+    name = "cookie"
+    cookie_only = True
+
+    async def load(self, session_id: str) -> Record | None:
+        """There is nothing to look up by ID: the record is only ever in the cookie."""
+        return None
+
+    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+        """Nothing to write: the manager sends the updated record in ``Set-Cookie``.
+
+        The session object already holds every change (only this request can
+        see this cookie's record), so there are no incremented texts to report.
+        """
+        return {}
+
+    async def destroy(self, session_id: str) -> bool:
+        """Nothing on the server to delete; the manager still expires the cookie."""
+        return False
+
+    async def destroy_all(self) -> None:
+        log.warning(
+            "cookie sessions cannot be revoked on the server; remove their secret from the key ring to end them all"
+        )
+
+    async def destroy_user(self, user: str) -> list[str]:
+        log.warning("cookie sessions cannot be revoked on the server: destroy_user(%r) ends none", user)
+        return []
+
+    async def open(self, payload: str) -> tuple[str, Record] | None:
+        return _parse_payload(payload)
+
+    def session_id(self, payload: str) -> str | None:
+        opened = _parse_payload(payload)
+        return None if opened is None else opened[0]
+
+    def payload(self, session_id: str, record: Record) -> str:
+        """Compact JSON; times in whole milliseconds, so their length stays the same from save to save."""
+        meta = record.meta
+        times = [_millis(meta.created), _millis(meta.touched), _millis(meta.deadline), _millis(meta.expires_at)]
+        return _dumps({"id": session_id, "meta": [*times, meta.user], "fields": record.fields})
+
+
+def _parse_payload(payload: str) -> tuple[str, Record] | None:
+    try:
+        return _parse(json.loads(payload))
+    except (ValueError, TypeError, KeyError) as exc:
+        log.debug("a decrypted cookie payload is not a session record: %s", exc)
+        return None
+
+
+def _millis(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
+def _seconds(millis: Any) -> float | None:
+    if millis is None:
+        return None
+    if type(millis) is not int:
+        raise TypeError(f"a time must be whole milliseconds, not {millis!r}")
+    return millis / 1000
+
+
+def _parse(data: Any) -> tuple[str, Record]:
+    """Check every part of a decoded payload, so a bad one is refused whole."""
+    session_id, meta, fields = data["id"], data["meta"], data["fields"]
+    if not is_valid_session_id(session_id):
+        raise ValueError("the session ID is malformed")
+    created, touched, deadline, expires_at, user = meta
+    if created is None or touched is None or not (user is None or isinstance(user, str)):
+        raise ValueError("the metadata is malformed")
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise ValueError("the fields are malformed")
+    times = Meta(_seconds(created), _seconds(touched), _seconds(deadline), _seconds(expires_at), user)
+    return session_id, Record(fields, times)

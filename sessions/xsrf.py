@@ -1,0 +1,48 @@
+"""XSRF tokens bound to a session, in the masked form Tornado's templates use.
+
+The token is an HMAC of the session ID keyed with the application's secret, so
+it is the same for every page of one session, different for every session, and
+new after ``regenerate()``. Like Tornado's own token it is masked with a fresh
+random value in every response (a defence against BREACH-style compression
+attacks), and the format is Tornado's version 2: ``2|mask|masked token|0``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import os
+
+_TOKEN_BYTES = 16
+
+
+def binding(secret: str | bytes | dict[int, str | bytes], session_id: str) -> bytes:
+    """The unmasked token of a session; ``secret`` is Tornado's ``cookie_secret`` setting."""
+    if isinstance(secret, dict):  # Tornado's versioned secrets: the newest one signs
+        secret = secret[max(secret)]
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, b"sessions.xsrf|" + session_id.encode(), hashlib.sha256).digest()[:_TOKEN_BYTES]
+
+
+def mask(token: bytes) -> bytes:
+    """A fresh masked spelling of ``token`` for one response."""
+    key = os.urandom(4)
+    masked = _xor(key, token)
+    return b"|".join([b"2", binascii.b2a_hex(key), binascii.b2a_hex(masked), b"0"])
+
+
+def matches(submitted: str, token: bytes) -> bool:
+    """Tell whether a submitted masked token spells ``token``."""
+    try:
+        version, key_hex, masked_hex, _ = submitted.split("|")
+        key, masked = binascii.a2b_hex(key_hex), binascii.a2b_hex(masked_hex)
+    except (ValueError, binascii.Error):
+        return False
+    if version != "2" or len(key) != 4:
+        return False
+    return hmac.compare_digest(_xor(key, masked), token)
+
+
+def _xor(key: bytes, data: bytes) -> bytes:
+    return bytes(byte ^ key[i % 4] for i, byte in enumerate(data))

@@ -1,0 +1,234 @@
+"""The encrypted cookie codec: properties over many inputs, key rotation, binding, expiry, size."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import string
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sessions import Decoded, EncryptedCodec, KeyRing, SessionTooLargeError
+from sessions.crypto import MAX_VALUE_CHARS, new_secret
+from tests.clock import FakeClock
+
+OLD, MIDDLE, NEW = (f"{label} secret for the codec tests, 32+ bytes" for label in ("old", "middle", "new"))
+HOUR = timedelta(hours=1)
+BASE64URL = string.ascii_letters + string.digits + "-_"
+
+cookie_names = st.from_regex(r"[A-Za-z0-9_.-]{1,24}", fullmatch=True)
+payloads = st.text(max_size=300)
+
+
+def make_codec(*secrets: str, clock: FakeClock | None = None, max_age: timedelta = HOUR) -> EncryptedCodec:
+    return EncryptedCodec(KeyRing(list(secrets)), max_age=max_age, clock=clock or FakeClock())
+
+
+CODEC = make_codec(NEW)
+VALID = CODEC.encode("sid", "a session id")
+
+
+def unb64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+# -- properties ---------------------------------------------------------------
+
+
+@given(cookie_names, payloads)
+def test_decode_returns_what_encode_was_given(name, payload):
+    value = CODEC.encode(name, payload)
+    assert CODEC.decode(name, value) == Decoded(payload, reissue=False)
+    assert len(value) <= MAX_VALUE_CHARS and set(value) <= set(BASE64URL)
+
+
+@given(payloads)
+def test_encoding_twice_gives_different_values(payload):
+    # A fresh nonce each time: equal payloads are not recognisable in cookies.
+    assert CODEC.encode("sid", payload) != CODEC.encode("sid", payload)
+
+
+@given(st.text(max_size=6000))
+def test_arbitrary_strings_are_no_cookie(value):
+    assert CODEC.decode("sid", value) is None
+
+
+@given(st.from_regex(r"[A-Za-z0-9_-]{0,400}", fullmatch=True))
+def test_arbitrary_base64_is_no_cookie(value):
+    assert CODEC.decode("sid", value) is None
+
+
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_under_a_real_key_id_are_no_cookie(tail):
+    header = unb64(VALID)[:5]  # the right version and key id: reaches decryption
+    assert CODEC.decode("sid", b64(header + tail)) is None
+
+
+@given(payloads, st.data())
+def test_any_single_character_change_is_no_cookie(payload, data):
+    value = CODEC.encode("sid", payload)
+    position = data.draw(st.integers(0, len(value) - 1))
+    replacement = data.draw(st.characters().filter(lambda c: c != value[position]))
+    assert CODEC.decode("sid", value[:position] + replacement + value[position + 1 :]) is None
+
+
+@given(payloads, st.data())
+def test_any_single_byte_change_of_the_envelope_is_no_cookie(payload, data):
+    raw = bytearray(unb64(CODEC.encode("sid", payload)))
+    position = data.draw(st.integers(0, len(raw) - 1))
+    raw[position] ^= data.draw(st.integers(1, 255))
+    assert CODEC.decode("sid", b64(bytes(raw))) is None
+
+
+@settings(deadline=None)
+@given(payloads)
+def test_truncations_and_extensions_are_no_cookie(payload):
+    value = CODEC.encode("sid", payload)
+    for cut in range(len(value)):
+        assert CODEC.decode("sid", value[:cut]) is None
+    for extra in BASE64URL:
+        assert CODEC.decode("sid", value + extra) is None
+
+
+def test_every_single_change_of_one_value_is_no_cookie_exhaustively():
+    for position, original in enumerate(VALID):
+        for replacement in BASE64URL.replace(original, "") + "=.+/ é":
+            assert CODEC.decode("sid", VALID[:position] + replacement + VALID[position + 1 :]) is None
+    raw = unb64(VALID)
+    for position in range(len(raw)):
+        for mask in range(1, 256):
+            changed = raw[:position] + bytes([raw[position] ^ mask]) + raw[position + 1 :]
+            assert CODEC.decode("sid", b64(changed)) is None
+
+
+@given(cookie_names, cookie_names, payloads)
+def test_a_value_copied_to_another_cookie_name_is_no_cookie(name, other, payload):
+    if name != other:
+        assert CODEC.decode(other, CODEC.encode(name, payload)) is None
+
+
+# -- key rotation ----------------------------------------------------------------
+
+
+def test_rotation_across_three_keys():
+    clock = FakeClock()
+    made_under_old = make_codec(OLD, clock=clock).encode("sid", "payload-1")
+
+    # A new key goes first: old values still open, flagged for re-issue under the new key.
+    two = make_codec(MIDDLE, OLD, clock=clock)
+    assert two.decode("sid", made_under_old) == Decoded("payload-1", reissue=True)
+    reissued = two.encode("sid", "payload-1")
+    assert two.inspect("sid", reissued).key_id == two.keyring.key_ids[0]
+    assert two.decode("sid", reissued) == Decoded("payload-1", reissue=False)
+
+    # A third key: values of both older keys open; each is re-issued under the newest.
+    three = make_codec(NEW, MIDDLE, OLD, clock=clock)
+    assert three.decode("sid", made_under_old) == Decoded("payload-1", reissue=True)
+    assert three.decode("sid", reissued) == Decoded("payload-1", reissue=True)
+    newest = three.encode("sid", "payload-1")
+    assert three.decode("sid", newest) == Decoded("payload-1", reissue=False)
+
+    # The oldest key is removed: its values no longer open; the others still do.
+    retired = make_codec(NEW, MIDDLE, clock=clock)
+    assert retired.decode("sid", made_under_old) is None
+    assert retired.decode("sid", reissued) == Decoded("payload-1", reissue=True)
+    assert retired.decode("sid", newest) == Decoded("payload-1", reissue=False)
+
+
+def test_key_ids_are_stable_and_distinct():
+    assert KeyRing([OLD]).key_ids == KeyRing([OLD]).key_ids
+    assert KeyRing([NEW, OLD]).key_ids[1] == KeyRing([OLD]).key_ids[0]
+    assert len(set(KeyRing([NEW, MIDDLE, OLD]).key_ids)) == 3
+    envelope = make_codec(NEW, OLD).inspect("sid", make_codec(OLD).encode("sid", "x"))
+    assert (envelope.key_id, envelope.newest_key) == (KeyRing([OLD]).key_ids[0], False)
+
+
+def test_a_value_from_an_unrelated_key_is_no_cookie():
+    assert make_codec(NEW).decode("sid", make_codec(OLD).encode("sid", "x")) is None
+
+
+@pytest.mark.parametrize("secrets", [[], "one secret", [""], [NEW, OLD, NEW]])
+def test_bad_key_rings_are_refused(secrets):
+    with pytest.raises(ValueError):
+        KeyRing(secrets)
+
+
+def test_short_secrets_work_but_are_warned_about(caplog):
+    with caplog.at_level(logging.WARNING, logger="sessions.crypto"):
+        codec = make_codec("short")
+    assert "shorter than 32 bytes" in caplog.text
+    assert codec.decode("sid", codec.encode("sid", "x")) == Decoded("x")
+
+
+def test_generated_secrets_are_fresh_and_long():
+    first, second = new_secret(), new_secret()
+    assert first != second and len(first.encode()) >= 32
+
+
+# -- age -------------------------------------------------------------------------
+
+
+def test_values_expire_after_max_age_and_are_refreshed_from_half_of_it():
+    clock = FakeClock()
+    codec = make_codec(NEW, clock=clock, max_age=timedelta(hours=2))
+    value = codec.encode("sid", "x")
+    clock.advance(3599)
+    assert codec.decode("sid", value) == Decoded("x", reissue=False)
+    clock.advance(2)
+    assert codec.decode("sid", value) == Decoded("x", reissue=True)
+    clock.advance(3600)
+    assert codec.decode("sid", value) is None
+
+
+def test_issue_time_is_inside_the_envelope():
+    clock = FakeClock(start=1_800_000_000.5)
+    envelope = make_codec(NEW, clock=clock).inspect("sid", make_codec(NEW, clock=clock).encode("sid", "x"))
+    assert envelope.issued_at == 1_800_000_000
+    assert envelope.version == 1 and envelope.payload == "x" and envelope.newest_key
+
+
+@pytest.mark.parametrize("max_age", [timedelta(0), timedelta(seconds=-1)])
+def test_max_age_must_be_positive(max_age):
+    with pytest.raises(ValueError):
+        make_codec(NEW, max_age=max_age)
+
+
+# -- size and logging ------------------------------------------------------------------
+
+
+def test_a_value_decode_would_refuse_is_never_made():
+    with pytest.raises(SessionTooLargeError) as caught:
+        CODEC.encode("sid", "x" * MAX_VALUE_CHARS)
+    assert caught.value.size > MAX_VALUE_CHARS == caught.value.limit
+    assert f"{caught.value.size} bytes" in str(caught.value)
+
+
+def test_oversized_values_are_refused_before_decryption(caplog):
+    with caplog.at_level(logging.DEBUG, logger="sessions.crypto"):
+        assert CODEC.decode("sid", VALID + "A" * (MAX_VALUE_CHARS + 1 - len(VALID))) is None
+    assert f"longer than {MAX_VALUE_CHARS} characters" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (VALID[:30] + ("A" if VALID[30] != "A" else "B") + VALID[31:], "authentication failed"),  # in the ciphertext
+        (make_codec(OLD).encode("sid", "x"), "not in the key ring"),
+        ("not base64!", "not URL-safe base64"),
+        ("AQ", "too short"),
+        (b64(b"\x02" + unb64(VALID)[1:]), "unknown format version"),
+    ],
+)
+def test_refusals_are_logged_at_debug_with_a_reason_and_without_the_value(caplog, value, reason):
+    with caplog.at_level(logging.DEBUG, logger="sessions.crypto"):
+        assert CODEC.decode("sid", value) is None
+    assert reason in caplog.text
+    assert value not in caplog.text
+    assert all(record.levelno == logging.DEBUG for record in caplog.records)
