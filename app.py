@@ -50,7 +50,7 @@ STEPS = [
     },
     {
         "title": "Standalone",
-        "path": "/standalone/",
+        "path": "/standalone/page",
         "teaches": "A session that lasts two hours: set, read, delete, extend and destroy it.",
     },
     {
@@ -60,7 +60,7 @@ STEPS = [
     },
     {
         "title": "Secure cookie",
-        "path": "/securecookie/",
+        "path": "/securecookie/page",
         "teaches": "The same session with an encrypted, authenticated cookie: a tampered one is ignored.",
     },
 ]
@@ -98,9 +98,9 @@ def make_app(
             overview.LogoutEverywhereHandler,
             {"session_manager": overview_sessions, "page": "/overview"},
         ),
-        *standalone.routes("/standalone", standalone_sessions),
+        *standalone.routes("/standalone", standalone_sessions, "standalone.html"),
         *flash.routes(SessionManager(cookie_name="myappsessionid", allow_reclaim=True, store=store, clock=clock)),
-        *standalone.routes("/securecookie", securecookie_sessions),
+        *standalone.routes("/securecookie", securecookie_sessions, "securecookie.html"),
         # step routes: database
         url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
     ]

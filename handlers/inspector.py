@@ -4,7 +4,8 @@ It shows what a learner cannot see from the browser: the cookie is ``HttpOnly``,
 so page scripts cannot read it, and the data lives on the server. The page's
 handler has already loaded the session (``StepPageHandler.render_step``); the
 inspector only reads what is loaded, so it never creates a session or a cookie
-and never consumes a flash. Showing the raw cookie in a page is for teaching
+and never consumes a flash. For an encrypted cookie it opens the envelope with
+the codec's ``inspect()``, which reads without side effects. Showing the raw cookie in a page is for teaching
 only: a real app must never echo a session cookie back into HTML.
 """
 
@@ -37,6 +38,27 @@ def describe(items: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def open_envelope(manager: SessionManager, raw_cookie: str | None, now: float) -> dict[str, str] | None:
+    """What an encrypting codec finds inside the cookie, for steps whose codec can ``inspect()``.
+
+    ``None`` when the step's cookie is not encrypted or the browser sent none.
+    """
+    inspect = getattr(manager.config.codec, "inspect", None)
+    if inspect is None or raw_cookie is None:
+        return None
+    envelope = inspect(manager.config.cookie_name, raw_cookie)
+    if envelope is None:
+        return {"opened": ""}
+    return {
+        "opened": "yes",
+        "version": str(envelope.version),
+        "key_id": envelope.key_id,
+        "key": "the newest key" if envelope.newest_key else "an older key: re-sealed under the newest on the next response",
+        "issued": describe_time(envelope.issued_at, now),
+        "payload": envelope.payload,
+    }
+
+
 class SessionInspector(UIModule):
     """Renders ``inspector.html`` for the page's session: ``{% module SessionInspector() %}``."""
 
@@ -47,12 +69,14 @@ class SessionInspector(UIModule):
         session = manager.current(handler)
         assert session is not None, "render_step() loads the session before the template renders"
         cookie_name = manager.config.cookie_name
+        raw_cookie = read_cookie(self.request, cookie_name)
         now = manager.config.clock()
         stored = not session.is_new
         return self.render_string(
             "inspector.html",
             cookie_name=cookie_name,
-            raw_cookie=read_cookie(self.request, cookie_name),
+            raw_cookie=raw_cookie,
+            envelope=open_envelope(manager, raw_cookie, now),
             session=session,
             stored=stored,
             values=describe(session.get_all()),

@@ -16,7 +16,7 @@ from .base import SessionHandler
 
 
 class TutorialPageMixin(RequestHandler):
-    """Adds ``store_name``, ``steps``, ``current_step``, ``previous_step`` and ``next_step`` to templates."""
+    """Adds ``store_name``, ``steps``, ``current_step``, ``step_number``, ``previous_step`` and ``next_step``."""
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
@@ -26,6 +26,7 @@ class TutorialPageMixin(RequestHandler):
             store_name=self.settings["session_store"].name,
             steps=steps,
             current_step=None if index is None else steps[index],
+            step_number=None if index is None else index + 1,
             previous_step=steps[index - 1] if index else None,
             # The index page leads to the first step; the last step leads back to the index.
             next_step=steps[0 if index is None else index + 1] if steps and index != len(steps) - 1 else None,

@@ -162,3 +162,44 @@ def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, b
     browser.refresh()
     assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
     assert browser.find_elements(By.CSS_SELECTOR, '[data-inspector="flashes"]') == []
+
+
+def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/securecookie/page")
+    assert inspector(browser, "cookie") == "none"
+    submit(browser, "set")
+
+    held = browser.get_cookie("mycustomsessionid")
+    assert held["httpOnly"]
+    assert inspector(browser, "cookie") == held["value"]
+    session_id = inspector(browser, "payload")
+    assert len(session_id) >= 43 and session_id not in held["value"]  # the ID is inside, encrypted
+    assert len(inspector(browser, "key-id")) == 8
+    assert "The name on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "secure-cookie-set")
+
+    # Tamper with one character, as an attacker holding the cookie could: the server does not open it.
+    value = held["value"]
+    tampered = value[:40] + ("B" if value[40] == "A" else "A") + value[41:]
+    browser.delete_cookie("mycustomsessionid")
+    browser.add_cookie({"name": "mycustomsessionid", "value": tampered, "path": "/", "httpOnly": True})
+    browser.refresh()
+    assert inspector(browser, "cookie") == tampered
+    assert inspector(browser, "refused").startswith("does not open")
+    assert browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text == "The name on the /set was:"  # (Selenium trims)
+    assert browser.get_cookie("mycustomsessionid") is None  # the server told the browser to drop it
+
+
+def test_the_standalone_page_sets_extends_and_destroys(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/standalone/page")
+    submit(browser, "set")
+    submit(browser, "set_immutable")
+    answer = browser.find_element(By.CSS_SELECTOR, '[data-answer="get_immutable"]').text
+    assert answer == "[]businessModel[0].Name remains: Edward"
+    assert "(in 120 min)" in inspector(browser, "expires")
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "standalone-set")
+    submit(browser, "destroy")
+    assert browser.get_cookie("mysessionid") is None
+    assert inspector(browser, "cookie") == "none"

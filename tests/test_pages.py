@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -20,10 +21,14 @@ def inspector(html: str, field: str) -> str:
     return re.sub(r"<[^>]+>", "", match[1]).strip()
 
 
-async def post_form(client: CookieClient, path: str, fields: dict[str, str] | None = None):
-    """Submit a form the way the page does: with the _xsrf token from the page's cookie."""
-    body = urlencode({"_xsrf": client.jar["_xsrf"], **(fields or {})})
-    return await client.fetch(path, method="POST", body=body)
+async def post_form(client: CookieClient, page: str, action: str, fields: dict[str, str] | None = None):
+    """Load ``page`` and submit its form to ``action`` as a browser does, with the form's ``_xsrf`` field.
+
+    The field, not the ``_xsrf`` cookie: once there is a session, the token is bound to it.
+    """
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))
+    assert token, f"{page} has no form with an _xsrf field"
+    return await client.fetch(action, method="POST", body=urlencode({"_xsrf": token[1], **(fields or {})}))
 
 
 @pytest.mark.gen_test
@@ -67,7 +72,7 @@ async def test_the_overview_page_creates_no_session_for_a_visitor(client: Cookie
 async def test_the_overview_forms_log_in_and_out(client: CookieClient, store):
     await client.get("/overview")
 
-    response = await post_form(client, "/login")
+    response = await post_form(client, "/overview", "/login")
     assert (response.code, response.headers["Location"]) == (303, "/overview")
     assert COOKIE in client.jar
 
@@ -80,7 +85,7 @@ async def test_the_overview_forms_log_in_and_out(client: CookieClient, store):
     assert "<td><code>authenticated</code></td><td>bool</td><td><code>true</code></td>" in html
     assert text(await client.get("/secret")) == "The cake is a lie!"
 
-    response = await post_form(client, "/logout")
+    response = await post_form(client, "/overview", "/logout")
     assert (response.code, response.headers["Location"]) == (303, "/overview")
     assert COOKIE not in client.jar
     assert len(store) == 0
@@ -92,9 +97,9 @@ async def test_the_overview_forms_log_in_and_out(client: CookieClient, store):
 @pytest.mark.gen_test
 async def test_a_second_login_through_the_form_changes_the_session_id(client: CookieClient):
     await client.get("/overview")
-    await post_form(client, "/login")
+    await post_form(client, "/overview", "/login")
     first = client.jar[COOKIE]
-    await post_form(client, "/login")
+    await post_form(client, "/overview", "/login")
     assert client.jar[COOKIE] != first
     assert inspector(text(await client.get("/overview")), "cookie") == client.jar[COOKIE]
 
@@ -139,10 +144,113 @@ async def test_the_inspector_shows_flashes_without_consuming_them(client: Cookie
 @pytest.mark.gen_test
 async def test_the_flash_page_inspector_lists_a_message_once(client: CookieClient):
     await client.get("/flash/")
-    response = await post_form(client, "/flash/message", {"message": "Saved.", "level": "success"})
+    response = await post_form(client, "/flash/", "/flash/message", {"message": "Saved.", "level": "success"})
     assert response.code == 302
     html = text(await client.get("/flash/"))
     assert '<li class="flash flash-success"><strong>success:</strong> Saved.</li>' in html
     assert "&quot;message&quot;: &quot;Saved.&quot;" in html
     html = text(await client.get("/flash/"))
     assert 'class="flash ' not in html and 'data-inspector="flashes"' not in html
+
+
+@pytest.mark.gen_test
+async def test_the_login_form_names_the_user_and_logs_out_everywhere(client: CookieClient, other_client: CookieClient):
+    await post_form(client, "/overview", "/login", {"user": "ada"})
+    await post_form(other_client, "/overview", "/login", {"user": "ada"})
+    html = text(await client.get("/overview"))
+    assert "Logged in as <strong data-user>ada</strong>" in html
+    assert inspector(html, "user") == "ada"
+
+    response = await post_form(client, "/overview", "/logout-everywhere")
+    assert (response.code, response.headers["Location"]) == (303, "/overview")
+    assert (await other_client.get("/secret")).code == 403
+
+
+@pytest.mark.gen_test
+async def test_a_bad_user_name_from_the_form_is_a_clear_400(client: CookieClient, store):
+    response = await post_form(client, "/overview", "/login", {"user": "no spaces"})
+    assert (response.code, text(response)) == (400, "Bad Request: user must be 1-64 letters, digits or _.@-")
+    assert len(store) == 0
+
+
+# -- the standalone and securecookie pages ---------------------------------------------------------
+
+TWO_HOUR_STEPS = [("/standalone", "mysessionid"), ("/securecookie", "mycustomsessionid")]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("prefix,cookie", TWO_HOUR_STEPS)
+async def test_the_two_hour_page_creates_nothing_for_a_visitor(client: CookieClient, store, prefix, cookie):
+    response = await client.get(f"{prefix}/page")
+    html = text(response)
+    assert response.code == 200 and cookie not in set_cookies(response) and len(store) == 0
+    assert 'data-answer="get">The name on the /set was: </p>' in html
+    assert 'data-answer="get_immutable">please navigate to the /set_immutable first</p>' in html
+    assert inspector(html, "cookie") == "none"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("prefix,cookie", TWO_HOUR_STEPS)
+async def test_the_two_hour_page_forms_drive_the_iris_routes(client: CookieClient, store, prefix, cookie):
+    page = f"{prefix}/page"
+    response = await post_form(client, page, f"{prefix}/set")
+    assert (response.code, response.headers["Location"]) == (303, page)
+    html = text(await client.get(page))
+    assert 'data-answer="get">The name on the /set was: iris</p>' in html
+    assert "<td><code>name</code></td><td>str</td><td><code>&quot;iris&quot;</code></td>" in html
+    assert re.search(r"UTC \(in 1[12]\d min\)", inspector(html, "expires"))  # two hours
+    assert text(await client.get(f"{prefix}/get")) == "The name on the /set was: iris"  # the same session
+
+    await post_form(client, page, f"{prefix}/set_immutable")
+    html = text(await client.get(page))
+    assert 'data-answer="get_immutable">[]businessModel[0].Name remains: Edward</p>' in html
+    assert "<td><code>businessEdit</code></td><td>list</td>" in html
+
+    await post_form(client, page, f"{prefix}/delete")
+    assert 'data-answer="get">The name on the /set was: </p>' in text(await client.get(page))
+
+    await post_form(client, page, f"{prefix}/destroy")
+    assert cookie not in client.jar
+    assert len(store) == 0
+
+
+@pytest.mark.gen_test
+async def test_the_update_form_moves_the_expiry(client: CookieClient, clock):
+    await post_form(client, "/standalone/page", "/standalone/set")
+    clock.advance(3600)
+    assert "(in 60 min)" in inspector(text(await client.get("/standalone/page")), "expires")
+    response = await post_form(client, "/standalone/page", "/standalone/update")
+    assert "Max-Age=7200" in set_cookies(response)["mysessionid"]
+    assert "(in 120 min)" in inspector(text(await client.get("/standalone/page")), "expires")
+
+
+@pytest.mark.gen_test
+async def test_the_securecookie_inspector_opens_the_envelope(client: CookieClient, store, clock):
+    await post_form(client, "/securecookie/page", "/securecookie/set")
+    opaque = client.jar["mycustomsessionid"]
+    html = text(await client.get("/securecookie/page"))
+    assert inspector(html, "cookie") == opaque
+    session_id = inspector(html, "payload")
+    assert session_id not in opaque  # the ID travels encrypted
+    assert await store.load(session_id) is not None
+    assert re.fullmatch(r"[0-9a-f]{8}", inspector(html, "key-id"))
+    issued = datetime.fromtimestamp(int(clock.now), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert inspector(html, "issued").startswith(issued)
+
+    # The standalone step's cookie is not encrypted: its page shows no envelope.
+    await post_form(client, "/standalone/page", "/standalone/set")
+    assert 'data-inspector="envelope"' not in text(await client.get("/standalone/page"))
+
+
+@pytest.mark.gen_test
+async def test_the_securecookie_inspector_refuses_a_tampered_cookie(client: CookieClient, store):
+    await post_form(client, "/securecookie/page", "/securecookie/set")
+    opaque = client.jar["mycustomsessionid"]
+    client.jar["mycustomsessionid"] = opaque[:40] + ("B" if opaque[40] == "A" else "A") + opaque[41:]
+    response = await client.get("/securecookie/page")
+    html = text(response)
+    assert response.code == 200
+    assert inspector(html, "refused").startswith("does not open")
+    assert inspector(html, "is-new") == "True"
+    assert 'data-answer="get">The name on the /set was: </p>' in html
+    assert set_cookies(response)["mycustomsessionid"].startswith("mycustomsessionid=;")
