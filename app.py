@@ -3,6 +3,8 @@
 Run it with ``python app.py`` and open http://localhost:8080/. Options::
 
     --port=8080 --address=127.0.0.1
+    --store=memory|sqlite|redis   where sessions live (memory needs no server)
+    --sqlite-path=sessions.sqlite3 --redis-url=redis://127.0.0.1:6379/0
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
     --generate-secret       print a fresh secret and exit
@@ -23,23 +25,30 @@ from pathlib import Path
 from tornado.options import define, options, parse_command_line
 from tornado.web import Application, StaticFileHandler, url
 
-from handlers import flash, overview, standalone
+from handlers import database, flash, overview, standalone
 from handlers.index import IndexHandler
 from handlers.inspector import SessionInspector
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
+from sessions.stores.redis import RedisStore
+from sessions.stores.sqlite import SQLiteStore
 
 HERE = Path(__file__).parent
 log = logging.getLogger("app")
 
 define("port", default=8080, help="port to listen on")
 define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+define("store", default="memory", help="session store: memory, sqlite or redis")
+define("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
+define("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
 define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 define("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
 define("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
 TWO_HOURS = timedelta(hours=2)
+#: Iris's database example: 45 minutes.
+FORTY_FIVE_MINUTES = timedelta(minutes=45)
 
 #: The tutorial steps in teaching order: (title, path, what it teaches).
 STEPS = [
@@ -63,6 +72,11 @@ STEPS = [
         "path": "/securecookie/page",
         "teaches": "The same session with an encrypted, authenticated cookie: a tampered one is ignored.",
     },
+    {
+        "title": "Database",
+        "path": "/database/",
+        "teaches": "Sessions kept in SQLite or Redis survive restarts and are shared by several app processes.",
+    },
 ]
 
 
@@ -72,16 +86,21 @@ def make_app(
     secrets: Sequence[str] | None = None,
 ) -> Application:
     """Build the app; tests pass their own store, clock and secrets (newest first)."""
-    store = MemoryStore(clock=clock) if store is None else store  # an empty store is falsy
+    if store is None:  # not `store or ...`: an empty MemoryStore is falsy (it has __len__)
+        store = MemoryStore(clock=clock)
     secrets = list(secrets or [_process_secret()])
-    keyring = KeyRing(secrets)
-    overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", store=store, clock=clock)
-    # Iris's 2-hour expiry is the session's real lifetime only without an idle
-    # timeout (which would end it sooner, while the cookie's Max-Age still said 2 h).
-    two_hours = {"expires": TWO_HOURS, "idle_timeout": None, "store": store, "clock": clock}
+    shared = {"store": store, "clock": clock}
+    # Iris's fixed expiries are the sessions' real lifetimes only without an idle timeout
+    # (which would end them sooner, while the cookie's Max-Age still said otherwise).
+    two_hours = {"expires": TWO_HOURS, "idle_timeout": None, **shared}
+    encrypted = EncryptedCodec(KeyRing(secrets), max_age=TWO_HOURS, clock=clock)
+
+    overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", **shared)
     standalone_sessions = SessionManager(cookie_name="mysessionid", **two_hours)
-    securecookie_sessions = SessionManager(
-        cookie_name="mycustomsessionid", codec=EncryptedCodec(keyring, max_age=TWO_HOURS, clock=clock), **two_hours
+    flash_sessions = SessionManager(cookie_name="myappsessionid", allow_reclaim=True, **shared)
+    securecookie_sessions = SessionManager(cookie_name="mycustomsessionid", codec=encrypted, **two_hours)
+    database_sessions = SessionManager(
+        cookie_name="sessionscookieid", expires=FORTY_FIVE_MINUTES, idle_timeout=None, **shared
     )
 
     def step(path: str, handler: type, manager: SessionManager) -> url:
@@ -99,9 +118,9 @@ def make_app(
             {"session_manager": overview_sessions, "page": "/overview"},
         ),
         *standalone.routes("/standalone", standalone_sessions, "standalone.html"),
-        *flash.routes(SessionManager(cookie_name="myappsessionid", allow_reclaim=True, store=store, clock=clock)),
+        *flash.routes(flash_sessions),
         *standalone.routes("/securecookie", securecookie_sessions, "securecookie.html"),
-        # step routes: database
+        *database.routes(database_sessions),
         url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
     ]
     return Application(
@@ -130,12 +149,28 @@ def configured_secrets() -> list[str]:
     return [secret.strip() for secret in listed if secret.strip()]
 
 
-async def serve() -> None:
+def store_from_options() -> SessionStore:
+    """The store ``--store`` names, connected lazily: the app starts even if the store is down."""
+    if options.store == "memory":
+        return MemoryStore()
+    if options.store == "sqlite":
+        return SQLiteStore(options.sqlite_path)
+    if options.store == "redis":
+        return RedisStore(options.redis_url)
+    raise SystemExit(f"--store must be memory, sqlite or redis, not {options.store!r}")
+
+
+async def serve(store: SessionStore) -> None:
     """Serve until Ctrl-C or SIGTERM, then close connections and the store."""
-    app = make_app(secrets=configured_secrets())
+    app = make_app(store, secrets=configured_secrets())
     server = app.listen(options.port, options.address, xheaders=options.xheaders)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
-    log.info("serving the sessions tutorial on http://%s:%d/ (Ctrl-C to stop)", host, options.port)
+    log.info(
+        "serving the sessions tutorial on http://%s:%d/ with the %s store (Ctrl-C to stop)",
+        host,
+        options.port,
+        store.name,
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -144,7 +179,7 @@ async def serve() -> None:
     log.info("shutting down")
     server.stop()
     await server.close_all_connections()
-    await app.settings["session_store"].close()
+    await store.close()
 
 
 def main() -> None:
@@ -152,7 +187,7 @@ def main() -> None:
     if options.generate_secret:
         print(new_secret())
         return
-    asyncio.run(serve())
+    asyncio.run(serve(store_from_options()))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +45,9 @@ DestroyListener = Callable[[str], object]
 
 #: The handler attribute holding each manager's per-request state.
 _STATE_ATTRIBUTE = "_sessions_state"
+#: Stores in an outage, shared by every manager using them, so an outage is logged once
+#: per store rather than once per manager (an app has a manager per cookie name).
+_stores_down: weakref.WeakSet[SessionStore] = weakref.WeakSet()
 #: An idle session is written back (touched) once this share of its idle timeout has passed.
 _TOUCH_FRACTION = 0.1
 
@@ -79,7 +83,6 @@ class SessionManager:
         config = config or Config()
         self.config = dataclasses.replace(config, **options) if options else config
         self._listeners: list[DestroyListener] = []
-        self._store_down = False
 
     @property
     def store(self) -> SessionStore:
@@ -303,12 +306,12 @@ class SessionManager:
         try:
             result = await operation
         except StoreUnavailableError as exc:
-            if not self._store_down:
-                self._store_down = True
+            if self.store not in _stores_down:
+                _stores_down.add(self.store)
                 log.error("session store %s is unavailable: %s", self.store.name, exc)
             raise
-        if self._store_down:
-            self._store_down = False
+        if self.store in _stores_down:
+            _stores_down.discard(self.store)
             log.warning("session store %s is available again", self.store.name)
         return result
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+import redis
 
 from app import make_app
-from sessions import MemoryStore
+from sessions import MemoryStore, SessionStore
+from sessions.stores.redis import RedisStore
+from sessions.stores.sqlite import SQLiteStore
 from tests.clock import FakeClock
 from tests.cookie_client import CookieClient
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -34,3 +41,42 @@ def client(http_client, base_url) -> CookieClient:
 def other_client(http_client, base_url) -> CookieClient:
     """A second browser, with its own cookie jar."""
     return CookieClient(http_client, base_url)
+
+
+# -- the three stores, for the conformance suite and the database step ----------
+
+STORE_KINDS = ["memory", "sqlite", "redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """One real redis-server for the whole test run, stopped at the end."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared Redis, emptied for each test."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
+
+
+def make_store(kind: str, clock: FakeClock, tmp_path: Path, request: pytest.FixtureRequest) -> SessionStore:
+    """A fresh store of ``kind``; SQLite and Redis ones open the same data when made twice."""
+    if kind == "memory":
+        return MemoryStore(clock=clock)
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock)
+    return RedisStore(request.getfixturevalue("redis_url"), clock=clock)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request, clock, tmp_path, io_loop) -> Iterator[SessionStore]:
+    """Each store in turn, closed after the test on the test's own event loop."""
+    store = make_store(request.param, clock, tmp_path, request)
+    yield store
+    io_loop.run_sync(store.close)

@@ -16,6 +16,7 @@ from tornado.web import Application
 
 from app import make_app
 from sessions import MemoryStore, SessionManager, SessionStore
+from tests.conftest import STORE_KINDS, make_store
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.flash_probes import probe_routes
 
@@ -121,18 +122,18 @@ async def test_flashes_are_saved_in_the_store_with_the_session(client: CookieCli
     assert "f:name" not in await stored_fields(store, client)
 
 
-@pytest.fixture(params=["memory"])  # add "sqlite" and "redis" when their stores land
-def open_shared_store(request, clock) -> Callable[[], SessionStore]:
+@pytest.fixture(params=STORE_KINDS)
+def open_shared_store(request, clock, tmp_path) -> Callable[[], SessionStore]:
     """Open the store a second app instance would open on the same backend.
 
-    A store kind here must return a new store object on the same data each call
-    (the same SQLite file, the same Redis server), as a second process would.
-    Memory can only be shared by instances in one process, through one object.
+    SQLite and Redis give a new store object on the same data each call (the
+    same file, the same server), as a second process would. Memory can only be
+    shared by instances in one process, through one object.
     """
     if request.param == "memory":
         shared = MemoryStore(clock=clock)
         return lambda: shared
-    raise AssertionError(f"unknown store kind {request.param}")
+    return lambda: make_store(request.param, clock, tmp_path, request)
 
 
 @asynccontextmanager

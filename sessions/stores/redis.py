@@ -1,0 +1,286 @@
+"""The distributed store: one Redis hash per session (``redis.asyncio`` from redis-py).
+
+Every app process pointed at the same Redis sees the same sessions. A session
+is the hash ``prefix + ID``: its ``v:``/``f:`` fields as the hash's fields, its
+metadata as JSON in the ``__meta__`` field (a name no value or flash field can
+have), and its expiry as the key's TTL, so Redis forgets it on its own.
+
+One round trip each way: a load is one ``HGETALL``; a save is one Lua script
+(``EVALSHA``) that Redis runs atomically. The script checks the record still
+exists (or moves it from the previous ID on regenerate) and otherwise writes
+nothing, so a request that ends after a logout cannot bring the session back;
+then it applies the journal in ``apply_journal``'s order, computing increments
+in Redis with ``increment_text``'s counting rule, and sets the TTL.
+
+The TTL is sent as "milliseconds from now" computed with the store's clock, not
+as an absolute time: the app's clock and the Redis host's clock never need to
+agree, and a test clock drives expiry the same way as the real one.
+
+IDs are checked before they become keys, and no glob pattern is ever built from
+one; ``destroy_all`` scans with the configured prefix only (glob characters in
+it escaped). Any Redis failure (refused, timed out, out of memory) surfaces as
+``StoreUnavailableError`` and is not retried: a save that timed out may have
+run, and running it twice would count its increments twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ..errors import SessionGoneError, StoreUnavailableError
+from ..ids import is_valid_session_id
+from ..record import VALUE_PREFIX, Journal, Meta, Record
+from .base import SessionStore
+
+T = TypeVar("T")
+
+#: The hash field holding the metadata; value and flash fields all start with "v:" or "f:".
+META_FIELD = "__meta__"
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+# Lua numbers are doubles: counters are exact up to 2^53 in magnitude, and the
+# script refuses (before writing anything) an increment beyond that.
+_SAVE_SCRIPT = """
+local key, source = KEYS[1], KEYS[2]
+local create, meta, ttl = ARGV[1] == '1', ARGV[2], ARGV[3]
+local clear, value_prefix = ARGV[4] == '1', ARGV[5]
+local exists = redis.call('EXISTS', source) == 1
+if not exists and not create then
+  return {0}
+end
+
+local at, deleted, set = 8, {}, {}
+for _ = 1, tonumber(ARGV[6]) do
+  deleted[ARGV[at]] = true
+  at = at + 1
+end
+for _ = 1, tonumber(ARGV[7]) do
+  set[ARGV[at]] = ARGV[at + 1]
+  at = at + 2
+end
+
+local function is_value(name)
+  return string.sub(name, 1, #value_prefix) == value_prefix
+end
+
+-- The counting rule of sessions.record.increment_text: the stored JSON (after an
+-- optional "!" immutable mark) counts when it is a number (truncated toward
+-- zero) or a string of decimal digits; anything else counts as 0.
+local function counter(text)
+  if not text then
+    return 0
+  end
+  if string.sub(text, 1, 1) == '!' then
+    text = string.sub(text, 2)
+  end
+  local ok, value = pcall(cjson.decode, text)
+  if not ok then
+    return 0
+  end
+  if type(value) == 'number' then
+    if value ~= value or value == math.huge or value == -math.huge then
+      return 0
+    end
+    if value >= 0 then
+      return math.floor(value)
+    end
+    return math.ceil(value)
+  end
+  if type(value) == 'string' and string.match(value, '^[+-]?%d+$') then
+    return tonumber(value)
+  end
+  return 0
+end
+
+-- Compute every increment before the first write, so a refusal writes nothing.
+local limit = 2 ^ 53
+local reply = {1}
+for i = at, #ARGV, 2 do
+  local name, delta = ARGV[i], tonumber(ARGV[i + 1])
+  local current = set[name]
+  if current == nil and exists and not deleted[name] and not (clear and is_value(name)) then
+    current = redis.call('HGET', source, name)
+  end
+  local start = counter(current)
+  local total = start + delta
+  if math.abs(start) >= limit or math.abs(delta) >= limit or math.abs(total) >= limit then
+    return redis.error_reply('counter ' .. name .. ' is beyond 2^53, the exact range of Redis scripts')
+  end
+  reply[#reply + 1] = name
+  reply[#reply + 1] = string.format('%d', total)
+end
+
+if exists and source ~= key then
+  redis.call('RENAME', source, key)
+end
+if clear then
+  for _, name in ipairs(redis.call('HKEYS', key)) do
+    if is_value(name) then
+      redis.call('HDEL', key, name)
+    end
+  end
+end
+for name in pairs(deleted) do
+  redis.call('HDEL', key, name)
+end
+for name, text in pairs(set) do
+  redis.call('HSET', key, name, text)
+end
+for i = 2, #reply, 2 do
+  redis.call('HSET', key, reply[i], reply[i + 1])
+end
+redis.call('HSET', key, '__meta__', meta)
+if ttl == '' then
+  redis.call('PERSIST', key)
+else
+  redis.call('PEXPIRE', key, ttl)
+end
+
+-- The user's set of session keys, for destroy_user: it lives as long as its longest session.
+local users = KEYS[3]
+if users then
+  local fresh = redis.call('EXISTS', users) == 0
+  redis.call('SADD', users, key)
+  if source ~= key then
+    redis.call('SREM', users, source)
+  end
+  local left = redis.call('PTTL', users)
+  if ttl == '' then
+    redis.call('PERSIST', users)
+  elseif fresh or (left >= 0 and left < tonumber(ttl)) then
+    redis.call('PEXPIRE', users, ttl)
+  end
+end
+return reply
+"""
+
+# Deletes every session in a user's set that still belongs to that user (a member
+# may have expired, or been logged in as someone else since), then the set.
+_DESTROY_USER_SCRIPT = """
+local destroyed = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local meta = redis.call('HGET', key, '__meta__')
+  if meta and cjson.decode(meta)['user'] == ARGV[1] then
+    redis.call('DEL', key)
+    destroyed[#destroyed + 1] = key
+  end
+end
+redis.call('DEL', KEYS[1])
+return destroyed
+"""
+
+
+class RedisStore(SessionStore):
+    """Session records as Redis hashes, shared by every process using the same Redis."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "session:",
+        clock: Callable[[], float] = time.time,
+        timeout: float = 2.0,
+    ) -> None:
+        self.prefix = prefix
+        self._clock = clock
+        self._client = redis.asyncio.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._save_script = self._client.register_script(_SAVE_SCRIPT)
+        self._destroy_user_script = self._client.register_script(_DESTROY_USER_SCRIPT)
+        kwargs = self._client.connection_pool.connection_kwargs
+        # Where we connect, for error messages: never the URL, which may hold a password.
+        self._where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+
+    async def load(self, session_id: str) -> Record | None:
+        fields = await self._call(self._client.hgetall(self._key(session_id)))
+        meta = fields.pop(META_FIELD, None)
+        if meta is None:
+            return None
+        return Record(fields, Meta(**json.loads(meta)))
+
+    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+        key = self._key(session_id)
+        source = key if journal.previous_id is None else self._key(journal.previous_id)
+        keys = [key, source] if journal.meta.user is None else [key, source, self._user_key(journal.meta.user)]
+        reply = await self._call(self._save_script(keys=keys, args=self._script_args(journal)))
+        if reply[0] == 0:
+            raise SessionGoneError(journal.previous_id or session_id)
+        return dict(zip(reply[1::2], reply[2::2]))
+
+    async def destroy(self, session_id: str) -> bool:
+        return await self._call(self._client.delete(self._key(session_id))) > 0
+
+    async def destroy_all(self) -> None:
+        await self._call(self._destroy_all())
+
+    async def destroy_user(self, user: str) -> list[str]:
+        keys = await self._call(self._destroy_user_script(keys=[self._user_key(user)], args=[user]))
+        return [key[len(self.prefix):] for key in keys]
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    # -- internals ------------------------------------------------------------
+
+    def _key(self, session_id: str) -> str:
+        if not is_valid_session_id(session_id):
+            raise ValueError("not a session ID; refusing to build a Redis key from it")
+        return self.prefix + session_id
+
+    def _user_key(self, user: str) -> str:
+        """The set of a user's session keys; ':' cannot occur in an ID, so it never meets a session key."""
+        return f"{self.prefix}user:{user}"
+
+    def _script_args(self, journal: Journal) -> list[str | int]:
+        meta = journal.meta
+        ttl = "" if meta.expires_at is None else math.ceil((meta.expires_at - self._clock()) * 1000)
+        args: list[str | int] = [
+            int(journal.create),
+            json.dumps(dataclasses.asdict(meta)),
+            ttl,
+            int(journal.clear_values),
+            VALUE_PREFIX,
+            len(journal.deletes),
+            len(journal.sets),
+            *journal.deletes,
+        ]
+        for name, text in journal.sets.items():
+            args += [name, text]
+        for name, delta in journal.increments.items():
+            args += [name, delta]
+        return args
+
+    async def _destroy_all(self) -> None:
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
+        batch: list[str] = []
+        async for key in self._client.scan_iter(match=pattern, count=500):
+            batch.append(key)
+            if len(batch) == 500:
+                await self._client.unlink(*batch)
+                batch = []
+        if batch:
+            await self._client.unlink(*batch)
+
+    async def _call(self, operation: Awaitable[T]) -> T:
+        try:
+            return await operation
+        except RedisError as exc:
+            raise StoreUnavailableError(f"Redis at {self._where}: {exc}") from exc

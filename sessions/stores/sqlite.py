@@ -1,0 +1,233 @@
+"""The embedded store: session records in a SQLite file (stdlib ``sqlite3``).
+
+Sessions survive a restart and are shared by every process that opens the same
+file, with no server to run. The layout gives per-key updates: one row per
+session in ``sessions`` (its metadata, ``expires_at`` indexed for the purge) and
+one row per field in ``session_fields``, so a save touches only the fields a
+request changed and two requests that set different keys both keep theirs.
+
+Each save is one ``BEGIN IMMEDIATE`` transaction: it takes the file's write
+lock first, checks the record still exists (a destroyed session is never brought
+back), then applies the journal in the same order as ``apply_journal``,
+computing increments inside the transaction. ``busy_timeout`` makes a writer
+wait for another process's transaction instead of failing at once; WAL lets
+readers go on while one process writes.
+
+``sqlite3`` calls block, so they run on one worker thread owned by the store:
+the event loop only hands work over and awaits it (the loop-lag measurement is
+in ``docs/steps/database.md``), and one thread means one connection, used by
+one caller at a time. Expired sessions are purged by a write once every
+``purge_interval`` seconds, as ``MemoryStore`` sweeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import SessionGoneError, StoreUnavailableError
+from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text
+from .base import SessionStore
+
+log = logging.getLogger("sessions.store.sqlite")
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    touched REAL NOT NULL,
+    deadline REAL,
+    expires_at REAL,
+    user TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user);
+CREATE TABLE IF NOT EXISTS session_fields (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE ON UPDATE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (session_id, name)
+) WITHOUT ROWID;
+"""
+_META_COLUMNS = "created, touched, deadline, expires_at, user"
+_UPSERT_META = f"""
+INSERT INTO sessions (id, {_META_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET created = excluded.created, touched = excluded.touched,
+    deadline = excluded.deadline, expires_at = excluded.expires_at, user = excluded.user
+"""
+_UPDATE_META = "UPDATE sessions SET created = ?, touched = ?, deadline = ?, expires_at = ?, user = ? WHERE id = ?"
+_UPSERT_FIELD = """
+INSERT INTO session_fields (session_id, name, value) VALUES (?, ?, ?)
+ON CONFLICT(session_id, name) DO UPDATE SET value = excluded.value
+"""
+#: Value fields sort between "v:" and "v;" (":" + 1), so a clear is one primary-key range.
+_VALUE_RANGE_END = VALUE_PREFIX[:-1] + chr(ord(VALUE_PREFIX[-1]) + 1)
+
+
+class SQLiteStore(SessionStore):
+    """Session records in a SQLite file, safe for several processes."""
+
+    name = "sqlite"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        purge_interval: float = 60.0,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._purge_interval = purge_interval
+        self._busy_timeout = busy_timeout
+        self._next_purge = clock() + purge_interval
+        self._connection: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+
+    # -- the store interface (each call runs on the store's thread) -----------
+
+    async def load(self, session_id: str) -> Record | None:
+        return await self._run(self._load, session_id)
+
+    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+        return await self._run(self._save, session_id, journal)
+
+    async def destroy(self, session_id: str) -> bool:
+        return await self._run(self._destroy, session_id)
+
+    async def destroy_all(self) -> None:
+        await self._run(self._destroy_all)
+
+    async def destroy_user(self, user: str) -> list[str]:
+        return await self._run(self._destroy_user, user)
+
+    async def purge(self) -> int:
+        """Delete every expired session now; return how many went."""
+        return await self._run(self._purge)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=True)
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def _run(self, operation: Callable[..., T], *args: object) -> T:
+        """Run ``operation`` on the store's thread, turning SQLite failures into outages."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, operation, args)
+
+    def _guarded(self, operation: Callable[..., T], args: tuple[object, ...]) -> T:
+        try:
+            return operation(self._connect(), *args)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise  # a bug in this module, not an outage
+        except sqlite3.DatabaseError as exc:  # locked, read-only, disk I/O, cannot open, not a database
+            self._disconnect()  # a file that could not be opened or was replaced is retried afresh
+            raise StoreUnavailableError(f"SQLite file {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the file on first use (and after a failure), so the app starts even if it is missing."""
+        if self._connection is None:
+            connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                # With WAL the file is never corrupted; a power cut may undo the last few commits.
+                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute("PRAGMA foreign_keys = ON")  # fields follow their session
+                connection.executescript(_SCHEMA)
+            except sqlite3.Error:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # -- operations (on the store's thread) ------------------------------------------
+
+    def _load(self, db: sqlite3.Connection, session_id: str) -> Record | None:
+        db.execute("BEGIN")  # one snapshot for both reads, whatever other processes write meanwhile
+        try:
+            row = db.execute(f"SELECT {_META_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            fields = db.execute("SELECT name, value FROM session_fields WHERE session_id = ?", (session_id,))
+            return Record(dict(fields.fetchall()), Meta(*row))
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+
+    def _save(self, db: sqlite3.Connection, session_id: str, journal: Journal) -> dict[str, str]:
+        db.execute("BEGIN IMMEDIATE")  # take the write lock before reading what we change
+        try:
+            if self._clock() >= self._next_purge:
+                self._purge(db)
+            self._take_record(db, session_id, journal)
+            counted = self._apply(db, session_id, journal)
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back already (disk I/O error)
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return counted
+
+    def _take_record(self, db: sqlite3.Connection, session_id: str, journal: Journal) -> None:
+        """Move (regenerate) and update the record's metadata; raise if it is gone."""
+        meta = journal.meta
+        columns = (meta.created, meta.touched, meta.deadline, meta.expires_at, meta.user)
+        if journal.previous_id is not None:
+            moved = db.execute("UPDATE sessions SET id = ? WHERE id = ?", (session_id, journal.previous_id))
+            if moved.rowcount == 0 and not journal.create:
+                raise SessionGoneError(journal.previous_id)
+        if journal.create:
+            db.execute(_UPSERT_META, (session_id, *columns))
+        elif db.execute(_UPDATE_META, (*columns, session_id)).rowcount == 0:
+            raise SessionGoneError(session_id)
+
+    def _apply(self, db: sqlite3.Connection, session_id: str, journal: Journal) -> dict[str, str]:
+        """The steps of ``apply_journal``, in its order, as SQL."""
+        if journal.clear_values:
+            db.execute(
+                "DELETE FROM session_fields WHERE session_id = ? AND name >= ? AND name < ?",
+                (session_id, VALUE_PREFIX, _VALUE_RANGE_END),
+            )
+        db.executemany(
+            "DELETE FROM session_fields WHERE session_id = ? AND name = ?",
+            [(session_id, name) for name in journal.deletes],
+        )
+        db.executemany(_UPSERT_FIELD, [(session_id, name, text) for name, text in journal.sets.items()])
+        counted = {}
+        for name, delta in journal.increments.items():
+            row = db.execute(
+                "SELECT value FROM session_fields WHERE session_id = ? AND name = ?", (session_id, name)
+            ).fetchone()
+            counted[name] = increment_text(None if row is None else row[0], delta)
+            db.execute(_UPSERT_FIELD, (session_id, name, counted[name]))
+        return counted
+
+    def _destroy(self, db: sqlite3.Connection, session_id: str) -> bool:
+        return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+
+    def _destroy_user(self, db: sqlite3.Connection, user: str) -> list[str]:
+        return [row[0] for row in db.execute("DELETE FROM sessions WHERE user = ? RETURNING id", (user,))]
+
+    def _destroy_all(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM sessions")
+
+    def _purge(self, db: sqlite3.Connection) -> int:
+        now = self._clock()
+        purged = db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+        self._next_purge = now + self._purge_interval
+        if purged:
+            log.info("purged %d expired sessions from %s", purged, self.path)
+        return purged

@@ -1,0 +1,127 @@
+"""What only the Redis store promises: one hash per session, one round trip each way, safe keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from sessions.errors import StoreUnavailableError
+from sessions.ids import new_session_id
+from sessions.record import Journal, Meta
+from sessions.stores.redis import META_FIELD, RedisStore
+
+
+@pytest.fixture
+def raw(redis_url):
+    """A plain client, to look at what the store wrote."""
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        yield client
+
+
+@pytest.fixture
+def store(redis_url, clock, io_loop):
+    store = RedisStore(redis_url, clock=clock)
+    yield store
+    io_loop.run_sync(store.close)
+
+
+def meta(clock, lifetime: float = 3600) -> Meta:
+    return Meta(created=clock(), touched=clock(), expires_at=clock() + lifetime, user="ann")
+
+
+#: What the save script calls inside Redis (INFO commandstats counts those too).
+SCRIPT_COMMANDS = {"exists", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl"}
+
+
+def commands(raw) -> dict[str, int]:
+    """Calls per command since the last CONFIG RESETSTAT, leaving out our own INFO and CONFIG."""
+    stats = raw.info("commandstats")
+    return {
+        name.removeprefix("cmdstat_"): stat["calls"]
+        for name, stat in stats.items()
+        if not name.startswith(("cmdstat_info", "cmdstat_config"))
+    }
+
+
+@pytest.mark.gen_test
+async def test_a_session_is_one_hash_with_its_metadata_and_a_ttl(store, raw, clock):
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
+
+    fields = raw.hgetall("session:" + session_id)
+    assert json.loads(fields.pop(META_FIELD))["user"] == "ann"
+    assert fields == {"v:a": "1", "f:n": '"hi"'}
+    assert 3598_000 < raw.pttl("session:" + session_id) <= 3600_000
+
+
+@pytest.mark.gen_test
+async def test_load_and_save_take_one_round_trip_each(store, raw, clock):
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))  # loads the script
+    raw.config_resetstat()
+
+    record = await store.load(session_id)
+    await store.save(session_id, Journal(meta(clock), sets={"v:b": "2"}, deletes={"v:a"}, increments={"v:n": 1}))
+
+    assert record.fields == {"v:a": "1"}
+    calls = commands(raw)
+    assert (calls.pop("hgetall"), calls.pop("evalsha")) == (1, 1)
+    assert set(calls) <= SCRIPT_COMMANDS  # run inside Redis by the script: no round trips
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("hostile", ["*", "session:*", "a b", "x\r\nFLUSHALL"])
+async def test_a_hostile_id_never_becomes_a_key(store, raw, hostile):
+    raw.config_resetstat()
+
+    assert await store.open(hostile) is None
+    with pytest.raises(ValueError):
+        await store.destroy(hostile)
+
+    assert commands(raw) == {}
+
+
+@pytest.mark.gen_test
+async def test_destroy_all_deletes_only_keys_under_its_prefix(redis_url, raw, clock, io_loop):
+    store = RedisStore(redis_url, prefix="app[1]*:", clock=clock)  # glob characters are escaped
+    mine, theirs = new_session_id(), new_session_id()
+    await store.save(mine, Journal(meta(clock), create=True))
+    raw.set("app1X:" + theirs, "another app's key that the unescaped glob would match")
+    raw.set("unrelated", "x")
+
+    await store.destroy_all()
+    await store.close()
+
+    assert sorted(raw.keys()) == ["app1X:" + theirs, "unrelated"]
+
+
+@pytest.mark.gen_test
+async def test_stores_with_different_prefixes_do_not_see_each_other(redis_url, store, clock):
+    other = RedisStore(redis_url, prefix="other-app:", clock=clock)
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+
+    assert await other.load(session_id) is None
+    await other.close()
+
+
+@pytest.mark.gen_test
+async def test_a_save_whose_expiry_has_passed_leaves_nothing(store, raw, clock):
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock, lifetime=-1), create=True, sets={"v:a": "1"}))
+
+    assert raw.exists("session:" + session_id) == 0
+
+
+@pytest.mark.gen_test
+async def test_a_counter_beyond_lua_exact_range_is_refused_and_nothing_is_written(store, raw, clock):
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:n": str(2**60)}))
+
+    with pytest.raises(StoreUnavailableError, match="beyond 2\\^53"):
+        await store.save(session_id, Journal(meta(clock), sets={"v:other": "1"}, increments={"v:n": 1}))
+
+    assert raw.hget("session:" + session_id, "v:n") == str(2**60)
+    assert raw.hget("session:" + session_id, "v:other") is None

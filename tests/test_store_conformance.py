@@ -1,0 +1,484 @@
+"""One conformance suite, run against every store: memory, SQLite and Redis.
+
+Each guarantee of issue 5 is tested the same way for each store, over real HTTP
+through the probe app (``tests/probe_app.py``) where a request is involved, and
+against the store's interface where the guarantee is the store's own. SQLite
+runs on a real file in a temporary directory, Redis on a real ``redis-server``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from tornado.httpclient import AsyncHTTPClient
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
+
+from sessions import SessionStore, values
+from sessions.errors import SessionGoneError
+from sessions.ids import new_session_id
+from sessions.record import Journal, Meta, apply_journal, increment_text
+from sessions.stores.redis import RedisStore
+from tests.conftest import make_store
+from tests.cookie_client import CookieClient, set_cookies, text
+from tests.probe_app import COOKIE, EXPIRES, make_probe_app
+from tests.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def store(any_store: SessionStore) -> SessionStore:
+    return any_store
+
+
+@pytest.fixture
+def app(store, clock):
+    return make_probe_app(store, clock)
+
+
+@pytest.fixture
+def wide_client(http_server, base_url):
+    """A browser that may have 200 requests in flight at once (Tornado's default is 10)."""
+    http = AsyncHTTPClient(force_instance=True, max_clients=200)
+    yield CookieClient(http, base_url)
+    http.close()
+
+
+@pytest.fixture
+def server_ttl(store, clock, request):
+    """Seconds the store will keep a session: Redis's own PTTL, the stored ``expires_at`` elsewhere."""
+    if isinstance(store, RedisStore):
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        request.addfinalizer(client.close)
+
+        async def ttl(session_id: str) -> float:
+            return client.pttl(store.prefix + session_id) / 1000
+
+    else:
+
+        async def ttl(session_id: str) -> float:
+            record = await store.load(session_id)
+            return record.meta.expires_at - clock()
+
+    return ttl
+
+
+def path(route: str, value: object) -> str:
+    return f"{route}?json={quote(json.dumps(value))}"
+
+
+def answer(response) -> object:
+    assert response.code == 200, text(response)
+    return json.loads(response.body)
+
+
+def same_typed(a: object, b: object) -> bool:
+    """Equal, and of the same type all the way down (1 == 1.0 == True would hide a change)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_typed(a[k], b[k]) for k in a)
+    return a == b
+
+
+def max_age(response) -> int:
+    header = set_cookies(response)[COOKIE]
+    return int(next(part for part in header.split("; ") if part.startswith("Max-Age="))[len("Max-Age=") :])
+
+
+def meta(clock, lifetime: float = 3600) -> Meta:
+    now = clock()
+    return Meta(created=now, touched=now, expires_at=now + lifetime)
+
+
+# -- type fidelity ------------------------------------------------------------------
+
+JSON_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**70,
+    1.5,
+    1.0,
+    -0.0,
+    1e300,
+    "",
+    "text with ünïcode ☃ and \"quotes\"",
+    "42",
+    [],
+    [1, "a", None, [2.5, True]],
+    {},
+    {"nested": {"list": [False, 0, ""]}, "n": 3},
+]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("value", JSON_VALUES, ids=[json.dumps(v)[:20] for v in JSON_VALUES])
+async def test_every_json_type_reads_back_with_its_type(client: CookieClient, store, value):
+    await client.get(path("/set/seed", 1))  # the value below updates an existing record
+    assert answer(await client.get(path("/set/key", value))) is None
+
+    got = answer(await client.get("/get/key"))  # a later request, loaded from the store
+    assert got["found"] is True
+    assert same_typed(got["value"], value), (got["value"], value)
+    record = await store.load(client.jar[COOKIE])
+    assert record.fields["v:key"] == values.encode("key", value)
+
+
+@pytest.mark.gen_test
+async def test_set_immutable_holds_across_requests(client: CookieClient, store):
+    await client.get(path("/set-immutable/role", "admin"))
+
+    response = await client.get(path("/set/role", "intruder"))
+    assert response.code == 409
+    assert "set_immutable" in json.loads(response.body)
+    assert answer(await client.get("/get/role"))["value"] == "admin"
+    record = await store.load(client.jar[COOKIE])
+    assert values.is_immutable(record.fields["v:role"])
+
+
+# -- expiry --------------------------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_an_expired_session_is_gone_and_its_cookie_gets_a_fresh_session(client: CookieClient, store, clock):
+    await client.get(path("/set/a", 1))
+    old_id = client.jar[COOKIE]
+
+    clock.advance(EXPIRES.total_seconds() + 1)
+    got = answer(await client.get("/get/a"))
+    assert got == {"found": False, "value": None}
+    assert await store.load(old_id) is None
+
+    await client.get(path("/set/b", 2))
+    assert client.jar[COOKIE] != old_id
+
+
+@pytest.mark.gen_test
+async def test_the_store_forgets_expired_sessions_on_its_own(store: SessionStore, clock):
+    """Memory sweeps, SQLite purges (both on a later write), Redis expires the key."""
+    short, long = new_session_id(), new_session_id()
+    await store.save(short, Journal(meta(clock, lifetime=0.05), create=True, sets={"v:a": "1"}))
+
+    clock.advance(3600)  # past the sweep and purge intervals
+    await store.save(long, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await asyncio.sleep(0.2)  # Redis counts its TTL in real time
+
+    assert await store.load(short) is None
+    assert await store.load(long) is not None
+
+
+@pytest.mark.gen_test
+async def test_update_expiration_moves_the_store_expiry_and_the_cookie_together(client, store, clock, server_ttl):
+    response = await client.get(path("/set/a", 1))
+    session_id = client.jar[COOKIE]
+    assert max_age(response) == 2700
+    assert await server_ttl(session_id) == pytest.approx(2700, abs=2)
+
+    clock.advance(600)
+    response = await client.get("/update-expiration?minutes=90")
+    assert max_age(response) == 5400
+    assert await server_ttl(session_id) == pytest.approx(5400, abs=2)
+
+    clock.advance(80 * 60)  # well past the first 45 minutes
+    assert answer(await client.get("/get/a"))["found"] is True
+    clock.advance(11 * 60)
+    assert answer(await client.get("/get/a"))["found"] is False
+
+
+@pytest.mark.gen_test
+async def test_shift_expiration_moves_the_store_expiry_and_the_cookie_together(client, store, clock, server_ttl):
+    await client.get(path("/set/a", 1))
+    session_id = client.jar[COOKIE]
+
+    clock.advance(30 * 60)
+    response = await client.get("/update-expiration")
+    assert max_age(response) == 2700
+    assert await server_ttl(session_id) == pytest.approx(2700, abs=2)
+
+    clock.advance(30 * 60)  # an hour after creation, 30 minutes after the shift
+    assert answer(await client.get("/get/a"))["found"] is True
+
+
+# -- no lost updates -----------------------------------------------------------------
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_fifty_concurrent_requests_setting_different_keys_all_land(wide_client, app, store):
+    await wide_client.get(path("/set/seed", 0))
+    app.settings["gates"].barrier = asyncio.Barrier(50)  # all 50 have loaded before any saves
+
+    responses = await asyncio.gather(*(wide_client.get(path(f"/set/k{i}", i)) for i in range(50)))
+
+    assert [response.code for response in responses] == [200] * 50
+    record = await store.load(wide_client.jar[COOKIE])
+    assert {f"v:k{i}": str(i) for i in range(50)}.items() <= record.fields.items()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_hundred_concurrent_increments_count_exactly_a_hundred(wide_client, app, store):
+    await wide_client.get(path("/set/seed", 0))
+    app.settings["gates"].barrier = asyncio.Barrier(100)
+
+    responses = await asyncio.gather(*(wide_client.get("/increment/n") for _ in range(100)))
+
+    assert sorted(answer(response) for response in responses) == list(range(1, 101))
+    record = await store.load(wide_client.jar[COOKIE])
+    assert record.fields["v:n"] == "100"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("op", ["set", "increment"])
+async def test_a_request_still_running_at_logout_does_not_bring_the_session_back(
+    client: CookieClient, other_client: CookieClient, app, store, op
+):
+    await client.get(path("/set/user", "ann"))
+    session_id = client.jar[COOKIE]
+    gates = app.settings["gates"]
+
+    slow = asyncio.ensure_future(client.get(f"/slow/late?op={op}"))
+    await gates.loaded.wait()
+    await client.get("/logout")
+    gates.release.set()
+    response = await slow
+
+    assert response.code == 200
+    assert await store.load(session_id) is None
+    other_client.jar[COOKIE] = session_id  # the old cookie, replayed
+    assert answer(await other_client.get("/get/user")) == {"found": False, "value": None}
+    assert answer(await other_client.get("/get/late")) == {"found": False, "value": None}
+
+
+# -- regenerate ----------------------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_regenerate_moves_the_data_to_a_new_id_and_the_old_id_is_dead(
+    client: CookieClient, other_client: CookieClient, store
+):
+    await client.get(path("/set/a", [1, 2]))
+    await client.get(path("/flash/notice", "moved"))
+    old_id = client.jar[COOKIE]
+
+    await client.get("/regenerate")
+    new_id = client.jar[COOKIE]
+
+    assert new_id != old_id
+    assert await store.load(old_id) is None
+    assert (await store.load(new_id)).fields == {"v:a": "[1,2]", "f:notice": '"moved"'}
+    assert answer(await client.get("/get/a"))["value"] == [1, 2]
+    other_client.jar[COOKIE] = old_id
+    assert answer(await other_client.get("/get/a"))["found"] is False
+
+
+# -- the store interface itself ------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_a_save_applies_the_journal_exactly_like_apply_journal(store: SessionStore, clock):
+    start = {"v:a": "1", "v:b": '"x"', "v:n": "2", "f:m": '"hi"', "f:keep": "true"}
+    journal = Journal(
+        meta(clock),
+        clear_values=True,
+        deletes={"f:m", "v:b"},
+        sets={"v:c": "3", "v:n": "10"},
+        increments={"v:n": 5, "v:a": 1, "f:count": 2},
+    )
+    session_id = new_session_id()
+    await store.save(session_id, Journal(meta(clock), create=True, sets=dict(start)))
+
+    counted = await store.save(session_id, journal)
+
+    expected = dict(start)
+    assert counted == apply_journal(expected, journal)
+    assert (await store.load(session_id)).fields == expected
+
+
+STORED_COUNTERS = [None, "5", "!5", "-12", "3.9", "-3.9", "-0.5", "1e3", '"42"', '"+7"', '"-007"', '"4.5"',
+                   '"abc"', "true", "null", "[1]", '{"a":1}', "9007199254740000"]  # fmt: skip
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("stored", STORED_COUNTERS)
+async def test_increment_counts_like_increment_text(store: SessionStore, clock, stored):
+    session_id = new_session_id()
+    sets = {} if stored is None else {"v:n": stored}
+    await store.save(session_id, Journal(meta(clock), create=True, sets=sets))
+
+    counted = await store.save(session_id, Journal(meta(clock), increments={"v:n": 3}))
+
+    assert counted == {"v:n": increment_text(stored, 3)}
+    assert (await store.load(session_id)).fields["v:n"] == increment_text(stored, 3)
+
+
+@pytest.mark.gen_test
+async def test_a_save_to_a_gone_record_raises_and_writes_nothing(store: SessionStore, clock):
+    gone, fresh = new_session_id(), new_session_id()
+    with pytest.raises(SessionGoneError):
+        await store.save(gone, Journal(meta(clock), sets={"v:a": "1"}))
+    with pytest.raises(SessionGoneError):
+        await store.save(fresh, Journal(meta(clock), previous_id=gone, sets={"v:a": "1"}))
+    assert await store.load(gone) is None
+    assert await store.load(fresh) is None
+
+
+@pytest.mark.gen_test
+async def test_destroy_and_destroy_all(store: SessionStore, clock):
+    ids = [new_session_id() for _ in range(3)]
+    for session_id in ids:
+        await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+
+    assert await store.destroy(ids[0]) is True
+    assert await store.destroy(ids[0]) is False
+    await store.destroy_all()
+    assert [await store.load(session_id) for session_id in ids] == [None, None, None]
+
+
+@pytest.mark.gen_test
+async def test_destroy_user_ends_only_that_users_live_sessions(store: SessionStore, clock):
+    def owned(user: str | None) -> Journal:
+        return Journal(Meta(created=clock(), touched=clock(), expires_at=clock() + 3600, user=user),
+                       create=True, sets={"v:a": "1"})
+
+    alice = [new_session_id() for _ in range(3)]
+    bob, nobody = new_session_id(), new_session_id()
+    for session_id in alice:
+        await store.save(session_id, owned("alice"))
+    await store.save(bob, owned("bob"))
+    await store.save(nobody, owned(None))
+    renamed = new_session_id()  # alice's first session, regenerated (login): the new ID is hers
+    await store.save(renamed, Journal(owned("alice").meta, previous_id=alice[0]))
+    relabelled = owned("bob")  # alice's second session, now logged in as bob
+    relabelled.create = False
+    await store.save(alice[1], relabelled)
+
+    assert sorted(await store.destroy_user("alice")) == sorted([renamed, alice[2]])
+    assert [await store.load(session_id) for session_id in (renamed, alice[2])] == [None, None]
+    assert all([await store.load(session_id) for session_id in (bob, nobody, alice[1])])
+    assert await store.destroy_user("alice") == []
+    assert sorted(await store.destroy_user("bob")) == sorted([bob, alice[1]])
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("payload", ["*", "session:*", "../../etc/passwd", "a b", "A" * 43])
+async def test_a_hostile_or_unknown_id_opens_nothing(store: SessionStore, payload):
+    assert await store.open(payload) is None
+
+
+# -- restart and several processes ---------------------------------------------------
+
+
+async def serve_probe(store: SessionStore, clock) -> tuple[HTTPServer, str]:
+    sock, port = bind_unused_port()
+    server = HTTPServer(make_probe_app(store, clock))
+    server.add_sockets([sock])
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_values_and_flashes_survive_a_restart(kind, clock, tmp_path, request):
+    http = AsyncHTTPClient(force_instance=True)
+    try:
+        first_store = make_store(kind, clock, tmp_path, request)
+        server, url = await serve_probe(first_store, clock)
+        browser = CookieClient(http, url)
+        await browser.get(path("/set/cart", ["apple", 2]))
+        await browser.get(path("/flash/notice", "saved before the restart"))
+        server.stop()
+        await server.close_all_connections()
+        await first_store.close()
+
+        second_store = make_store(kind, clock, tmp_path, request)  # a new process would do the same
+        server, url = await serve_probe(second_store, clock)
+        browser.base_url = url
+        assert answer(await browser.get("/get/cart"))["value"] == ["apple", 2]
+        assert answer(await browser.get("/get-flash/notice")) == "saved before the restart"
+        assert answer(await browser.get("/get-flash/notice")) is None  # read once
+        server.stop()
+        await server.close_all_connections()
+        await second_store.close()
+    finally:
+        http.close()
+
+
+def start_app_process(log: Path, *arguments: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), f"--port={port}", *arguments],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            await http.fetch(url + "/", raise_error=False)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app at {url} did not start:\n{log.read_text()}") from None
+            await asyncio.sleep(0.05)
+
+
+def stop_app_process(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.gen_test(timeout=60)
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_two_app_processes_sharing_a_store_see_each_others_writes(kind, tmp_path, request):
+    if kind == "sqlite":
+        arguments = ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
+    else:
+        arguments = ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    processes = [start_app_process(log, *arguments) for log in logs]
+    http = AsyncHTTPClient(force_instance=True)
+    try:
+        for (process, url), log in zip(processes, logs):
+            await wait_until_serving(http, url, process, log)
+        (_, first), (_, second) = processes
+        browser = CookieClient(http, first)
+
+        assert (await browser.get("/login")).code == 200
+        browser.base_url = second
+        assert text(await browser.get("/secret")) == "The cake is a lie!"
+
+        await browser.get("/database/set/color/teal")
+        browser.base_url = first
+        assert text(await browser.get("/database/get/color")) == "The 'color' on the /set was: teal"
+
+        await browser.get("/logout")
+        browser.base_url = second
+        assert (await browser.get("/secret")).code == 403
+    finally:
+        http.close()
+        for process, _ in processes:
+            stop_app_process(process)
