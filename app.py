@@ -74,7 +74,7 @@ STEPS = [
     },
     {
         "title": "Database",
-        "path": "/database/",
+        "path": "/database/page",
         "teaches": "Sessions kept in SQLite or Redis survive restarts and are shared by several app processes.",
     },
 ]

@@ -56,18 +56,18 @@ class StepActionHandler(SessionHandler):
         super().initialize(session_manager)
         self.page = page
 
-    async def act(self) -> str:
+    async def act(self, *path_args: str) -> str:
         raise NotImplementedError
 
-    async def get(self) -> None:
+    async def get(self, *path_args: str) -> None:
         try:
-            self.write_text(await self.act())
+            self.write_text(await self.act(*path_args))
         except ActionRefused as refused:
             self.write_text(refused.text, status=refused.status)
 
-    async def post(self) -> None:
+    async def post(self, *path_args: str) -> None:
         try:
-            await self.act()
+            await self.act(*path_args)
         except ActionRefused as refused:
             self.write_text(refused.text, status=refused.status)
             return

@@ -33,6 +33,7 @@ COOKIE = "mycookiesessionnameid"
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
+    """``python app.py`` as a learner starts it: the memory store."""
     with LiveApp() as app:
         yield app.url
 
@@ -127,14 +128,28 @@ def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_u
     assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
 
 
-def test_the_index_and_every_step_page_render_without_console_errors(browser: webdriver.Chrome, base_url: str):
+def store_options(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    """``python app.py`` options for a store kind; Redis is the tests' real redis-server."""
+    if kind == "sqlite":
+        return ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
+    if kind == "redis":
+        return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+    return []
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_every_page_renders_without_console_errors_and_names_the_store(
+    browser: webdriver.Chrome, kind: str, tmp_path: Path, request: pytest.FixtureRequest
+):
     pages = [("index", "/")] + [(step["title"].lower().replace(" ", "-"), step["path"]) for step in STEPS]
-    for name, path in pages:
-        browser.get(base_url + path)
-        assert browser.find_element(By.CSS_SELECTOR, "[data-store-name]").text == "memory"
-        assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
-        assert severe_console_entries(browser) == [], f"console errors on {path}"
-        save_screenshot(browser, name)
+    with LiveApp(*store_options(kind, tmp_path, request)) as app:
+        for name, path in pages:
+            browser.get(app.url + path)
+            assert browser.find_element(By.CSS_SELECTOR, "[data-store-name]").text == kind
+            assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
+            assert severe_console_entries(browser) == [], f"console errors on {path}"
+            if kind == "memory":
+                save_screenshot(browser, name)
 
 
 def test_the_overview_page_after_login_renders_without_console_errors(browser: webdriver.Chrome, base_url: str):
@@ -203,3 +218,26 @@ def test_the_standalone_page_sets_extends_and_destroys(browser: webdriver.Chrome
     submit(browser, "destroy")
     assert browser.get_cookie("mysessionid") is None
     assert inspector(browser, "cookie") == "none"
+
+
+def test_database_values_keep_their_type_and_survive_a_restart_on_sqlite(browser: webdriver.Chrome, tmp_path: Path):
+    options = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
+    with LiveApp(*options) as app:
+        browser.get(f"{app.url}/database/page")
+        assert browser.find_element(By.CSS_SELECTOR, "[data-store]").text == "sqlite"
+        submit(browser, "set")
+        submit(browser, "set-value")  # the form's defaults: age = 27, as an int
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
+        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        cookie = inspector(browser, "cookie")
+        assert severe_console_entries(browser) == []
+        save_screenshot(browser, "database-sqlite")
+
+    # A new process on the same file (and another port: cookies do not care about ports).
+    with LiveApp(*options) as restarted:
+        browser.get(f"{restarted.url}/database/page")
+        assert inspector(browser, "cookie") == cookie
+        assert inspector(browser, "is-new") == "False"
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
+        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        assert "The 'name' on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text

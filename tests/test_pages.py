@@ -254,3 +254,58 @@ async def test_the_securecookie_inspector_refuses_a_tampered_cookie(client: Cook
     assert inspector(html, "is-new") == "True"
     assert 'data-answer="get">The name on the /set was: </p>' in html
     assert set_cookies(response)["mycustomsessionid"].startswith("mycustomsessionid=;")
+
+
+# -- the database page -------------------------------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_the_database_page_names_the_store_and_creates_nothing(client: CookieClient, store):
+    response = await client.get("/database/page")
+    html = text(response)
+    assert response.code == 200 and "sessionscookieid" not in set_cookies(response) and len(store) == 0
+    assert "runs on the <strong data-store>memory</strong> store" in html
+    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: </p>' in html
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("kind,python_type,json_text", [("int", "int", "27"), ("str", "str", "&quot;27&quot;")])
+async def test_the_value_form_stores_with_the_chosen_type(client: CookieClient, kind, python_type, json_text):
+    response = await post_form(client, "/database/page", "/database/value", {"key": "age", "value": "27", "kind": kind})
+    assert (response.code, response.headers["Location"]) == (303, "/database/page")
+    html = text(await client.get("/database/page"))
+    assert f"<td><code>age</code></td><td>{python_type}</td><td><code>{json_text}</code></td>" in html
+    assert text(await client.get("/database/get/age")) == "The 'age' on the /set was: 27"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"key": "age", "value": "twenty", "kind": "int"}, "Bad Request: the value 'twenty' is not a 64-bit integer"),
+        ({"key": "", "value": "x"}, "Bad Request: the key must be a non-empty name without '/'"),
+        ({"key": "a/b", "value": "x"}, "Bad Request: the key must be a non-empty name without '/'"),
+    ],
+)
+async def test_a_bad_value_form_is_a_clear_400_and_stores_nothing(client: CookieClient, store, fields, message):
+    response = await post_form(client, "/database/page", "/database/value", fields)
+    assert response.code == 400 and text(response).startswith(message)
+    assert len(store) == 0
+
+
+@pytest.mark.gen_test
+async def test_the_database_buttons_drive_the_iris_routes(client: CookieClient, store):
+    response = await post_form(client, "/database/page", "/database/update")
+    assert (response.code, text(response)) == (404, "session not found")  # as GET /database/update answers
+    await post_form(client, "/database/page", "/database/set")
+    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: iris</p>' in text(await client.get("/database/page"))
+    response = await post_form(client, "/database/page", "/database/update")
+    assert "Max-Age=2700" in set_cookies(response)["sessionscookieid"]
+    await post_form(client, "/database/page", "/database/destroy")
+    assert "sessionscookieid" not in client.jar and len(store) == 0
+
+
+@pytest.mark.gen_test
+async def test_the_value_form_route_takes_only_posts(client: CookieClient, store):
+    response = await client.get("/database/value?key=a&value=b")
+    assert response.code == 405 and len(store) == 0
