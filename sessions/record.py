@@ -70,6 +70,22 @@ class Journal:
         return bool(self.clear_values or self.sets or self.deletes or self.increments)
 
 
+def well_formed(fields: dict[str, str]) -> bool:
+    """Tell whether every field is one this package writes: a known prefix and JSON text.
+
+    Stores that something else can write to (SQLite, Redis) check what they load,
+    so a corrupted record is treated as no session instead of failing a request.
+    """
+    for name, stored in fields.items():
+        if not name.startswith((VALUE_PREFIX, FLASH_PREFIX)) or not isinstance(stored, str):
+            return False
+        try:
+            values.unpack(stored)
+        except ValueError:
+            return False
+    return True
+
+
 def increment_text(stored: str | None, delta: int) -> str:
     """Return the stored text of a counter after adding ``delta``.
 

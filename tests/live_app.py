@@ -24,8 +24,8 @@ def free_port() -> int:
 class LiveApp:
     """``python app.py --port=N ...`` started and stopped by a test."""
 
-    def __init__(self, *options: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, *options: str, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
         # A file, not a pipe: a pipe nobody reads fills up and blocks the app's logging.

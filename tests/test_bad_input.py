@@ -16,8 +16,15 @@ from hypothesis import strategies as st
 
 from tests.live_app import LiveApp
 
-SESSION_PATHS = ["/secret", "/login", "/logout", "/flash/get", "/flash/set", "/flash/test", "/flash/"]
-COOKIE_NAMES = ["mycookiesessionnameid", "myappsessionid", "_xsrf", "x"]
+SESSION_PATHS = [
+    "/secret", "/login", "/logout", "/logout-everywhere", "/flash/get", "/flash/set", "/flash/test", "/flash/",
+    "/standalone/set", "/standalone/get", "/standalone/update", "/standalone/get_immutable",
+    "/securecookie/set", "/securecookie/get", "/securecookie/destroy", "/database/set", "/database/get",
+    "/database/update",
+]
+COOKIE_NAMES = [
+    "mycookiesessionnameid", "myappsessionid", "mysessionid", "mycustomsessionid", "sessionscookieid", "_xsrf", "x",
+]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,8 @@ cookie_pairs = st.lists(st.tuples(st.sampled_from(COOKIE_NAMES) | st.text(string
                                   cookie_text), max_size=4)
 paths = st.sampled_from(SESSION_PATHS) | st.builds(
     lambda prefix, tail: prefix + tail,
-    st.sampled_from(["/", "/flash/", "/secret/", "/static/"]),
+    st.sampled_from(["/", "/flash/", "/secret/", "/static/", "/database/set/", "/database/get/",
+                     "/database/set/int/", "/standalone/", "/securecookie/", "/login?user="]),
     st.text(alphabet=string.ascii_letters + string.digits + "%._~-/!$&'()*+,;=:@", max_size=40),
 )
 
@@ -110,3 +118,32 @@ def test_fuzzed_cookies_and_paths_never_get_a_5xx(connection, path, pairs):
     header = "; ".join(f"{name}={value}" for name, value in pairs)
     status = connection.request(path, {"Cookie": header} if header else {})
     assert status is not None and status < 500, (path, header, status)
+
+
+ODD_SEGMENTS = ["%00", "%C3%A9t%C3%A9", "%E2%9C%93", "a%2Fb", "..", "%25", "%FF%FE", "x" * 300, "'%22%3Cb%3E"]
+
+
+@pytest.mark.parametrize("segment", ODD_SEGMENTS, ids=range(len(ODD_SEGMENTS)))
+def test_odd_route_parameters_get_a_normal_answer(connection, segment):
+    for path in (f"/database/set/{segment}/{segment}", f"/database/get/{segment}",
+                 f"/database/set/int/{segment}/{segment}"):
+        status = connection.request(path, {})
+        assert status is not None and status < 500, (path, status)
+
+
+def test_a_value_too_large_for_the_session_gets_a_clear_413(connection):
+    cookie = {}
+    big = "v" * 40_000  # fits in a URL, not twice in a 64 KiB session
+    first = connection.conn
+    first.request("GET", f"/database/set/a/{big}")
+    response = first.getresponse()
+    response.read()
+    assert response.status == 200
+    cookie["Cookie"] = response.getheader("Set-Cookie").split(";")[0]
+    first.request("GET", f"/database/set/b/{big}", headers=cookie)
+    response = first.getresponse()
+    body = response.read().decode()
+    assert response.status == 413 and "over the limit of 65536 bytes" in body
+    first.request("GET", "/database/get/a", headers=cookie)
+    response = first.getresponse()
+    assert response.read().decode() == f"The 'a' on the /set was: {big}"  # nothing lost

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
+import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -32,10 +29,7 @@ from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.probe_app import COOKIE, EXPIRES, make_probe_app
-from tests.redis_server import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.live_app import LiveApp
 
 @pytest.fixture
 def store(any_store: SessionStore) -> SessionStore:
@@ -417,68 +411,57 @@ async def test_values_and_flashes_survive_a_restart(kind, clock, tmp_path, reque
         http.close()
 
 
-def start_app_process(log: Path, *arguments: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), f"--port={port}", *arguments],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_until_serving(http: AsyncHTTPClient, url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            await http.fetch(url + "/", raise_error=False)
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app at {url} did not start:\n{log.read_text()}") from None
-            await asyncio.sleep(0.05)
-
-
-def stop_app_process(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_two_app_processes_sharing_a_store_see_each_others_writes(kind, tmp_path, request):
-    if kind == "sqlite":
-        arguments = ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
-    else:
-        arguments = ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
-    logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    processes = [start_app_process(log, *arguments) for log in logs]
+    arguments = store_arguments(kind, tmp_path, request)
     http = AsyncHTTPClient(force_instance=True)
-    try:
-        for (process, url), log in zip(processes, logs):
-            await wait_until_serving(http, url, process, log)
-        (_, first), (_, second) = processes
-        browser = CookieClient(http, first)
+    with LiveApp(*arguments) as first, LiveApp(*arguments) as second:
+        try:
+            browser = CookieClient(http, first.url)
+            assert (await browser.get("/login")).code == 200
+            browser.base_url = second.url
+            assert text(await browser.get("/secret")) == "The cake is a lie!"
 
-        assert (await browser.get("/login")).code == 200
-        browser.base_url = second
-        assert text(await browser.get("/secret")) == "The cake is a lie!"
+            await browser.get("/database/set/color/teal")
+            browser.base_url = first.url
+            assert text(await browser.get("/database/get/color")) == "The 'color' on the /set was: teal"
 
-        await browser.get("/database/set/color/teal")
-        browser.base_url = first
-        assert text(await browser.get("/database/get/color")) == "The 'color' on the /set was: teal"
+            await browser.get("/logout")
+            browser.base_url = second.url
+            assert (await browser.get("/secret")).code == 403
+        finally:
+            http.close()
 
-        await browser.get("/logout")
-        browser.base_url = second
-        assert (await browser.get("/secret")).code == 403
-    finally:
-        http.close()
-        for process, _ in processes:
-            stop_app_process(process)
+
+def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    """``app.py`` options for a store that several processes share."""
+    if kind == "sqlite":
+        return ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
+    return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
+@pytest.mark.parametrize("corruption", ["value", "field name", "metadata"])
+async def test_a_record_written_by_something_else_is_no_session(client: CookieClient, store, request,
+                                                                corruption, caplog):
+    """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
+    await client.get(path("/set/name", "iris"))
+    session_id = client.jar[COOKIE]
+    if isinstance(store, RedisStore):
+        raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        key = store.prefix + session_id
+        {"value": lambda: raw.hset(key, "v:name", "{not json"), "field name": lambda: raw.hset(key, "stray", "1"),
+         "metadata": lambda: raw.hset(key, "__meta__", "[1, 2")}[corruption]()
+        raw.close()
+    else:
+        with sqlite3.connect(store.path) as db:
+            db.execute({"value": "UPDATE session_fields SET value = '{not json'",
+                        "field name": "INSERT INTO session_fields VALUES (?, 'stray', '1')",
+                        "metadata": "UPDATE sessions SET created = 'yesterday'"}[corruption],
+                       (session_id,) if corruption == "field name" else ())
+
+    response = await client.get("/get/name")
+    assert response.code == 200 and answer(response)["value"] is None
+    assert "not a record this package wrote" in caplog.text

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import re
 import time
@@ -39,11 +40,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..errors import SessionGoneError, StoreUnavailableError
-from ..ids import is_valid_session_id
-from ..record import VALUE_PREFIX, Journal, Meta, Record
+from ..ids import fingerprint, is_valid_session_id
+from ..record import VALUE_PREFIX, Journal, Meta, Record, well_formed
 from .base import SessionStore
 
 T = TypeVar("T")
+log = logging.getLogger("sessions.store.redis")
 
 #: The hash field holding the metadata; value and flash fields all start with "v:" or "f:".
 META_FIELD = "__meta__"
@@ -214,7 +216,14 @@ class RedisStore(SessionStore):
         meta = fields.pop(META_FIELD, None)
         if meta is None:
             return None
-        return Record(fields, Meta(**json.loads(meta)))
+        try:
+            record = Record(fields, Meta(**json.loads(meta)))
+        except (ValueError, TypeError):
+            record = None
+        if record is None or not well_formed(fields):
+            log.warning("session %s in Redis is not a record this package wrote: ignored", fingerprint(session_id))
+            return None
+        return record
 
     async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
         key = self._key(session_id)

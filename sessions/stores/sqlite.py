@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import SessionGoneError, StoreUnavailableError
-from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text
+from ..ids import fingerprint
+from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text, well_formed
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.sqlite")
@@ -161,8 +162,12 @@ class SQLiteStore(SessionStore):
             row = db.execute(f"SELECT {_META_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return None
-            fields = db.execute("SELECT name, value FROM session_fields WHERE session_id = ?", (session_id,))
-            return Record(dict(fields.fetchall()), Meta(*row))
+            fields = dict(db.execute("SELECT name, value FROM session_fields WHERE session_id = ?", (session_id,)))
+            if not well_formed(fields) or not all(isinstance(column, (float, int)) for column in row[:2]):
+                log.warning("session %s in %s is not a record this package wrote: ignored",
+                            fingerprint(session_id), self.path)
+                return None
+            return Record(fields, Meta(*row))
         finally:
             if db.in_transaction:
                 db.execute("COMMIT")
