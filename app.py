@@ -23,11 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from tornado.options import define, options, parse_command_line
-from tornado.web import Application, StaticFileHandler, url
+from tornado.web import Application, url
 
 from handlers import database, flash, overview, standalone
 from handlers.index import IndexHandler
 from handlers.inspector import SessionInspector
+from handlers.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
 from sessions.stores.redis import RedisStore
@@ -121,12 +122,12 @@ def make_app(
         *flash.routes(flash_sessions),
         *standalone.routes("/securecookie", securecookie_sessions, "securecookie.html"),
         *database.routes(database_sessions),
-        url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
     ]
     return Application(
         routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
+        static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
         xsrf_cookies=True,
         cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
         session_store=store,

@@ -309,3 +309,14 @@ async def test_the_database_buttons_drive_the_iris_routes(client: CookieClient, 
 async def test_the_value_form_route_takes_only_posts(client: CookieClient, store):
     response = await client.get("/database/value?key=a&value=b")
     assert response.code == 405 and len(store) == 0
+
+
+@pytest.mark.gen_test
+async def test_the_stylesheet_is_served_locally_and_a_nul_path_is_a_404(client: CookieClient):
+    html = text(await client.get("/"))
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/static/style\.css\?v=\w+)">', html)
+    assert stylesheet, "the page links no local stylesheet"
+    response = await client.get(stylesheet[1])
+    assert response.code == 200 and b".inspector" in response.body
+    assert "//" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # no CDN in the head
+    assert (await client.get("/static/%00")).code == 404
