@@ -109,7 +109,7 @@ def make_app(
 
     routes = [
         url(r"/", IndexHandler, name="index"),
-        url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}, name="overview"),
+        url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}),
         step(r"/secret", overview.SecretHandler, overview_sessions),
         url(r"/login", overview.LoginHandler, {"session_manager": overview_sessions, "page": "/overview"}),
         url(r"/logout", overview.LogoutHandler, {"session_manager": overview_sessions, "page": "/overview"}),

@@ -4,9 +4,10 @@ It shows what a learner cannot see from the browser: the cookie is ``HttpOnly``,
 so page scripts cannot read it, and the data lives on the server. The page's
 handler has already loaded the session (``StepPageHandler.render_step``); the
 inspector only reads what is loaded, so it never creates a session or a cookie
-and never consumes a flash. For an encrypted cookie it opens the envelope with
-the codec's ``inspect()``, which reads without side effects. Showing the raw cookie in a page is for teaching
-only: a real app must never echo a session cookie back into HTML.
+and never consumes a flash (it peeks). For an encrypted cookie it opens the
+envelope with the codec's ``inspect()``, which reads without side effects.
+Showing the raw cookie in a page is for teaching only: a real app must never
+echo a session cookie back into HTML.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any
+
 from tornado.web import UIModule
 
 from sessions import SessionManager, SessionMixin
