@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.request
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ import pytest
 
 from app import STEPS
 from tests.cookie_client import CookieClient, set_cookies, text
+from tests.live_app import LiveApp
 
 COOKIE = "mycookiesessionnameid"
 
@@ -320,3 +322,20 @@ async def test_the_stylesheet_is_served_locally_and_a_nul_path_is_a_404(client: 
     assert response.code == 200 and b".inspector" in response.body
     assert "//" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # no CDN in the head
     assert (await client.get("/static/%00")).code == 404
+
+
+def test_the_inspector_tells_a_cookie_sealed_under_an_older_key(tmp_path):
+    """Key rotation, seen on the page: a cookie from before a new secret opens, under the older key."""
+    old, new = "an old secret for the tutorial test", "a new secret for the tutorial test"
+    database = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]  # the session outlives the app
+    with LiveApp(*database, env={"SESSION_SECRETS": old}) as app:
+        with urllib.request.urlopen(f"{app.url}/securecookie/set") as response:
+            cookie = response.headers["Set-Cookie"].split(";")[0]
+    with LiveApp(*database, env={"SESSION_SECRETS": f"{new},{old}"}) as app:
+        request = urllib.request.Request(f"{app.url}/securecookie/page", headers={"Cookie": cookie})
+        with urllib.request.urlopen(request) as response:
+            html = response.read().decode()
+            reissued = response.headers["Set-Cookie"]
+    assert "(an older key: re-sealed under the newest on the next response)" in html
+    assert 'data-answer="get">The name on the /set was: iris</p>' in html
+    assert reissued.startswith("mycustomsessionid=") and cookie not in reissued  # re-sealed under the new key
