@@ -23,10 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from tornado.options import define, options, parse_command_line
-from tornado.web import Application, StaticFileHandler, url
+from tornado.web import Application, url
 
 from handlers import database, flash, overview, standalone
 from handlers.index import IndexHandler
+from handlers.inspector import SessionInspector
+from handlers.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
 from sessions.stores.redis import RedisStore
@@ -53,12 +55,12 @@ FORTY_FIVE_MINUTES = timedelta(minutes=45)
 STEPS = [
     {
         "title": "Overview",
-        "path": "/secret",
+        "path": "/overview",
         "teaches": "A session remembers that you logged in: the cookie carries only an ID, the data stays on the server.",
     },
     {
         "title": "Standalone",
-        "path": "/standalone/",
+        "path": "/standalone/page",
         "teaches": "A session that lasts two hours: set, read, delete, extend and destroy it.",
     },
     {
@@ -68,12 +70,12 @@ STEPS = [
     },
     {
         "title": "Secure cookie",
-        "path": "/securecookie/",
+        "path": "/securecookie/page",
         "teaches": "The same session with an encrypted, authenticated cookie: a tampered one is ignored.",
     },
     {
         "title": "Database",
-        "path": "/database/",
+        "path": "/database/page",
         "teaches": "Sessions kept in SQLite or Redis survive restarts and are shared by several app processes.",
     },
 ]
@@ -106,24 +108,31 @@ def make_app(
         return url(path, handler, {"session_manager": manager})
 
     routes = [
-        url(r"/", IndexHandler, {"steps": STEPS, "store_name": store.name}, name="index"),
+        url(r"/", IndexHandler, name="index"),
+        url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}),
         step(r"/secret", overview.SecretHandler, overview_sessions),
-        step(r"/login", overview.LoginHandler, overview_sessions),
-        step(r"/logout", overview.LogoutHandler, overview_sessions),
-        step(r"/logout-everywhere", overview.LogoutEverywhereHandler, overview_sessions),
-        *standalone.routes("/standalone", standalone_sessions),
+        url(r"/login", overview.LoginHandler, {"session_manager": overview_sessions, "page": "/overview"}),
+        url(r"/logout", overview.LogoutHandler, {"session_manager": overview_sessions, "page": "/overview"}),
+        url(
+            r"/logout-everywhere",
+            overview.LogoutEverywhereHandler,
+            {"session_manager": overview_sessions, "page": "/overview"},
+        ),
+        *standalone.routes("/standalone", standalone_sessions, "standalone.html"),
         *flash.routes(flash_sessions),
-        *standalone.routes("/securecookie", securecookie_sessions),
+        *standalone.routes("/securecookie", securecookie_sessions, "securecookie.html"),
         *database.routes(database_sessions),
-        url(r"/static/(.*)", StaticFileHandler, {"path": HERE / "static"}),
     ]
     return Application(
         routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
+        static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
         xsrf_cookies=True,
         cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
         session_store=store,
+        tutorial_steps=STEPS,
+        ui_modules={"SessionInspector": SessionInspector},
     )
 
 

@@ -6,16 +6,48 @@ their type in every store (an int set by ``/set/int`` reads back as an int, not
 Redis's float64), a non-numeric ``/set/int`` value is refused with a 400 instead
 of being stored as -1, and ``/update`` moves the store's expiry along with the
 cookie's (Iris's Redis TTL did not move: its issue #1061).
+
+The GET routes answer in plain text for ``curl``; the step's page
+(``/database/page``) drives the routes that change the session with POST forms,
+and its key/value form posts to ``/database/value``.
 """
 
 from __future__ import annotations
 
 from tornado.web import URLSpec
 
-from sessions import ConversionError, SessionManager, SessionNotFoundError
+from sessions import ConversionError, Session, SessionManager, SessionNotFoundError
 from sessions.conversions import to_int64
 
 from .base import SessionHandler
+from .pages import ActionRefused, StepActionHandler, StepPageHandler
+
+PAGE = "/database/page"
+
+
+def set_string(session: Session, key: str, value: str) -> str:
+    session.set(key, value)
+    return f"All ok session value of the '{key}' is: {session.get_string(key)}"
+
+
+def parse_int(value: str) -> int:
+    """The value as a 64-bit int, or a 400 that says why (Iris stored -1 without a word)."""
+    try:
+        return to_int64("value", value)
+    except ConversionError:
+        raise ActionRefused(
+            400, f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
+        ) from None
+
+
+def set_int(session: Session, key: str, number: int) -> str:
+    session.set(key, number)
+    return f"All ok session value of the '{key}' is: {session.get_int(key)}"
+
+
+def get_name_text(session: Session) -> str:
+    """What ``/database/get`` answers; the page shows the same."""
+    return f"The 'name' on the /set was: {session.get_string('name', default='')}"
 
 
 class IndexHandler(SessionHandler):
@@ -23,37 +55,40 @@ class IndexHandler(SessionHandler):
         self.write_text("You should navigate to the /set, /get, /delete, /clear,/destroy instead")
 
 
-class SetNameHandler(SessionHandler):
-    async def get(self) -> None:
-        session = await self.get_session()
-        session.set("name", "iris")
-        self.write_text(f"All ok session value of the 'name' is: {session.get_string('name')}")
+class SetNameHandler(StepActionHandler):
+    async def act(self) -> str:
+        return set_string(await self.get_session(), "name", "iris")
 
 
-class SetHandler(SessionHandler):
-    async def get(self, key: str, value: str) -> None:
-        session = await self.get_session()
-        session.set(key, value)
-        self.write_text(f"All ok session value of the '{key}' is: {session.get_string(key)}")
+class SetHandler(StepActionHandler):
+    async def act(self, key: str, value: str) -> str:
+        return set_string(await self.get_session(), key, value)
 
 
-class SetIntHandler(SessionHandler):
-    async def get(self, key: str, value: str) -> None:
-        try:
-            number = to_int64(key, value)
-        except ConversionError:
-            message = f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
-            self.write_text(message, 400)
-            return
-        session = await self.get_session()
-        session.set(key, number)
-        self.write_text(f"All ok session value of the '{key}' is: {session.get_int(key)}")
+class SetIntHandler(StepActionHandler):
+    async def act(self, key: str, value: str) -> str:
+        number = parse_int(value)  # before the session: a refused value creates none
+        return set_int(await self.get_session(), key, number)
+
+
+class ValueFormHandler(StepActionHandler):
+    """The page's key/value form: the fields of ``/set/{key}/{value}`` and ``/set/int/...`` as a POST body."""
+
+    SUPPORTED_METHODS = ("POST",)
+
+    async def act(self) -> str:
+        key, value = self.get_body_argument("key", "").strip(), self.get_body_argument("value", "")
+        if not key or "/" in key:
+            raise ActionRefused(400, "Bad Request: the key must be a non-empty name without '/'")
+        if self.get_body_argument("kind", "str") == "int":
+            number = parse_int(value)
+            return set_int(await self.get_session(), key, number)
+        return set_string(await self.get_session(), key, value)
 
 
 class GetNameHandler(SessionHandler):
     async def get(self) -> None:
-        session = await self.get_session()
-        self.write_text(f"The 'name' on the /set was: {session.get_string('name', default='')}")
+        self.write_text(get_name_text(await self.get_session()))
 
 
 class GetHandler(SessionHandler):
@@ -62,48 +97,61 @@ class GetHandler(SessionHandler):
         self.write_text(f"The '{key}' on the /set was: {session.get(key)}")
 
 
-class DeleteHandler(SessionHandler):
-    async def get(self) -> None:
+class DeleteHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.delete("name")
-        self.write_text()
+        return ""
 
 
-class ClearHandler(SessionHandler):
-    async def get(self) -> None:
+class ClearHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.clear()
-        self.write_text()
+        return ""
 
 
-class DestroyHandler(SessionHandler):
-    async def get(self) -> None:
+class DestroyHandler(StepActionHandler):
+    async def act(self) -> str:
         await self.get_session_manager().destroy(self)
-        self.write_text()
+        return ""
 
 
-class UpdateHandler(SessionHandler):
-    async def get(self) -> None:
+class UpdateHandler(StepActionHandler):
+    async def act(self) -> str:
         try:
             await self.get_session_manager().shift_expiration(self)
         except SessionNotFoundError as exc:
-            self.write_text(str(exc), 404)
-            return
-        self.write_text()
+            raise ActionRefused(404, str(exc)) from None
+        return ""
+
+
+class PageHandler(StepPageHandler):
+    template = "database.html"
+
+    async def get(self) -> None:
+        await self.render_step(get_text=get_name_text(await self.get_session()))
 
 
 def routes(manager: SessionManager) -> list[URLSpec]:
     """The step's URLs, every handler sharing ``manager``."""
-    handlers: list[tuple[str, type[SessionHandler]]] = [
+    reads: list[tuple[str, type[SessionHandler]]] = [
         (r"/database/?", IndexHandler),
+        (PAGE, PageHandler),
+        (r"/database/get", GetNameHandler),
+        (r"/database/get/([^/]+)", GetHandler),
+    ]
+    actions: list[tuple[str, type[StepActionHandler]]] = [
         (r"/database/set", SetNameHandler),
         (r"/database/set/int/([^/]+)/([^/]+)", SetIntHandler),
         (r"/database/set/([^/]+)/([^/]+)", SetHandler),
-        (r"/database/get", GetNameHandler),
-        (r"/database/get/([^/]+)", GetHandler),
+        (r"/database/value", ValueFormHandler),
         (r"/database/delete", DeleteHandler),
         (r"/database/clear", ClearHandler),
         (r"/database/destroy", DestroyHandler),
         (r"/database/update", UpdateHandler),
     ]
-    return [URLSpec(path, handler, {"session_manager": manager}) for path, handler in handlers]
+    kwargs = {"session_manager": manager}
+    return [URLSpec(path, handler, kwargs) for path, handler in reads] + [
+        URLSpec(path, handler, {**kwargs, "page": PAGE}) for path, handler in actions
+    ]

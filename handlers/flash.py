@@ -14,6 +14,7 @@ from tornado.web import RedirectHandler, url
 from sessions import LEVELS, SessionManager
 
 from .base import SessionHandler
+from .pages import StepPageHandler
 
 #: Longest message the form accepts: a flash is a line of feedback, not a document.
 MAX_MESSAGE_LENGTH = 500
@@ -49,18 +50,14 @@ class TestHandler(SessionHandler):
         )
 
 
-class PageHandler(SessionHandler):
+class PageHandler(StepPageHandler):
     """Shows the queued messages once; reading them is what makes them go."""
+
+    template = "flash.html"
 
     async def get(self) -> None:
         session = await self.get_session()
-        self.render(
-            "flash.html",
-            messages=session.get_messages(),
-            levels=LEVELS,
-            max_length=MAX_MESSAGE_LENGTH,
-            store_name=self.get_session_manager().store.name,
-        )
+        await self.render_step(messages=session.get_messages(), levels=LEVELS, max_length=MAX_MESSAGE_LENGTH)
 
 
 class MessageHandler(SessionHandler):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from tornado.web import RequestHandler
+from .pages import TutorialPageMixin
 
 
-class IndexHandler(RequestHandler):
+class IndexHandler(TutorialPageMixin):
     """Lists the steps; it never touches a session, so it never creates one."""
 
-    def initialize(self, steps: list[dict[str, str]], store_name: str) -> None:
-        self.steps = steps
-        self.store_name = store_name
-
     def get(self) -> None:
-        self.render("index.html", steps=self.steps, store_name=self.store_name)
+        self.render("index.html")

@@ -4,59 +4,77 @@ Beyond Iris: ``/login`` gives an existing session a new ID (so an ID planted
 before login is worthless after it), ``/logout`` destroys the session on the
 server (so a copied cookie stops working), instead of setting a flag, and
 ``/logout-everywhere`` ends every session of the logged-in user.
+
+The GET routes answer in plain text, as Iris does, for ``curl``; the step's page
+(``/overview``) drives the same routes with POST forms, which redirect back to
+the page (post/redirect/get).
 """
 
 from __future__ import annotations
 
 import re
 
+from sessions import Session
+
 from .base import SessionHandler
+from .pages import ActionRefused, StepActionHandler, StepPageHandler
 
 #: A user name for the demo login: short, printable, no spaces.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
+def secret_answer(session: Session) -> tuple[int, str]:
+    """What ``/secret`` answers for this session: the page shows the same answer."""
+    if session.get_boolean("authenticated", default=False):
+        return 200, "The cake is a lie!"
+    return 403, "Forbidden"
+
+
 class SecretHandler(SessionHandler):
     async def get(self) -> None:
-        session = await self.get_session()
-        if not session.get_boolean("authenticated", default=False):
-            self.write_text("Forbidden", status=403)
-            return
-        self.write_text("The cake is a lie!")
+        status, body = secret_answer(await self.get_session())
+        self.write_text(body, status=status)
 
 
-class LoginHandler(SessionHandler):
-    """Log in as ``?user=NAME`` (default ``iris``); there is no password in this demo."""
+class LoginHandler(StepActionHandler):
+    """Log in as ``user=NAME`` (default ``iris``); there is no password in this demo."""
 
-    async def get(self) -> None:
+    async def act(self) -> str:
         user = self.get_argument("user", "iris")
         if not _USER_NAME.fullmatch(user):
-            self.write_text("Bad Request: user must be 1-64 letters, digits or _.@-", status=400)
-            return
+            raise ActionRefused(400, "Bad Request: user must be 1-64 letters, digits or _.@-")
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
         session.set("authenticated", True)
         session.user = user
-        self.write_text()
+        return ""
 
 
-class LogoutHandler(SessionHandler):
-    async def get(self) -> None:
+class LogoutHandler(StepActionHandler):
+    async def act(self) -> str:
         await self.get_session_manager().destroy(self)
-        self.write_text()
+        return ""
 
 
-class LogoutEverywhereHandler(SessionHandler):
+class LogoutEverywhereHandler(StepActionHandler):
     """End every session of the logged-in user, on every browser and device."""
 
-    async def get(self) -> None:
+    async def act(self) -> str:
         session = await self.get_session()
         user = session.user
         if user is None or not session.get_boolean("authenticated", default=False):
-            self.write_text("Forbidden", status=403)
-            return
+            raise ActionRefused(403, "Forbidden")
         manager = self.get_session_manager()
         await manager.destroy(self)  # this browser: the session and its cookie
         others = await manager.destroy_user(user)
-        self.write_text(f"Logged out {user} everywhere: {others + 1} session(s) ended")
+        return f"Logged out {user} everywhere: {others + 1} session(s) ended"
+
+
+class OverviewPageHandler(StepPageHandler):
+    template = "overview.html"
+
+    async def get(self) -> None:
+        session = await self.get_session()
+        status, body = secret_answer(session)
+        await self.render_step(secret_status=status, secret_text=body, user=session.user)

@@ -5,6 +5,9 @@ their manager (``app.py``): the securecookie step encrypts its session-ID
 cookie. So one set of handlers serves both, mounted under each prefix by
 ``routes()``.
 
+Each step also has a page, ``{prefix}/page``, whose POST forms drive the same
+routes (GET answers plain text for ``curl``; POST redirects back to the page).
+
 Beyond Iris: a route that only reads, deletes or clears never creates a session
 or a cookie, and ``/update`` on no session answers 200 without inventing one.
 """
@@ -13,9 +16,10 @@ from __future__ import annotations
 
 from tornado.web import url
 
-from sessions import SessionManager, SessionNotFoundError
+from sessions import Session, SessionManager, SessionNotFoundError
 
 from .base import SessionHandler
+from .pages import StepActionHandler, StepPageHandler
 
 INDEX_TEXT = "You should navigate to the /set, /get, /delete, /clear,/destroy instead"
 NAME = "iris"
@@ -27,56 +31,66 @@ class HomeHandler(SessionHandler):
         self.write_text(INDEX_TEXT)
 
 
-class SetHandler(SessionHandler):
-    async def get(self) -> None:
+class SetHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.set("name", NAME)
-        self.write_text(f"All ok session set to: {NAME}")
+        return f"All ok session set to: {NAME}"
+
+
+def get_text(session: Session) -> str:
+    """What ``/get`` answers; the step's page shows the same."""
+    return "The name on the /set was: " + session.get_string("name", default="")
 
 
 class GetHandler(SessionHandler):
     async def get(self) -> None:
-        session = await self.get_session()
-        self.write_text("The name on the /set was: " + session.get_string("name", default=""))
+        self.write_text(get_text(await self.get_session()))
 
 
-class DeleteHandler(SessionHandler):
-    async def get(self) -> None:
+class DeleteHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.delete("name")
-        self.write_text()
+        return ""
 
 
-class ClearHandler(SessionHandler):
-    async def get(self) -> None:
+class ClearHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.clear()
-        self.write_text()
+        return ""
 
 
-class UpdateHandler(SessionHandler):
-    async def get(self) -> None:
+class UpdateHandler(StepActionHandler):
+    async def act(self) -> str:
         try:
             await self.get_session_manager().shift_expiration(self)
         except SessionNotFoundError:
             pass  # nothing to extend; Iris ignores the error too
-        self.write_text()
+        return ""
 
 
-class DestroyHandler(SessionHandler):
-    async def get(self) -> None:
+class DestroyHandler(StepActionHandler):
+    async def act(self) -> str:
         await self.get_session_manager().destroy(self)
-        self.write_text()
+        return ""
 
 
-class SetImmutableHandler(SessionHandler):
-    async def get(self) -> None:
+class SetImmutableHandler(StepActionHandler):
+    async def act(self) -> str:
         session = await self.get_session()
         session.set_immutable(IMMUTABLE_KEY, [{"Name": "Edward"}, {"Name": "value 2"}])
         # What get() returns is a copy: changing it cannot change the stored value.
         business = session.get(IMMUTABLE_KEY)
         business[0]["Name"] = "Gabriel"
-        self.write_text()
+        return ""
+
+
+def immutable_text(session: Session) -> str | None:
+    """What ``/get_immutable`` answers, or ``None`` when nothing was set (it then links to ``/set_immutable``)."""
+    business = session.get(IMMUTABLE_KEY)
+    return None if business is None else f"[]businessModel[0].Name remains: {business[0]['Name']}"
 
 
 class GetImmutableHandler(SessionHandler):
@@ -85,27 +99,44 @@ class GetImmutableHandler(SessionHandler):
         self.prefix = prefix
 
     async def get(self) -> None:
-        session = await self.get_session()
-        business = session.get(IMMUTABLE_KEY)
-        if business is None:
+        text = immutable_text(await self.get_session())
+        if text is None:
             link = f"{self.prefix}/set_immutable"
             self.set_header("Content-Type", "text/html; charset=UTF-8")
             self.write(f"please navigate to the <a href='{link}'>/set_immutable</a> first")
             return
-        self.write_text(f"[]businessModel[0].Name remains: {business[0]['Name']}")
+        self.write_text(text)
 
 
-def routes(prefix: str, manager: SessionManager) -> list[url]:
-    """The step's routes under ``prefix`` (e.g. ``/standalone``), all using ``manager``."""
+class StepPage(StepPageHandler):
+    """The step's page: what ``/get`` and ``/get_immutable`` answer now, forms for the rest."""
+
+    def initialize(self, session_manager: SessionManager, prefix: str, template: str) -> None:
+        super().initialize(session_manager)
+        self.prefix, self.template = prefix, template
+
+    async def get(self) -> None:
+        session = await self.get_session()
+        await self.render_step(prefix=self.prefix, get_text=get_text(session), immutable_text=immutable_text(session))
+
+
+def routes(prefix: str, manager: SessionManager, template: str) -> list[url]:
+    """The step's routes under ``prefix`` (e.g. ``/standalone``), all using ``manager``.
+
+    The step's page is ``{prefix}/page``, rendered from ``template``; its forms
+    post to the same routes, which then redirect back to it.
+    """
     kwargs = {"session_manager": manager}
+    actions = {**kwargs, "page": f"{prefix}/page"}
     return [
         url(rf"{prefix}/?", HomeHandler, kwargs),
-        url(rf"{prefix}/set", SetHandler, kwargs),
+        url(rf"{prefix}/page", StepPage, {**kwargs, "prefix": prefix, "template": template}),
+        url(rf"{prefix}/set", SetHandler, actions),
         url(rf"{prefix}/get", GetHandler, kwargs),
-        url(rf"{prefix}/delete", DeleteHandler, kwargs),
-        url(rf"{prefix}/clear", ClearHandler, kwargs),
-        url(rf"{prefix}/update", UpdateHandler, kwargs),
-        url(rf"{prefix}/destroy", DestroyHandler, kwargs),
-        url(rf"{prefix}/set_immutable", SetImmutableHandler, kwargs),
+        url(rf"{prefix}/delete", DeleteHandler, actions),
+        url(rf"{prefix}/clear", ClearHandler, actions),
+        url(rf"{prefix}/update", UpdateHandler, actions),
+        url(rf"{prefix}/destroy", DestroyHandler, actions),
+        url(rf"{prefix}/set_immutable", SetImmutableHandler, actions),
         url(rf"{prefix}/get_immutable", GetImmutableHandler, {**kwargs, "prefix": prefix}),
     ]

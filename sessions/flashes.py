@@ -84,6 +84,11 @@ class FlashMixin:
         stored = self._flash_text(FLASH_PREFIX + key)
         return default if stored is None else values.unpack(stored)
 
+    def peek_flashes(self) -> dict[str, Any]:
+        """Return every flash readable in this request without consuming any (for debug views)."""
+        start = len(FLASH_PREFIX)
+        return {name[start:]: values.unpack(self._flash_text(name)) for name in self._flash_names()}
+
     def has_flash(self) -> bool:
         """Tell whether any flash is readable in this request."""
         return bool(self._flash_names())

@@ -1,0 +1,243 @@
+"""The tutorial in a real browser: Debian's headless Chromium, driven by Selenium.
+
+The app runs as ``python app.py`` on a free port (real HTTP). Selenium is pointed
+at the system's chromedriver and Chromium explicitly, so Selenium Manager never
+runs and nothing is downloaded. Each step page is saved as a screenshot in
+``test-artifacts/screenshots/`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
+
+from app import STEPS
+from tests.live_app import ROOT, LiveApp
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+COOKIE = "mycookiesessionnameid"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """``python app.py`` as a learner starts it: the memory store."""
+    with LiveApp() as app:
+        yield app.url
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium with its own profile (so its own cookies) per test."""
+    os.environ["SE_OFFLINE"] = "true"  # belt and braces: Selenium Manager must never reach the network
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1100,900",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def severe_console_entries(driver: webdriver.Chrome) -> list[dict]:
+    """Console errors (and failed resource loads) since the last call."""
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def save_screenshot(driver: webdriver.Chrome, name: str) -> None:
+    """Save the whole page, not only the window, as ``test-artifacts/screenshots/<name>.png``."""
+    width, height = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
+def inspector(driver: webdriver.Chrome, field: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-inspector="{field}"]').text
+
+
+def submit(driver: webdriver.Chrome, button_id: str) -> None:
+    """Click a form's button and wait for the page the redirect leads to."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old_page))
+
+
+def test_the_system_browser_is_used_and_nothing_is_downloaded(browser: webdriver.Chrome):
+    assert browser.service.path == CHROMEDRIVER
+    assert shutil.which("chromium") == CHROMIUM
+    assert browser.capabilities["browserName"] in ("chrome", "chromium")
+
+
+def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/overview")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
+    assert inspector(browser, "cookie") == "none"
+
+    submit(browser, "login")
+    assert browser.current_url == f"{base_url}/overview"
+    answer = browser.find_element(By.CSS_SELECTOR, "[data-secret-status]")
+    assert answer.get_attribute("data-secret-status") == "200"
+    assert "The cake is a lie!" in answer.text
+    held = browser.get_cookie(COOKIE)
+    assert held["httpOnly"] and held["sameSite"] == "Lax"
+    assert inspector(browser, "cookie") == held["value"]
+    assert inspector(browser, "is-new") == "False"
+    assert browser.execute_script("return document.cookie").find(COOKIE) == -1  # HttpOnly: scripts cannot see it
+
+    browser.get(f"{base_url}/secret")
+    assert browser.find_element(By.TAG_NAME, "body").text == "The cake is a lie!"
+
+    browser.get(f"{base_url}/overview")
+    submit(browser, "logout")
+    assert browser.get_cookie(COOKIE) is None
+    assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
+    browser.get(f"{base_url}/secret")
+    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
+
+
+def store_options(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    """``python app.py`` options for a store kind; Redis is the tests' real redis-server."""
+    if kind == "sqlite":
+        return ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
+    if kind == "redis":
+        return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+    return []
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_every_page_renders_without_console_errors_and_names_the_store(
+    browser: webdriver.Chrome, kind: str, tmp_path: Path, request: pytest.FixtureRequest
+):
+    pages = [("index", "/")] + [(step["title"].lower().replace(" ", "-"), step["path"]) for step in STEPS]
+    with LiveApp(*store_options(kind, tmp_path, request)) as app:
+        for name, path in pages:
+            browser.get(app.url + path)
+            assert browser.find_element(By.CSS_SELECTOR, "[data-store-name]").text == kind
+            assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
+            assert severe_console_entries(browser) == [], f"console errors on {path}"
+            if kind == "memory":
+                save_screenshot(browser, name)
+
+
+def test_the_overview_page_after_login_renders_without_console_errors(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/overview")
+    submit(browser, "login")
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "overview-logged-in")
+
+
+def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/flash/")
+    assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
+    browser.find_element(By.ID, "message").send_keys("Saved <b>for once</b>")
+    Select(browser.find_element(By.ID, "level")).select_by_value("success")
+    submit(browser, "flash-it")
+
+    assert browser.current_url == f"{base_url}/flash/"
+    (shown,) = browser.find_elements(By.CSS_SELECTOR, "li.flash")
+    assert shown.text == "success: Saved <b>for once</b>"  # shown as text, never run as HTML
+    assert "flash-success" in shown.get_attribute("class")
+    assert "Saved <b>for once</b>" in browser.find_element(By.CSS_SELECTOR, '[data-inspector="flashes"]').text
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "flash-messages-shown")
+
+    browser.refresh()
+    assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-inspector="flashes"]') == []
+
+
+def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/securecookie/page")
+    assert inspector(browser, "cookie") == "none"
+    submit(browser, "set")
+
+    held = browser.get_cookie("mycustomsessionid")
+    assert held["httpOnly"]
+    assert inspector(browser, "cookie") == held["value"]
+    session_id = inspector(browser, "payload")
+    assert len(session_id) >= 43 and session_id not in held["value"]  # the ID is inside, encrypted
+    assert len(inspector(browser, "key-id")) == 8
+    assert "The name on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "secure-cookie-set")
+
+    # Tamper with one character, as an attacker holding the cookie could: the server does not open it.
+    value = held["value"]
+    tampered = value[:40] + ("B" if value[40] == "A" else "A") + value[41:]
+    browser.delete_cookie("mycustomsessionid")
+    browser.add_cookie({"name": "mycustomsessionid", "value": tampered, "path": "/", "httpOnly": True})
+    browser.refresh()
+    assert inspector(browser, "cookie") == tampered
+    assert inspector(browser, "refused").startswith("does not open")
+    assert browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text == "The name on the /set was:"  # (Selenium trims)
+    assert browser.get_cookie("mycustomsessionid") is None  # the server told the browser to drop it
+
+
+def test_the_standalone_page_sets_extends_and_destroys(browser: webdriver.Chrome, base_url: str):
+    browser.get(f"{base_url}/standalone/page")
+    submit(browser, "set")
+    submit(browser, "set_immutable")
+    answer = browser.find_element(By.CSS_SELECTOR, '[data-answer="get_immutable"]').text
+    assert answer == "[]businessModel[0].Name remains: Edward"
+    assert "(in 120 min)" in inspector(browser, "expires")
+    assert severe_console_entries(browser) == []
+    save_screenshot(browser, "standalone-set")
+    submit(browser, "destroy")
+    assert browser.get_cookie("mysessionid") is None
+    assert inspector(browser, "cookie") == "none"
+
+
+def test_database_values_keep_their_type_and_survive_a_restart_on_sqlite(browser: webdriver.Chrome, tmp_path: Path):
+    options = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
+    with LiveApp(*options) as app:
+        browser.get(f"{app.url}/database/page")
+        assert browser.find_element(By.CSS_SELECTOR, "[data-store]").text == "sqlite"
+        submit(browser, "set")
+        submit(browser, "set-value")  # the form's defaults: age = 27, as an int
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
+        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        cookie = inspector(browser, "cookie")
+        assert severe_console_entries(browser) == []
+        save_screenshot(browser, "database-sqlite")
+
+    # A new process on the same file (and another port: cookies do not care about ports).
+    with LiveApp(*options) as restarted:
+        browser.get(f"{restarted.url}/database/page")
+        assert inspector(browser, "cookie") == cookie
+        assert inspector(browser, "is-new") == "False"
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
+        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        assert "The 'name' on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
