@@ -1,13 +1,14 @@
 """Instructions per request under callgrind: a measure a busy machine cannot disturb.
 
-    python bench/instructions.py [--requests=400] [--only=read-memory,...]
+    python bench/instructions.py [--requests=400] [--connections=8] [--only=read-memory,...]
 
 Throughput on a shared 2-core machine moves by tens of percent with whatever
 else runs; the number of CPU instructions a request executes does not. This
 runs bare Tornado and the bench server under ``valgrind --tool=callgrind``,
-sends each scenario's requests over one keep-alive connection, and counts the
-instructions the server executed for them (counters zeroed after a warm-up,
-dumped after the run). ``bare / scenario`` estimates the throughput ratio on a
+sends each scenario's requests over keep-alive connections (8 at once, so
+that, as under wrk, one event-loop pass serves several requests), and counts
+the instructions the server executed for them (counters zeroed after a
+warm-up, dumped after the run). ``bare / scenario`` estimates the throughput ratio on a
 quiet machine; it is how the optimizations in ``sessions/`` were judged (see
 docs/benchmarks.md). It is a development tool: it needs valgrind, and it is
 slow (a few minutes).
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for its stores
@@ -37,6 +39,7 @@ WARMUP = 100
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", type=lambda text: text.split(","))
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
@@ -46,7 +49,8 @@ def main() -> int:
         redis_url = None
         if any(s.store == "redis" for s in chosen) and stores.missing("redis") is None:
             _, redis_url = procs.start_redis(processes)
-        bare = _count(processes, "bare", [], lambda ports: (ports[0], "/", None), args.requests)
+        load = (args.requests, args.connections)
+        bare = _count(processes, "bare", [], lambda ports: (ports[0], "/", None), load)
         print(f"{'bare':<14} {bare:10,.0f} instructions per request")
         for store in stores.STORES:
             group = [s for s in chosen if s.store == store]
@@ -54,7 +58,7 @@ def main() -> int:
             for scenario in group if reason is None else []:
                 extra = [f"--store={store}"] + ([f"--redis-url={redis_url}"] if redis_url else [])
                 try:
-                    count = _count(processes, "server", extra, _preparer(scenario), args.requests)
+                    count = _count(processes, "server", extra, _preparer(scenario), load)
                 except NotAvailable as missing:
                     print(f"{scenario.name:<14} SKIPPED: {missing}")
                     continue
@@ -72,32 +76,43 @@ def _preparer(scenario: Scenario):
     return prepared
 
 
-def _count(processes: Processes, script: str, extra: list[str], target, requests: int) -> float:
-    """Start ``script`` under callgrind, warm it up, and count instructions for ``requests`` requests."""
+def _count(processes: Processes, script: str, extra: list[str], target, load: tuple[int, int]) -> float:
+    """Start ``script`` under callgrind, warm it up, and count instructions per request under ``load``."""
+    requests, connections = load
     out = processes.workdir / f"callgrind-{script}-{len(processes.started)}.out"
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(HERE / f"{script}.py")]
     started = processes.start(f"callgrind-{script}", command + extra, SERVER_CORE, stdout=subprocess.PIPE)
     try:
         port, path, cookie = target(procs.ports(started, timeout=120))
-        connection = http.client.HTTPConnection(procs.HOST, port, timeout=60)
-        _send(connection, path, cookie, WARMUP)
+        _send_concurrently(port, path, cookie, WARMUP, connections)
         _callgrind_control("-z", started.pid)
-        _send(connection, path, cookie, requests)
+        sent = _send_concurrently(port, path, cookie, requests, connections)
         _callgrind_control("-d", started.pid)
-        connection.close()
-        return _summary(out, started) / requests
+        return _summary(out, started) / sent
     finally:
         processes.stop(started, grace=30)
 
 
-def _send(connection: http.client.HTTPConnection, path: str, cookie: str | None, count: int) -> None:
+def _send_concurrently(port: int, path: str, cookie: str | None, requests: int, connections: int) -> int:
+    """Send about ``requests`` requests over ``connections`` keep-alive connections at once; return how many."""
+    each = max(1, requests // connections)
+    with ThreadPoolExecutor(connections) as pool:
+        return sum(pool.map(lambda _: _send(port, path, cookie, each), range(connections)))
+
+
+def _send(port: int, path: str, cookie: str | None, count: int) -> int:
+    connection = http.client.HTTPConnection(procs.HOST, port, timeout=120)
     headers = {"Cookie": cookie} if cookie else {}
-    for _ in range(count):
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{path} answered {response.status}")
+    try:
+        for _ in range(count):
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}")
+    finally:
+        connection.close()
+    return count
 
 
 def _callgrind_control(flag: str, pid: int) -> None:
