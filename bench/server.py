@@ -13,7 +13,9 @@ It serves two Tornado applications on two loopback ports and prints
   - ``/bench/anonymous``: a session-aware handler that never asks for its session;
   - ``/bench/login`` and ``/bench/secret``: the overview step's handlers, so that
     the cookie-only store (which needs an encrypting codec) runs the same code;
-  - ``/bench/count``: ``session.increment("count")`` on every request.
+  - ``/bench/count``: ``session.increment("count")`` on every request;
+  - ``/bench/same-answer``: no session, but the same body and headers as
+    ``/secret`` (the floor an authenticated read cannot go below).
 
 The bench routes have an application of their own so that neither side pays
 for the other's routes: Tornado tries routes in order, and each failed one
@@ -33,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tornado.web import Application, url  # noqa: E402
+from tornado.web import Application, RequestHandler, url  # noqa: E402
 
 import stores  # noqa: E402
 from app import make_app  # noqa: E402
@@ -51,6 +53,16 @@ class AnonymousHandler(SessionHandler):
 
     def get(self) -> None:
         self.write("ok")
+
+
+class SameAnswerHandler(RequestHandler):
+    """No session at all, but exactly what ``/secret`` answers: the floor of an authenticated read."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.write("The cake is a lie!")
+        self.set_header("Cache-Control", "no-store")
+        self.add_header("Vary", "Cookie")
 
 
 class CountHandler(SessionHandler):
@@ -75,6 +87,7 @@ def build_apps(store_name: str, workdir: Path, redis_url: str | None) -> tuple[A
         url(r"/bench/login", overview.LoginHandler, bench),
         url(r"/bench/secret", overview.SecretHandler, bench),
         url(r"/bench/count", CountHandler, bench),
+        url(r"/bench/same-answer", SameAnswerHandler),
     ]
     return app, Application(routes, session_store=store)
 
