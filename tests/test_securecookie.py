@@ -145,14 +145,19 @@ async def test_an_active_cookie_is_refreshed_before_it_ages_out(client: CookieCl
 
 
 def test_secrets_come_from_the_option_then_the_environment(monkeypatch):
-    monkeypatch.setattr(options, "secret", [])
-    monkeypatch.setenv("SESSION_SECRETS", " new-one , old-one ,")
-    assert app_module.configured_secrets() == ["new-one", "old-one"]
-    monkeypatch.setattr(options, "secret", ["from-option"])
-    assert app_module.configured_secrets() == ["from-option"]
-    monkeypatch.delenv("SESSION_SECRETS")
-    monkeypatch.setattr(options, "secret", [])
-    assert app_module.configured_secrets() == []
+    # tornado.options keeps options in a registry, not as attributes, so no monkeypatch.setattr here.
+    saved = options.secret
+    try:
+        options.secret = []
+        monkeypatch.setenv("SESSION_SECRETS", " new-one , old-one ,")
+        assert app_module.configured_secrets() == ["new-one", "old-one"]
+        options.secret = ["from-option"]
+        assert app_module.configured_secrets() == ["from-option"]
+        monkeypatch.delenv("SESSION_SECRETS")
+        options.secret = []
+        assert app_module.configured_secrets() == []
+    finally:
+        options.secret = saved
 
 
 def test_without_secrets_the_app_warns_that_sessions_will_not_survive_a_restart(caplog):
