@@ -19,9 +19,9 @@ package's; this module only frames it.
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
 import os
-import re
 import secrets
 import struct
 import time
@@ -51,11 +51,6 @@ _SMALLEST = _HEADER_BYTES + _ISSUED.size + _TAG_BYTES
 MAX_VALUE_CHARS = BROWSER_COOKIE_LIMIT
 #: A secret shorter than this is worth a warning: HKDF spreads entropy, it adds none.
 _WEAK_SECRET_BYTES = 32
-_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-#: For a value whose length is 2 or 3 modulo 4, the low bits of the last character that carry no data.
-_UNUSED_BITS = {2: 0b1111, 3: 0b11}
-_SEXTET = {char: index for index, char in enumerate(_BASE64URL_ALPHABET)}
 
 
 def new_secret() -> str:
@@ -71,6 +66,8 @@ def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
 class _Key:
     key_id: bytes
     aead: AESGCM
+    #: The envelope's first bytes, version and key id: sent in clear and authenticated.
+    header: bytes
 
 
 class KeyRing:
@@ -103,7 +100,7 @@ class KeyRing:
             log.warning("secret #%d is shorter than %d bytes and may be guessable", position, _WEAK_SECRET_BYTES)
         key = _hkdf(material, b"sessions.crypto/v1 AES-256-GCM key", 32)
         key_id = _hkdf(material, b"sessions.crypto/v1 key id", KEY_ID_BYTES)
-        return _Key(key_id, AESGCM(key))
+        return _Key(key_id, AESGCM(key), bytes([VERSION]) + key_id)
 
     @property
     def key_ids(self) -> list[str]:
@@ -159,8 +156,8 @@ class EncryptedCodec:
         key = self.keyring._newest
         nonce = os.urandom(NONCE_BYTES)
         plaintext = _ISSUED.pack(int(self._clock())) + payload.encode()
-        sealed = key.aead.encrypt(nonce, plaintext, _associated_data(key.key_id, cookie_name))
-        value = _base64(bytes([VERSION]) + key.key_id + nonce + sealed)
+        sealed = key.aead.encrypt(nonce, plaintext, key.header + cookie_name.encode())
+        value = _base64(key.header + nonce + sealed)
         if len(value) > MAX_VALUE_CHARS:
             what = f"the encrypted value of cookie {cookie_name!r}"
             raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=what)
@@ -203,7 +200,7 @@ class EncryptedCodec:
             raise _Rejected(f"made under key id {key_id.hex()}, which is not in the key ring")
         nonce, sealed = raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:]
         try:
-            plaintext = key.aead.decrypt(nonce, sealed, _associated_data(key_id, cookie_name))
+            plaintext = key.aead.decrypt(nonce, sealed, key.header + cookie_name.encode())
         except InvalidTag:
             raise _Rejected("authentication failed: altered, or made for another cookie name") from None
         (issued_at,) = _ISSUED.unpack_from(plaintext)
@@ -217,24 +214,24 @@ class EncryptedCodec:
         return key, issued_at, payload
 
 
-def _associated_data(key_id: bytes, cookie_name: str) -> bytes:
-    """What is authenticated but not encrypted: the version, the key id and the cookie's name."""
-    return bytes([VERSION]) + key_id + cookie_name.encode()
-
-
 def _base64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _unbase64(value: str) -> bytes:
-    """Decode unpadded URL-safe base64, accepting only the one spelling ``encode`` makes."""
+    """Decode unpadded URL-safe base64, accepting only the one spelling ``encode`` makes.
+
+    The decoder skips characters outside the alphabet and ignores the unused
+    low bits of the last character, so several spellings could open as the
+    same bytes; re-encoding and comparing refuses all but one, which keeps
+    "any change to a value is refused" true.
+    """
     if len(value) > MAX_VALUE_CHARS:
         raise _Rejected(f"longer than {MAX_VALUE_CHARS} characters")
-    tail = len(value) % 4
-    if not _BASE64URL.fullmatch(value) or tail == 1:
-        raise _Rejected("not URL-safe base64")
-    # Unused low bits of the last character would let several spellings decode
-    # to the same bytes; refusing all but one keeps "any change is refused" true.
-    if tail and _SEXTET[value[-1]] & _UNUSED_BITS[tail]:
-        raise _Rejected("not canonical base64")
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text
+        raise _Rejected("not URL-safe base64") from None
+    if _base64(raw) != value:
+        raise _Rejected("not canonical URL-safe base64")
+    return raw

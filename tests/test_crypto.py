@@ -216,12 +216,20 @@ def test_oversized_values_are_refused_before_decryption(caplog):
     assert f"longer than {MAX_VALUE_CHARS} characters" in caplog.text
 
 
+def flip_unused_bit(last_char: str) -> str:
+    """The character whose lowest bit differs: for a value of length 3 mod 4, that bit carries no data."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(VALID) % 4 == 3
+    return alphabet[alphabet.index(last_char) ^ 1]
+
+
 @pytest.mark.parametrize(
     "value, reason",
     [
         (VALID[:30] + ("A" if VALID[30] != "A" else "B") + VALID[31:], "authentication failed"),  # in the ciphertext
         (make_codec(OLD).encode("sid", "x"), "not in the key ring"),
         ("not base64!", "not URL-safe base64"),
+        (VALID[:-1] + flip_unused_bit(VALID[-1]), "not canonical URL-safe base64"),  # same bytes, other spelling
         ("AQ", "too short"),
         (b64(b"\x02" + unb64(VALID)[1:]), "unknown format version"),
     ],
