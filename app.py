@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tornado.options import define, options, parse_command_line
+from tornado.routing import PathMatches, Rule
 from tornado.web import Application, url
 
 from handlers import database, flash, overview, standalone
@@ -118,10 +119,10 @@ def make_app(
             overview.LogoutEverywhereHandler,
             {"session_manager": overview_sessions, "page": "/overview"},
         ),
-        *standalone.routes("/standalone", standalone_sessions, "standalone.html"),
-        *flash.routes(flash_sessions),
-        *standalone.routes("/securecookie", securecookie_sessions, "securecookie.html"),
-        *database.routes(database_sessions),
+        under("/standalone", standalone.routes("/standalone", standalone_sessions, "standalone.html")),
+        under("/flash", flash.routes(flash_sessions)),
+        under("/securecookie", standalone.routes("/securecookie", securecookie_sessions, "securecookie.html")),
+        under("/database", database.routes(database_sessions)),
     ]
     return Application(
         routes,
@@ -134,6 +135,12 @@ def make_app(
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
     )
+
+
+def under(prefix: str, rules: list[url]) -> Rule:
+    """One rule for a step's routes: Tornado tries rules in order, so a request for
+    the last step fails one match per earlier step instead of one per earlier route."""
+    return Rule(PathMatches(rf"{prefix}(?:/.*)?"), rules)
 
 
 def _process_secret() -> str:
