@@ -8,8 +8,8 @@ the chart, never drawn as bars.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -56,10 +56,14 @@ def _colour(scenario: dict) -> str:
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results" / "latest.json"
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE / "ratios.png"
-    draw(json.loads(source.read_text()), out)
-    print(f"wrote {out}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("out", nargs="?", type=Path, default=HERE / "ratios.png")
+    arguments = parser.parse_args()
+    if not arguments.results.is_file():
+        parser.error(f"{arguments.results} does not exist: run python bench/run.py first, or name a results file")
+    draw(json.loads(arguments.results.read_text()), arguments.out)
+    print(f"wrote {arguments.out}")
 
 
 if __name__ == "__main__":

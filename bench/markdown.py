@@ -7,8 +7,8 @@ So that the numbers in the docs are pasted from a run, never typed by hand.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -67,5 +67,14 @@ def _per_second(figure: dict) -> str:
     return f"{figure['per_second']:,.0f}/s" if "per_second" in figure else f"not measured: {figure['skipped']}"
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "latest.json")
+    results = parser.parse_args().results
+    if not results.is_file():
+        parser.error(f"{results} does not exist: run python bench/run.py first, or name a results file")
+    print(tables(json.loads(results.read_text())))
+
+
 if __name__ == "__main__":
-    print(tables(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else HERE / "results" / "latest.json").read_text())))
+    main()
