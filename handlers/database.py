@@ -21,6 +21,7 @@ from sessions.conversions import to_int64
 
 from .base import SessionHandler
 from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .standalone import ClearHandler, DeleteHandler, DestroyHandler  # the same actions as Iris's standalone example
 
 PAGE = "/database/page"
 
@@ -95,26 +96,6 @@ class GetHandler(SessionHandler):
     async def get(self, key: str) -> None:
         session = await self.get_session()
         self.write_text(f"The '{key}' on the /set was: {session.get(key)}")
-
-
-class DeleteHandler(StepActionHandler):
-    async def act(self) -> str:
-        session = await self.get_session()
-        session.delete("name")
-        return ""
-
-
-class ClearHandler(StepActionHandler):
-    async def act(self) -> str:
-        session = await self.get_session()
-        session.clear()
-        return ""
-
-
-class DestroyHandler(StepActionHandler):
-    async def act(self) -> str:
-        await self.get_session_manager().destroy(self)
-        return ""
 
 
 class UpdateHandler(StepActionHandler):
