@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -89,10 +89,18 @@ def inspector(driver: webdriver.Chrome, field: str) -> str:
 
 
 def submit(driver: webdriver.Chrome, button_id: str) -> None:
-    """Click a form's button and wait for the page the redirect leads to."""
-    old_page = driver.find_element(By.TAG_NAME, "html")
+    """Click a form's button and wait until the page the redirect leads to has loaded.
+
+    The old page is marked with a window property, which a new page does not
+    have. (Waiting for the old ``<html>`` element to go stale was flaky:
+    chromedriver sometimes answers "node does not belong to the document"
+    mid-navigation, which Selenium's staleness check does not expect.)
+    """
+    driver.execute_script("window.beforeSubmit = true")
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.beforeSubmit === undefined && document.readyState === 'complete'")
+    )
 
 
 def test_the_system_browser_is_used_and_nothing_is_downloaded(browser: webdriver.Chrome):
