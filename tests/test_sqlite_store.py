@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from sessions.errors import StoreUnavailableError
+from sessions.errors import SessionGoneError, StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.sqlite import SQLiteStore
@@ -56,6 +56,18 @@ async def test_purge_deletes_expired_sessions_with_their_fields(store, path, clo
 
     assert query(path, "SELECT id FROM sessions") == [(long,)]
     assert query(path, "SELECT session_id FROM session_fields") == [(long,)]
+
+
+@pytest.mark.gen_test
+async def test_a_save_that_fails_does_not_undo_the_purge_it_ran(store, path, clock):
+    expired = new_session_id()
+    await store.save(expired, Journal(meta(clock, lifetime=60), create=True))
+    clock.advance(61)  # past the expiry and the purge interval: the next save purges first
+
+    with pytest.raises(SessionGoneError):  # a save to a session that is gone rolls back
+        await store.save(new_session_id(), Journal(meta(clock)))
+
+    assert query(path, "SELECT id FROM sessions") == []
 
 
 @pytest.mark.gen_test(timeout=30)

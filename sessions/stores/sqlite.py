@@ -15,7 +15,7 @@ readers go on while one process writes.
 
 ``sqlite3`` calls block, so they run on one worker thread owned by the store:
 the event loop only hands work over and awaits it (the loop-lag measurement is
-in ``docs/steps/database.md``), and one thread means one connection, used by
+in the README, "SQLite and the event loop"), and one thread means one connection, used by
 one caller at a time. Expired sessions are purged by a write once every
 ``purge_interval`` seconds, as ``MemoryStore`` sweeps.
 """
@@ -163,20 +163,21 @@ class SQLiteStore(SessionStore):
             if row is None:
                 return None
             fields = dict(db.execute("SELECT name, value FROM session_fields WHERE session_id = ?", (session_id,)))
-            if not well_formed(fields) or not all(isinstance(column, (float, int)) for column in row[:2]):
+            record = Record(fields, Meta(*row))
+            if not well_formed(record):
                 log.warning("session %s in %s is not a record this package wrote: ignored",
                             fingerprint(session_id), self.path)
                 return None
-            return Record(fields, Meta(*row))
+            return record
         finally:
             if db.in_transaction:
                 db.execute("COMMIT")
 
     def _save(self, db: sqlite3.Connection, session_id: str, journal: Journal) -> dict[str, str]:
+        if self._clock() >= self._next_purge:
+            self._purge(db)  # a statement of its own: a save that fails must not undo the purge
         db.execute("BEGIN IMMEDIATE")  # take the write lock before reading what we change
         try:
-            if self._clock() >= self._next_purge:
-                self._purge(db)
             self._take_record(db, session_id, journal)
             counted = self._apply(db, session_id, journal)
         except BaseException:
