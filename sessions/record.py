@@ -13,6 +13,7 @@ their changes, and an increment is applied by the store, not read-modified-writt
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from . import conversions, values
@@ -67,16 +68,29 @@ class Journal:
     deletes: set[str] = field(default_factory=set)
     increments: dict[str, int] = field(default_factory=dict)
 
-    def touches_fields(self) -> bool:
-        return bool(self.clear_values or self.sets or self.deletes or self.increments)
 
-
-def well_formed(fields: dict[str, str]) -> bool:
-    """Tell whether every field is one this package writes: a known prefix and JSON text.
+def well_formed(record: Record) -> bool:
+    """Tell whether a loaded record is one this package writes.
 
     Stores that something else can write to (SQLite, Redis) check what they load,
-    so a corrupted record is treated as no session instead of failing a request.
+    so a corrupted record is treated as no session instead of failing a request
+    later (a text timestamp would break the expiry check, a NaN one would never expire).
     """
+    meta = record.meta
+    return (
+        all(_is_time(stamp) for stamp in (meta.created, meta.touched))
+        and all(stamp is None or _is_time(stamp) for stamp in (meta.deadline, meta.expires_at))
+        and (meta.user is None or isinstance(meta.user, str))
+        and _fields_well_formed(record.fields)
+    )
+
+
+def _is_time(stamp: object) -> bool:
+    return isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and math.isfinite(stamp)
+
+
+def _fields_well_formed(fields: dict[str, str]) -> bool:
+    """Every field has a known prefix and holds JSON text."""
     for name, stored in fields.items():
         if not name.startswith((VALUE_PREFIX, FLASH_PREFIX)) or not isinstance(stored, str):
             return False

@@ -1,6 +1,6 @@
 """The README's curl walkthroughs, replayed against a live ``python app.py``.
 
-Every ```console block in README.md (and in docs/steps/*.md) is a transcript:
+Every ```console block in README.md is a transcript:
 lines starting with ``$ `` are commands, the lines after one are its output.
 Each step (a ``<!-- step: name -->`` marker starts one) runs its blocks in
 document order with bash, in a fresh directory, so ``-b jar -c jar`` starts
@@ -60,17 +60,16 @@ class Walkthrough:
         return f"{self.source}:{self.step or 'outside every step'}"
 
 
-def parse(text: str, source: str, default_step: str | None = None) -> list[Walkthrough]:
+def parse(text: str, source: str) -> list[Walkthrough]:
     """Split a Markdown document into step walkthroughs of its ```console blocks.
 
     In the README a step runs from its marker to the next marker or the next
     ``## `` heading (the reference sections after the steps). A console block
     outside every step is returned as a walkthrough with no step name, which a
     test refuses: a transcript there cannot say which app state it starts from.
-    A docs/steps file is one step (``default_step``) from top to bottom.
     """
     walkthroughs: list[Walkthrough] = []
-    current = Walkthrough(source, default_step) if default_step else None
+    current: Walkthrough | None = None
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -79,7 +78,7 @@ def parse(text: str, source: str, default_step: str | None = None) -> list[Walkt
         if marker:
             current = Walkthrough(source, marker["name"])
             walkthroughs.append(current)
-        elif line.startswith("## ") and default_step is None:
+        elif line.startswith("## "):
             current = None
         elif line.strip() == "```console":
             block, index = _parse_block(lines, index, f"{source}:{index}")
@@ -114,11 +113,8 @@ def normalize(lines: list[str]) -> list[str]:
 
 
 def collect() -> list[Walkthrough]:
-    """README.md's walkthroughs, then each docs/steps/*.md file's (its name is its step by default)."""
-    walkthroughs = parse((ROOT / "README.md").read_text(), "README.md")
-    for path in sorted((ROOT / "docs" / "steps").glob("*.md")):
-        walkthroughs += parse(path.read_text(), str(path.relative_to(ROOT)), default_step=path.stem)
-    return walkthroughs
+    """README.md's walkthroughs, in document order."""
+    return parse((ROOT / "README.md").read_text(), "README.md")
 
 
 def replay(walkthrough: Walkthrough, rewrites: dict[str, str], directory: Path) -> list[str]:

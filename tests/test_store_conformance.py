@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -443,7 +442,7 @@ def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
-@pytest.mark.parametrize("corruption", ["value", "field name", "metadata"])
+@pytest.mark.parametrize("corruption", ["value", "field name", "metadata", "metadata type", "expiry type"])
 async def test_a_record_written_by_something_else_is_no_session(client: CookieClient, store, request,
                                                                 corruption, caplog):
     """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
@@ -452,14 +451,19 @@ async def test_a_record_written_by_something_else_is_no_session(client: CookieCl
     if isinstance(store, RedisStore):
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         key = store.prefix + session_id
+        meta = json.loads(raw.hget(key, "__meta__"))
         {"value": lambda: raw.hset(key, "v:name", "{not json"), "field name": lambda: raw.hset(key, "stray", "1"),
-         "metadata": lambda: raw.hset(key, "__meta__", "[1, 2")}[corruption]()
+         "metadata": lambda: raw.hset(key, "__meta__", "[1, 2"),
+         "metadata type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "created": "yesterday"})),
+         "expiry type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "expires_at": "soon"}))}[corruption]()
         raw.close()
     else:
         with sqlite3.connect(store.path) as db:
             db.execute({"value": "UPDATE session_fields SET value = '{not json'",
                         "field name": "INSERT INTO session_fields VALUES (?, 'stray', '1')",
-                        "metadata": "UPDATE sessions SET created = 'yesterday'"}[corruption],
+                        "metadata": "UPDATE sessions SET deadline = x'00'",
+                        "metadata type": "UPDATE sessions SET created = 'yesterday'",
+                        "expiry type": "UPDATE sessions SET expires_at = 'soon'"}[corruption],
                        (session_id,) if corruption == "field name" else ())
 
     response = await client.get("/get/name")

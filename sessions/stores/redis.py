@@ -220,7 +220,7 @@ class RedisStore(SessionStore):
             record = Record(fields, Meta(**json.loads(meta)))
         except (ValueError, TypeError):
             record = None
-        if record is None or not well_formed(fields):
+        if record is None or not well_formed(record):
             log.warning("session %s in Redis is not a record this package wrote: ignored", fingerprint(session_id))
             return None
         return record
