@@ -344,8 +344,8 @@ async def test_destroy_and_destroy_all(store: SessionStore, clock):
 
 @pytest.mark.gen_test
 async def test_destroy_user_ends_only_that_users_live_sessions(store: SessionStore, clock):
-    def owned(user: str | None) -> Journal:
-        return Journal(Meta(created=clock(), touched=clock(), expires_at=clock() + 3600, user=user),
+    def owned(user: str | None, lifetime: float = 3600) -> Journal:
+        return Journal(Meta(created=clock(), touched=clock(), expires_at=clock() + lifetime, user=user),
                        create=True, sets={"v:a": "1"})
 
     alice = [new_session_id() for _ in range(3)]
@@ -360,7 +360,12 @@ async def test_destroy_user_ends_only_that_users_live_sessions(store: SessionSto
     relabelled.create = False
     await store.save(alice[1], relabelled)
 
+    expired = new_session_id()  # alice's, past its expiry but not yet swept, purged or dropped by Redis
+    await store.save(expired, owned("alice", lifetime=10))
+    clock.advance(11)
+
     assert sorted(await store.destroy_user("alice")) == sorted([renamed, alice[2]])
+    assert await store.load(expired) is None
     assert [await store.load(session_id) for session_id in (renamed, alice[2])] == [None, None]
     assert all([await store.load(session_id) for session_id in (bob, nobody, alice[1])])
     assert await store.destroy_user("alice") == []

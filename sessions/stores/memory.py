@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import SessionGoneError
-from ..record import Journal, Record, apply_journal
+from ..record import Journal, Meta, Record, apply_journal
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.memory")
@@ -64,19 +64,17 @@ class MemoryStore(SessionStore):
         self._records.clear()
 
     async def destroy_user(self, user: str) -> list[str]:
+        now = self._clock()
         doomed = [sid for sid, record in self._records.items() if record.meta.user == user]
+        live = [sid for sid in doomed if not _expired(self._records[sid].meta, now)]
         for sid in doomed:
             del self._records[sid]
-        return doomed
+        return live
 
     def sweep(self) -> int:
         """Drop every expired record now; return how many went."""
         now = self._clock()
-        expired = [
-            sid
-            for sid, record in self._records.items()
-            if record.meta.expires_at is not None and record.meta.expires_at <= now
-        ]
+        expired = [sid for sid, record in self._records.items() if _expired(record.meta, now)]
         for sid in expired:
             del self._records[sid]
         self._next_sweep = now + self._sweep_interval
@@ -106,3 +104,7 @@ class MemoryStore(SessionStore):
             oldest = next(iter(self._records))
             del self._records[oldest]
             log.warning("memory store full (%d sessions): evicted the oldest", self._max_sessions)
+
+
+def _expired(meta: Meta, now: float) -> bool:
+    return meta.expires_at is not None and meta.expires_at <= now

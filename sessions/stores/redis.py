@@ -48,6 +48,7 @@ T = TypeVar("T")
 log = logging.getLogger("sessions.store.redis")
 
 #: The hash field holding the metadata; value and flash fields all start with "v:" or "f:".
+#: The Lua scripts below spell it out too.
 META_FIELD = "__meta__"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
@@ -168,14 +169,20 @@ return reply
 """
 
 # Deletes every session in a user's set that still belongs to that user (a member
-# may have expired, or been logged in as someone else since), then the set.
+# may have been logged in as someone else since), then the set. Returns the keys
+# of those still live by the store's clock (ARGV[2]): one past its expiry that
+# Redis has not dropped yet is deleted without being counted, as the other stores do.
 _DESTROY_USER_SCRIPT = """
-local destroyed = {}
+local destroyed, now = {}, tonumber(ARGV[2])
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local meta = redis.call('HGET', key, '__meta__')
-  if meta and cjson.decode(meta)['user'] == ARGV[1] then
+  local decoded = meta and cjson.decode(meta)
+  if decoded and decoded['user'] == ARGV[1] then
     redis.call('DEL', key)
-    destroyed[#destroyed + 1] = key
+    local ends = decoded['expires_at']
+    if type(ends) ~= 'number' or ends > now then
+      destroyed[#destroyed + 1] = key
+    end
   end
 end
 redis.call('DEL', KEYS[1])
@@ -241,7 +248,8 @@ class RedisStore(SessionStore):
         await self._call(self._destroy_all())
 
     async def destroy_user(self, user: str) -> list[str]:
-        keys = await self._call(self._destroy_user_script(keys=[self._user_key(user)], args=[user]))
+        script = self._destroy_user_script(keys=[self._user_key(user)], args=[user, repr(self._clock())])
+        keys = await self._call(script)
         return [key[len(self.prefix):] for key in keys]
 
     async def close(self) -> None:

@@ -225,7 +225,10 @@ class SQLiteStore(SessionStore):
         return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
 
     def _destroy_user(self, db: sqlite3.Connection, user: str) -> list[str]:
-        return [row[0] for row in db.execute("DELETE FROM sessions WHERE user = ? RETURNING id", (user,))]
+        """Delete the user's sessions; return those still live (an expired one awaiting the purge is not counted)."""
+        now = self._clock()
+        deleted = db.execute("DELETE FROM sessions WHERE user = ? RETURNING id, expires_at", (user,)).fetchall()
+        return [session_id for session_id, expires_at in deleted if expires_at is None or expires_at > now]
 
     def _destroy_all(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM sessions")
