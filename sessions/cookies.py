@@ -30,8 +30,12 @@ class CookieAttributes:
     samesite: str = "Lax"
 
     def is_secure(self, request: HTTPServerRequest, name: str) -> bool:
-        """Secure when asked, when the request is HTTPS (``xheaders`` count), or for prefixed names."""
-        if name.startswith(("__Host-", "__Secure-")):
+        """Secure when asked, when the request is HTTPS (``xheaders`` count), or when it must be.
+
+        Browsers drop a ``__Host-``/``__Secure-`` cookie, or a ``SameSite=None``
+        one, that is not ``Secure``; sending it without would lose the session silently.
+        """
+        if name.startswith(("__Host-", "__Secure-")) or self.samesite == "None":
             return True
         return self.secure if self.secure is not None else request.protocol == "https"
 

@@ -127,6 +127,16 @@ async def test_samesite_strict_is_configurable(client, manager):
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("manager", [{"cookie": CookieAttributes(samesite="None")}], indirect=True)
+async def test_a_samesite_none_cookie_is_always_secure(client, manager):
+    """Browsers drop SameSite=None without Secure: over plain HTTP the session would be lost without a word."""
+    token = text(await client.get("/form"))
+    response = await client.fetch("/values/a", method="POST", body="1", headers={"X-XSRFToken": token})
+    attributes = set_cookies(response)[COOKIE].split("; ")
+    assert "SameSite=None" in attributes and "Secure" in attributes
+
+
+@pytest.mark.gen_test
 @pytest.mark.parametrize("manager", [{"cookie_name": "__Host-api"}], indirect=True)
 async def test_host_prefixed_cookies_are_secure_host_only_and_path_root(client, manager):
     token = text(await client.get("/form"))
