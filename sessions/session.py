@@ -310,7 +310,15 @@ class Session(FlashMixin):
         self._id = session_id
 
     def _note_mutated_values(self) -> None:
+        """Journal the lists and dicts ``get()`` handed out that the handler changed in place.
+
+        ``encode`` checks them as ``set()`` would: something appended that JSON
+        cannot hold raises ``TypeError`` naming the key, at the save.
+        """
         for name, value in self._handed_out.items():
-            if name not in self._sets and values.dumps(value) != self._fields.get(name):
-                self._sets[name] = self._fields[name] = values.encode(name[len(VALUE_PREFIX):], value)
+            if name in self._sets:
+                continue
+            text = values.encode(name[len(VALUE_PREFIX) :], value)
+            if text != self._fields.get(name):
+                self._sets[name] = self._fields[name] = text
 

@@ -113,3 +113,12 @@ def test_a_value_that_cannot_be_stored_is_refused_at_set_time_naming_the_key(val
 )
 def test_every_json_value_is_accepted(value):
     assert isinstance(encode("k", value), str)
+
+
+@pytest.mark.parametrize("appended", [float("nan"), object(), (1, 2)])
+def test_a_list_grown_in_place_with_what_json_cannot_hold_is_refused_naming_its_key(appended):
+    session = session_with([])
+    session._take_journal(Meta(created=0.0, touched=0.0), None)  # as a save would: the list is stored
+    session.get("k").append(appended)
+    with pytest.raises(TypeError, match="session value for key 'k'"):
+        session._take_journal(Meta(created=0.0, touched=0.0), None)
