@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, 
 import processes as procs  # noqa: E402
 import stores  # noqa: E402
 from processes import SERVER_CORE, Processes  # noqa: E402
-from scenarios import SCENARIOS, NotAvailable, Scenario, port_for, prepare  # noqa: E402
+from scenarios import SCENARIOS, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WARMUP = 100
@@ -57,11 +57,7 @@ def main() -> int:
             reason = stores.missing(store)
             for scenario in group if reason is None else []:
                 extra = [f"--store={store}"] + ([f"--redis-url={redis_url}"] if redis_url else [])
-                try:
-                    count = _count(processes, "server", extra, _preparer(scenario), load)
-                except NotAvailable as missing:
-                    print(f"{scenario.name:<14} SKIPPED: {missing}")
-                    continue
+                count = _count(processes, "server", extra, _preparer(scenario), load)
                 print(f"{scenario.name:<14} {count:10,.0f} instructions per request  x{bare / count:.2f} bare")
             for scenario in group if reason is not None else []:
                 print(f"{scenario.name:<14} SKIPPED: {store} store: {reason}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-HOST = "127.0.0.1"
+from serving import HOST  # the one loopback address every bench process uses
 #: The server gets this core to itself; load generators and redis-server share the other.
 SERVER_CORE = 0
 CLIENT_CORE = 1
@@ -45,15 +45,6 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
-def is_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie awaiting its parent counts as stopped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def free_port() -> int:

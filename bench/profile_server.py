@@ -5,7 +5,7 @@
 Starts the bench server for the scenario's store, loads it as ``bench/run.py``
 does, samples it with ``py-spy record --nonblocking`` and prints each sample's
 owner: the innermost frame that belongs to the session layer (``sessions/``,
-``handlers/``), to redis-py, to Tornado, to asyncio or to the rest of the standard library
+``handlers/`` and the bench routes in ``bench/``), to redis-py, to Tornado, to asyncio or to the rest of the standard library
 called from them. Stdlib work called from session code (``json``, ``secrets``)
 counts as the session layer's, and Tornado work called from it (``set_header``)
 as Tornado's, so the split says what the session layer's own code costs.

@@ -32,7 +32,7 @@ import processes as procs  # noqa: E402
 import stores  # noqa: E402
 from load import Measurement  # noqa: E402
 from processes import SERVER_CORE, Processes  # noqa: E402
-from scenarios import SCENARIOS, NotAvailable, Prepared, Scenario, port_for, prepare  # noqa: E402
+from scenarios import SCENARIOS, Prepared, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RESULTS = HERE / "results" / "latest.json"
@@ -168,12 +168,9 @@ def _run_group(
     server = processes.start(f"server-{store}", command, SERVER_CORE, stdout=subprocess.PIPE)
     try:
         ports = procs.ports(server)
-        ready: list[tuple[Outcome, Prepared]] = []
-        for outcome in group:
-            try:
-                ready.append((outcome, prepare(outcome.scenario, port_for(outcome.scenario, ports))))
-            except NotAvailable as reason:
-                outcome.skipped = str(reason)
+        ready: list[tuple[Outcome, Prepared]] = [
+            (outcome, prepare(outcome.scenario, port_for(outcome.scenario, ports))) for outcome in group
+        ]
         bare_run = None
         for index, (outcome, prepared) in enumerate(ready):
             url = f"http://{procs.HOST}:{port_for(outcome.scenario, ports)}{outcome.scenario.path}"

@@ -28,7 +28,6 @@ class Scenario:
     prime: str | None = None  # the path that issues the cookie this scenario sends
     cookie_name: str | None = None
     target: float | None = None  # issue 8's minimum ratio to bare Tornado
-    missing_means: str = ""  # why a 404 on ``prime`` means "not merged yet"
 
 
 SCENARIOS = (
@@ -47,7 +46,6 @@ SCENARIOS = (
     Scenario(
         "securecookie", "securecookie step (/securecookie/get, encrypted ID cookie), memory store", "memory",
         "/securecookie/get", "The name on the /set was: iris", "/securecookie/set", SECURECOOKIE_COOKIE,
-        missing_means="the /securecookie step is not on this branch",
     ),
     Scenario(
         "read-sqlite", "authenticated read (/secret), SQLite store", "sqlite", "/secret", "The cake is a lie!",
@@ -75,10 +73,6 @@ def port_for(scenario: Scenario, ports: list[int]) -> int:
     return ports[1] if scenario.path.startswith("/bench/") else ports[0]
 
 
-class NotAvailable(Exception):
-    """The scenario's route is not on this branch; the message says why."""
-
-
 @dataclass
 class Prepared:
     """A scenario ready to load: the cookie to send and what one answer looked like."""
@@ -88,12 +82,10 @@ class Prepared:
 
 
 def prepare(scenario: Scenario, port: int) -> Prepared:
-    """Obtain the scenario's cookie and check one answer; raise ``NotAvailable`` or ``RuntimeError``."""
+    """Obtain the scenario's cookie and check one answer; raise ``RuntimeError`` if either is wrong."""
     cookie = None
     if scenario.prime is not None:
         status, headers, _ = _get(port, scenario.prime, None)
-        if status == 404 and scenario.missing_means:
-            raise NotAvailable(scenario.missing_means)
         cookie = _cookie_from(headers, scenario.cookie_name)
         if status != 200 or cookie is None:
             raise RuntimeError(f"{scenario.prime} answered {status} without a {scenario.cookie_name} cookie")
