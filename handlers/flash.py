@@ -1,4 +1,4 @@
-"""Step 2, flash messages: Iris's ``flash-messages`` example under ``/flash``.
+"""Step 3, flash messages: Iris's ``flash-messages`` example under ``/flash``.
 
 ``/flash/set``, ``/flash/get`` and ``/flash/test`` answer exactly as Iris does.
 The page at ``/flash/`` shows the everyday use: a form posts a message with a

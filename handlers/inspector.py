@@ -33,7 +33,7 @@ def describe_time(moment: float | None, now: float) -> str:
 
 
 def describe(items: dict[str, Any]) -> list[dict[str, str]]:
-    """Each value with its Python type and its JSON text, as the store keeps it."""
+    """Each value with its Python type and its JSON text (spaced for reading; the store's is compact)."""
     return [
         {"key": key, "type": type(value).__name__, "json": json.dumps(value, ensure_ascii=False)}
         for key, value in items.items()

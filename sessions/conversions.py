@@ -13,9 +13,14 @@ from __future__ import annotations
 import math
 import re
 import struct
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .errors import ConversionError
+from .errors import ConversionError, SessionKeyError
+
+T = TypeVar("T")
+#: Stands for "no such key" and "no default given" (``None`` is a value and a default).
+MISSING: Any = object()
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Go's strconv.Atoi and ParseFloat syntax: no spaces, no underscores.
@@ -28,6 +33,24 @@ _FLOAT_SYNTAX = re.compile(
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
+
+
+def converted(key: str, value: Any, convert: Callable[[str, Any], T], default: Any) -> T:
+    """What a typed getter returns for ``value`` (``MISSING`` when the key is absent).
+
+    The converted value; with a ``default``, the default instead of an error
+    for a missing key or a value that does not convert.
+    """
+    if value is MISSING:
+        if default is MISSING:
+            raise SessionKeyError(key)
+        return default
+    try:
+        return convert(key, value)
+    except ValueError:
+        if default is MISSING:
+            raise
+        return default
 
 def to_string(key: str, value: Any) -> str:
     """A string as is; an int in decimal (Iris's GetString)."""

@@ -143,7 +143,6 @@ class EncryptedCodec:
         if max_age <= timedelta(0):
             raise ValueError(f"max_age must be positive, not {max_age}")
         self.keyring = keyring
-        self.max_age = max_age
         self._max_age_seconds = max_age.total_seconds()
         self._clock = clock
 

@@ -23,13 +23,12 @@ import time
 from typing import Any, NamedTuple
 
 from . import conversions, values
-from .errors import SessionKeyError
+from .conversions import MISSING
 from .record import FLASH_PREFIX
 
 LEVELS = ("debug", "info", "success", "warning", "error")
 #: Keyed flashes whose key starts with this are leveled messages.
 MESSAGE_MARK = "@"
-_MISSING: Any = object()
 _last_stamp = 0
 
 
@@ -66,18 +65,9 @@ class FlashMixin:
         self._consumed.add(name)
         return values.unpack(stored)
 
-    def get_flash_string(self, key: str, default: Any = _MISSING) -> str:
+    def get_flash_string(self, key: str, default: Any = MISSING) -> str:
         """Like ``get_flash``, as a string; raises like the typed getters unless ``default``."""
-        if self._flash_text(FLASH_PREFIX + key) is None:
-            if default is _MISSING:
-                raise SessionKeyError(key)
-            return default
-        try:
-            return conversions.to_string(key, self.get_flash(key))
-        except ValueError:
-            if default is _MISSING:
-                raise
-            return default
+        return conversions.converted(key, self.get_flash(key, MISSING), conversions.to_string, default)
 
     def peek_flash(self, key: str, default: Any = None) -> Any:
         """Return the flash under ``key`` without consuming it."""
@@ -95,10 +85,9 @@ class FlashMixin:
 
     def get_flashes(self) -> dict[str, Any]:
         """Return every flash (leveled messages included) and consume them all."""
-        start = len(FLASH_PREFIX)
-        names = self._flash_names()
-        self._consumed.update(names)
-        return {name[start:]: values.unpack(self._flash_text(name)) for name in names}
+        flashes = self.peek_flashes()
+        self._consumed.update(self._flash_names())
+        return flashes
 
     def delete_flash(self, key: str) -> bool:
         """Remove the flash under ``key`` now; tell whether there was one."""

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from . import conversions, values
+from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
 from .flashes import FlashMixin
 from .record import VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
-_MISSING: Any = object()
 
 
 class Session(FlashMixin):
@@ -48,8 +48,9 @@ class Session(FlashMixin):
         # Flashes this request consumed and a save already deleted from the store:
         # still readable until the request ends (see flashes.py).
         self._spent: dict[str, str] = {}
-        # Set by the manager when the whole session travels in its cookie: called
-        # with the session and the fields a write would leave, it raises
+        # Set by the manager to hold the session to a size (the browser's cookie
+        # limit for a cookie-only store, else ``max_session_bytes``): called with the
+        # session and the fields a write would leave, it raises
         # ``SessionTooLargeError``, so an oversized write fails, unapplied, in the
         # handler that made it.
         self._size_guard: Callable[[Session, dict[str, str]], None] | None = None
@@ -110,27 +111,27 @@ class Session(FlashMixin):
             self._handed_out[name] = value
         return value
 
-    def get_string(self, key: str, default: Any = _MISSING) -> str:
+    def get_string(self, key: str, default: Any = MISSING) -> str:
         """A string, or an int written in decimal."""
         return self._typed(key, conversions.to_string, default)
 
-    def get_int(self, key: str, default: Any = _MISSING) -> int:
+    def get_int(self, key: str, default: Any = MISSING) -> int:
         """An int; a float is truncated, a decimal string is parsed."""
         return self._typed(key, conversions.to_int, default)
 
-    def get_int64(self, key: str, default: Any = _MISSING) -> int:
+    def get_int64(self, key: str, default: Any = MISSING) -> int:
         """Like ``get_int``, within 64 signed bits."""
         return self._typed(key, conversions.to_int64, default)
 
-    def get_float32(self, key: str, default: Any = _MISSING) -> float:
+    def get_float32(self, key: str, default: Any = MISSING) -> float:
         """A number rounded to single precision."""
         return self._typed(key, conversions.to_float32, default)
 
-    def get_float64(self, key: str, default: Any = _MISSING) -> float:
+    def get_float64(self, key: str, default: Any = MISSING) -> float:
         """A number, or a numeric string parsed at full precision."""
         return self._typed(key, conversions.to_float64, default)
 
-    def get_boolean(self, key: str, default: Any = _MISSING) -> bool:
+    def get_boolean(self, key: str, default: Any = MISSING) -> bool:
         """A bool, or one of the strings Go's ``ParseBool`` accepts (``"true"``, ``"1"``...)."""
         return self._typed(key, conversions.to_boolean, default)
 
@@ -237,16 +238,7 @@ class Session(FlashMixin):
 
     def _typed(self, key: str, convert: Callable[[str, Any], T], default: Any) -> T:
         stored = self._fields.get(VALUE_PREFIX + key)
-        if stored is None:
-            if default is _MISSING:
-                raise SessionKeyError(key)
-            return default
-        try:
-            return convert(key, values.unpack(stored))
-        except ValueError:
-            if default is _MISSING:
-                raise
-            return default
+        return conversions.converted(key, MISSING if stored is None else values.unpack(stored), convert, default)
 
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))

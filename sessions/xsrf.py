@@ -19,7 +19,7 @@ _TOKEN_BYTES = 16
 
 def binding(secret: str | bytes | dict[int, str | bytes], session_id: str) -> bytes:
     """The unmasked token of a session; ``secret`` is Tornado's ``cookie_secret`` setting."""
-    if isinstance(secret, dict):  # Tornado's versioned secrets: the newest one signs
+    if isinstance(secret, dict):  # Tornado's versioned secrets: the highest version keys the binding
         secret = secret[max(secret)]
     key = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(key, b"sessions.xsrf|" + session_id.encode(), hashlib.sha256).digest()[:_TOKEN_BYTES]

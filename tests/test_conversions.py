@@ -122,3 +122,20 @@ def test_a_list_grown_in_place_with_what_json_cannot_hold_is_refused_naming_its_
     session.get("k").append(appended)
     with pytest.raises(TypeError, match="session value for key 'k'"):
         session._take_journal(Meta(created=0.0, touched=0.0), None)
+
+
+def test_get_flash_string_converts_consumes_and_raises_like_the_typed_getters():
+    session = new_session()
+    with pytest.raises(SessionKeyError):
+        session.get_flash_string("name")
+    assert session.get_flash_string("name", default="none") == "none"
+
+    session.set_flash("count", 5)
+    assert session.get_flash_string("count") == "5"  # an int reads as its decimal text, as get_string
+    journal = session._take_journal(Meta(created=0.0, touched=0.0), None)
+    assert "f:count" in journal.deletes  # consumed: the save deletes it from the store
+
+    session.set_flash("cart", ["a"])
+    with pytest.raises(ConversionError):
+        session.get_flash_string("cart")
+    assert session.get_flash_string("cart", default="?") == "?"

@@ -1,4 +1,4 @@
-"""The store interface: four coroutines and a name.
+"""The store interface: a handful of coroutines and a name.
 
 Kept as small as aiohttp-session's: the manager does everything that is the same
 for every store (cookies, expiry rules, typed values, flashes) and a store only
