@@ -99,26 +99,15 @@ def make_app(
 
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", **shared)
     standalone_sessions = SessionManager(cookie_name="mysessionid", **two_hours)
-    flash_sessions = SessionManager(cookie_name="myappsessionid", allow_reclaim=True, **shared)
+    flash_sessions = SessionManager(cookie_name="myappsessionid", allow_reclaim=True, **shared)  # as Iris's example
     securecookie_sessions = SessionManager(cookie_name="mycustomsessionid", codec=encrypted, **two_hours)
     database_sessions = SessionManager(
         cookie_name="sessionscookieid", expires=FORTY_FIVE_MINUTES, idle_timeout=None, **shared
     )
 
-    def step(path: str, handler: type, manager: SessionManager) -> url:
-        return url(path, handler, {"session_manager": manager})
-
     routes = [
         url(r"/", IndexHandler, name="index"),
-        url(r"/overview", overview.OverviewPageHandler, {"session_manager": overview_sessions}),
-        step(r"/secret", overview.SecretHandler, overview_sessions),
-        url(r"/login", overview.LoginHandler, {"session_manager": overview_sessions, "page": "/overview"}),
-        url(r"/logout", overview.LogoutHandler, {"session_manager": overview_sessions, "page": "/overview"}),
-        url(
-            r"/logout-everywhere",
-            overview.LogoutEverywhereHandler,
-            {"session_manager": overview_sessions, "page": "/overview"},
-        ),
+        *overview.routes(overview_sessions),
         under("/standalone", standalone.routes("/standalone", standalone_sessions, "standalone.html")),
         under("/flash", flash.routes(flash_sessions)),
         under("/securecookie", standalone.routes("/securecookie", securecookie_sessions, "securecookie.html")),

@@ -21,7 +21,8 @@ from sessions.conversions import to_int64
 
 from .base import SessionHandler
 from .pages import ActionRefused, StepActionHandler, StepPageHandler
-from .standalone import ClearHandler, DeleteHandler, DestroyHandler  # the same actions as Iris's standalone example
+# The same index text and actions as Iris's standalone example.
+from .standalone import ClearHandler, DeleteHandler, DestroyHandler, HomeHandler
 
 PAGE = "/database/page"
 
@@ -49,11 +50,6 @@ def set_int(session: Session, key: str, number: int) -> str:
 def get_name_text(session: Session) -> str:
     """What ``/database/get`` answers; the page shows the same."""
     return f"The 'name' on the /set was: {session.get_string('name', default='')}"
-
-
-class IndexHandler(SessionHandler):
-    def get(self) -> None:
-        self.write_text("You should navigate to the /set, /get, /delete, /clear,/destroy instead")
 
 
 class SetNameHandler(StepActionHandler):
@@ -117,7 +113,7 @@ class PageHandler(StepPageHandler):
 def routes(manager: SessionManager) -> list[URLSpec]:
     """The step's URLs, every handler sharing ``manager``."""
     reads: list[tuple[str, type[SessionHandler]]] = [
-        (r"/database/?", IndexHandler),
+        (r"/database/?", HomeHandler),
         (PAGE, PageHandler),
         (r"/database/get", GetNameHandler),
         (r"/database/get/([^/]+)", GetHandler),

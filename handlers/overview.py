@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 
-from sessions import Session
+from tornado.web import url
+
+from sessions import Session, SessionManager
 
 from .base import SessionHandler
 from .pages import ActionRefused, StepActionHandler, StepPageHandler
@@ -78,3 +80,16 @@ class OverviewPageHandler(StepPageHandler):
         session = await self.get_session()
         status, body = secret_answer(session)
         await self.render_step(secret_status=status, secret_text=body, user=session.user)
+
+
+def routes(manager: SessionManager) -> list[url]:
+    """The step's URLs at the site's root, as in Iris; its forms post to them and come back to ``/overview``."""
+    kwargs = {"session_manager": manager}
+    actions = {**kwargs, "page": "/overview"}
+    return [
+        url(r"/overview", OverviewPageHandler, kwargs),
+        url(r"/secret", SecretHandler, kwargs),
+        url(r"/login", LoginHandler, actions),
+        url(r"/logout", LogoutHandler, actions),
+        url(r"/logout-everywhere", LogoutEverywhereHandler, actions),
+    ]

@@ -131,11 +131,10 @@ class SessionMixin(RequestHandler):
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
-        except StoreUnavailableError:
-            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
-        except SessionTooLargeError as error:
-            log.warning("refused an oversized session at save: %s", error)
-            self._replace_response(413, f"Payload Too Large: {error}")
+        except (StoreUnavailableError, SessionTooLargeError) as error:
+            if isinstance(error, SessionTooLargeError):
+                log.warning("refused an oversized session at save: %s", error)
+            self._answer_session_error(error)
         except Exception:
             log.exception("saving the session failed")
             self._replace_response(500, "Internal Server Error")
@@ -143,6 +142,13 @@ class SessionMixin(RequestHandler):
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
+
+    def _answer_session_error(self, error: StoreUnavailableError | SessionTooLargeError) -> None:
+        """503 for a store outage, 413 for an oversized session: what the client can act on."""
+        if isinstance(error, StoreUnavailableError):
+            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
+        else:
+            self._replace_response(413, f"Payload Too Large: {error}")
 
     def _replace_response(self, status: int, text: str) -> None:
         self.clear()
@@ -152,11 +158,8 @@ class SessionMixin(RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, StoreUnavailableError):
-            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
-            self.finish()
-        elif isinstance(error, SessionTooLargeError):
-            self._replace_response(413, f"Payload Too Large: {error}")
+        if isinstance(error, (StoreUnavailableError, SessionTooLargeError)):
+            self._answer_session_error(error)
             self.finish()
         else:
             super().write_error(status_code, **kwargs)
