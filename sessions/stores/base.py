@@ -53,7 +53,11 @@ class SessionStore(ABC):
 
     @abstractmethod
     async def destroy_user(self, user: str) -> list[str]:
-        """Delete every record whose ``meta.user`` is ``user``; return their IDs."""
+        """Delete every record whose ``meta.user`` is ``user``; return the IDs of those still live.
+
+        One past its expiry that the store has not dropped yet is deleted too,
+        but not returned: it had ended already.
+        """
 
     async def close(self) -> None:
         """Release connections or files; the default has none."""
