@@ -21,8 +21,7 @@ from sessions.conversions import to_int64
 
 from .base import SessionHandler
 from .pages import ActionRefused, StepActionHandler, StepPageHandler
-# The same index text and actions as Iris's standalone example.
-from .standalone import ClearHandler, DeleteHandler, DestroyHandler, HomeHandler
+from .standalone import ClearHandler, DeleteHandler, DestroyHandler, HomeHandler  # as Iris's standalone example
 
 PAGE = "/database/page"
 

@@ -34,7 +34,6 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
-
 def converted(key: str, value: Any, convert: Callable[[str, Any], T], default: Any) -> T:
     """What a typed getter returns for ``value`` (``MISSING`` when the key is absent).
 
@@ -51,6 +50,7 @@ def converted(key: str, value: Any, convert: Callable[[str, Any], T], default: A
         if default is MISSING:
             raise
         return default
+
 
 def to_string(key: str, value: Any) -> str:
     """A string as is; an int in decimal (Iris's GetString)."""

@@ -27,8 +27,9 @@ from sessions.record import Journal, Meta, apply_journal, increment_text
 from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
 from tests.cookie_client import CookieClient, set_cookies, text
-from tests.probe_app import COOKIE, EXPIRES, make_probe_app
 from tests.live_app import LiveApp
+from tests.probe_app import COOKIE, EXPIRES, make_probe_app
+
 
 @pytest.fixture
 def store(any_store: SessionStore) -> SessionStore:
