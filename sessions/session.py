@@ -304,13 +304,17 @@ class Session(FlashMixin):
     def _note_mutated_values(self) -> None:
         """Journal the lists and dicts ``get()`` handed out that the handler changed in place.
 
-        ``encode`` checks them as ``set()`` would: something appended that JSON
-        cannot hold raises ``TypeError`` naming the key, at the save.
+        Called on every save check, so an unchanged value costs one ``dumps``;
+        a changed one is checked as ``set()`` would check it: something appended
+        that JSON cannot hold raises ``TypeError`` naming the key, at the save.
         """
         for name, value in self._handed_out.items():
             if name in self._sets:
                 continue
-            text = values.encode(name[len(VALUE_PREFIX) :], value)
+            try:
+                text = values.dumps(value)
+            except (TypeError, ValueError):  # not JSON any more: encode() below says why
+                text = None
             if text != self._fields.get(name):
-                self._sets[name] = self._fields[name] = text
+                self._sets[name] = self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
 
