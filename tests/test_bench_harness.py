@@ -20,6 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = [sys.executable, str(ROOT / "bench" / "run.py")]
+#: A run long enough to be interrupted while its servers and load generator are up.
+ONE_SCENARIO_RUN = [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro"]
 #: Every scenario: all stores and steps are on main, and the suite needs redis-server anyway.
 ALWAYS_AVAILABLE = {
     "anonymous", "read-floor", "new-session", "securecookie",
@@ -113,7 +115,7 @@ def test_asyncio_client_fallback_measures_too(tmp_path):
 
 def test_ctrl_c_stops_every_process_the_harness_started(tmp_path):
     harness = subprocess.Popen(
-        [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro", f"--json={tmp_path / 'r.json'}"],
+        [*ONE_SCENARIO_RUN, f"--json={tmp_path / 'r.json'}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -141,7 +143,7 @@ def test_ctrl_c_stops_every_process_the_harness_started(tmp_path):
 def test_a_killed_harness_takes_its_processes_with_it(tmp_path):
     """Even SIGKILL, which no clean-up code sees: the children were asked to die with their parent."""
     harness = subprocess.Popen(
-        [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro", f"--json={tmp_path / 'r.json'}"],
+        [*ONE_SCENARIO_RUN, f"--json={tmp_path / 'r.json'}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
