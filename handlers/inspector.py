@@ -28,7 +28,8 @@ def describe_time(moment: float | None, now: float) -> str:
         return "none"
     stamp = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     seconds = round(moment - now)
-    span = f"{abs(seconds) // 60} min" if abs(seconds) >= 60 else f"{abs(seconds)} s"
+    # Whole minutes to the nearest: a 2-hour session read a second after its save is "in 120 min", not 119.
+    span = f"{round(abs(seconds) / 60)} min" if abs(seconds) >= 60 else f"{abs(seconds)} s"
     return f"{stamp} (in {span})" if seconds > 0 else f"{stamp} ({span} ago)" if seconds < 0 else f"{stamp} (now)"
 
 

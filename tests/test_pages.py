@@ -339,3 +339,13 @@ def test_the_inspector_tells_a_cookie_sealed_under_an_older_key(tmp_path):
     assert "(an older key: re-sealed under the newest on the next response)" in html
     assert 'data-answer="get">The name on the /set was: iris</p>' in html
     assert reissued.startswith("mycustomsessionid=") and cookie not in reissued  # re-sealed under the new key
+
+
+def test_remaining_time_is_rounded_to_the_nearest_minute():
+    # A 2-hour session read a moment after its save still says 120 min (it said 119, and flaked a test).
+    from handlers.inspector import describe_time
+
+    assert describe_time(7199.4, 0.0).endswith("(in 120 min)")
+    assert describe_time(2699.0, 0.0).endswith("(in 45 min)")
+    assert describe_time(-90.0, 0.0).endswith("(2 min ago)")
+    assert describe_time(30.0, 0.0).endswith("(in 30 s)")
