@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app import STEPS
+from handlers.inspector import describe_time
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.live_app import LiveApp
 
@@ -343,8 +344,6 @@ def test_the_inspector_tells_a_cookie_sealed_under_an_older_key(tmp_path):
 
 def test_remaining_time_is_rounded_to_the_nearest_minute():
     # A 2-hour session read a moment after its save still says 120 min (it said 119, and flaked a test).
-    from handlers.inspector import describe_time
-
     assert describe_time(7199.4, 0.0).endswith("(in 120 min)")
     assert describe_time(2699.0, 0.0).endswith("(in 45 min)")
     assert describe_time(-90.0, 0.0).endswith("(2 min ago)")
