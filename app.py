@@ -27,6 +27,7 @@ from tornado.routing import PathMatches, Rule
 from tornado.web import Application, url
 
 from handlers import database, flash, overview, standalone
+from handlers.error_pages import NotFound
 from handlers.index import IndexHandler
 from handlers.inspector import SessionInspector
 from handlers.static import StaticFiles
@@ -117,7 +118,8 @@ def make_app(
         routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
-        static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
+        static_handler_class=StaticFiles,  # serves /static/ and /favicon.ico (Tornado adds their routes)
+        default_handler_class=NotFound,  # a 404 in the site's layout for a browser
         xsrf_cookies=True,
         cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
         session_store=store,
