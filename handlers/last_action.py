@@ -36,8 +36,9 @@ from .inspector import describe_time, flash_label
 COOKIE_NAME = "tutorial_last_action"
 #: The redirect is followed at once; a report older than this is about something else.
 LIFETIME_SECONDS = 60
-#: Bounds that keep the signed cookie well under a browser's 4096 bytes, whatever was posted.
-MAX_CHANGES, MAX_TEXT, MAX_KEY = 8, 48, 40
+#: Bounds that keep the signed cookie well under a browser's 4096 bytes, whatever was posted:
+#: a report's JSON grows by a third in base64, and Tornado's signature and the attributes add ~200 bytes.
+MAX_CHANGES, MAX_TEXT, MAX_KEY, MAX_REPORT_BYTES = 8, 48, 40, 2400
 #: How many characters of a cookie value the report shows: enough to tell two apart, too few to use.
 SHOWN_CHARACTERS = 6
 
@@ -171,9 +172,10 @@ def classify_cookie(
         return CookieChange("new", masked, "a new session was stored, and your browser got its ID")
     if after.session_id != before.session_id:
         return CookieChange("changed", masked, "a new session ID for the same data: the old ID is worthless now")
+    expiry = ", with a new expiry (Max-Age counts from now)" if "Max-Age=" in header else ""
     if value != sent:
-        return CookieChange("changed", masked, "the same session in a freshly sealed value (a new nonce each time)")
-    return CookieChange("changed", masked, "the same value with a new expiry: Max-Age counts from now")
+        return CookieChange("changed", masked, f"the same session, sealed afresh: a new nonce each time{expiry}")
+    return CookieChange("changed", masked, f"the same value{expiry}")
 
 
 @dataclass
@@ -213,6 +215,12 @@ class LastAction:
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
+    def fit(self) -> None:
+        """Leave changes out (counted in ``more``) until the report fits its cookie; non-ASCII text weighs more."""
+        while self.changes and len(self.to_json().encode()) > MAX_REPORT_BYTES:
+            self.changes.pop()
+            self.more += 1
+
     @classmethod
     def from_json(cls, text: str) -> LastAction | None:
         """The report, or ``None`` for one that does not parse (a cookie from an older version of the app)."""
@@ -223,7 +231,9 @@ class LastAction:
             report = cls(**data)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
-        return report if report.fate in FATES else None
+        known = {status.value for status in HTTPStatus}
+        valid = report.fate in FATES and report.status in known and report.refusal_status in known | {0}
+        return report if valid else None
 
 
 def posted_fields(handler: RequestHandler) -> str:
@@ -244,13 +254,17 @@ def build_report(
     status: int,
     before: SessionView,
     set_cookies: list[str],
+    refusal: tuple[int, str] | None = None,
 ) -> LastAction:
-    """The report of the action ``handler`` answers with ``status``, after its session was saved."""
+    """The report of the action ``handler`` answers with ``status``, after its session was saved.
+
+    ``refusal`` is the status and plain text ``curl`` would have got instead.
+    """
     after = view_session(handler, manager)
     name = manager.config.cookie_name
     sent = read_cookie(handler.request, name)
     changes = session_diff(before, after, manager.config.clock())
-    return LastAction(
+    report = LastAction(
         page=page,
         request=f"{handler.request.method} {handler.request.path}",
         fields=posted_fields(handler),
@@ -260,6 +274,10 @@ def build_report(
         changes=changes[:MAX_CHANGES],
         more=max(0, len(changes) - MAX_CHANGES),
     )
+    if refusal is not None:
+        report.refusal_status, report.refusal = refusal[0], shorten(refusal[1], 4 * MAX_TEXT)
+    report.fit()
+    return report
 
 
 def remember(handler: RequestHandler, report: LastAction) -> None:

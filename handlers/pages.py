@@ -77,9 +77,7 @@ class StepActionHandler(SessionHandler):
             refusal = session_error_answer(error)
         await self.save_session()  # the Set-Cookie header is final only once the session is saved
         set_cookies = self._headers.get_list("Set-Cookie")  # Tornado has no public reader of response headers
-        report = last_action.build_report(self, manager, self.page, self.redirect_status, before, set_cookies)
-        if refusal is not None:
-            report.refusal_status, report.refusal = refusal
+        report = last_action.build_report(self, manager, self.page, self.redirect_status, before, set_cookies, refusal)
         last_action.remember(self, report)
         self.redirect(self.page, status=self.redirect_status)
 

@@ -12,9 +12,20 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from tornado.web import create_signed_value
 
 from app import make_app
-from handlers.last_action import COOKIE_NAME, LastAction, SessionView, classify_cookie, mask_cookie, session_diff
+from handlers.last_action import (
+    COOKIE_NAME,
+    Change,
+    CookieChange,
+    LastAction,
+    SessionView,
+    classify_cookie,
+    mask_cookie,
+    session_diff,
+    shorten,
+)
 from sessions.mixin import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
 from tests.cookie_client import CookieClient, set_cookies, text
@@ -167,7 +178,7 @@ ID_A, ID_B = "a" * 43, "b" * 43
         ([], ID_A, ID_A, ID_A, "none", "keeps the cookie it has"),
         ([f"sid={ID_A}; Path=/"], None, None, ID_A, "new", "a new session was stored"),
         ([f"sid={ID_B}; Path=/"], ID_A, ID_A, ID_B, "changed", "a new session ID"),
-        (["sid=sealedagain; Path=/"], "sealed", ID_A, ID_A, "changed", "freshly sealed"),
+        (["sid=sealedagain; Path=/"], "sealed", ID_A, ID_A, "changed", "sealed afresh"),
         ([f"sid={ID_A}; Max-Age=7200"], ID_A, ID_A, ID_A, "changed", "new expiry"),
         (["sid=; Max-Age=0; Path=/"], ID_A, ID_A, None, "deleted", "drops the cookie"),
         (["other=x", f"sid={ID_A}"], None, None, ID_A, "new", "a new session"),  # another cookie is not it
@@ -202,3 +213,20 @@ def test_a_report_that_does_not_parse_is_none():
     assert LastAction.from_json("not json") is None
     assert LastAction.from_json('{"page": "/x"}') is None
     assert LastAction.from_json("[]") is None
+    fine = LastAction("/p", "POST /x", "", 303, "kept", CookieChange("none", "", ""), [])
+    assert LastAction.from_json(fine.to_json()) == fine
+    assert LastAction.from_json(fine.to_json().replace("303", "999")) is None
+
+
+def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
+    wide = "😀" * 1000
+    report = LastAction(
+        "/database/page", "POST /database/value", shorten(f"key=k value={wide}", 96), 303, "kept",
+        CookieChange("changed", "sessionscookieid=abcdef…; Path=/", "why"),
+        [Change("value", "changed", shorten(f"{i}{wide}", 40), shorten(wide), shorten(wide)) for i in range(8)],
+        refusal=shorten(wide, 192), refusal_status=400,
+    )
+    report.fit()
+    cookie = create_signed_value("a secret", COOKIE_NAME, report.to_json())
+    assert len(cookie) + 120 < 4096  # the attributes and the name take less than 120 bytes
+    assert 0 < len(report.changes) < 8 and report.more == 8 - len(report.changes)
