@@ -72,7 +72,8 @@ async def test_a_browser_post_carries_a_masked_report_to_its_page_once(client: C
     report = report_in(response)
     assert session_id not in json.dumps(report)  # masked: never a session ID in the report
     assert (report["request"], report["status"], report["fate"]) == ("POST /standalone/set", 303, "created")
-    assert report["cookie"]["kind"] == "new" and report["cookie"]["header"].startswith(f"mysessionid={session_id[:6]}…;")
+    assert report["cookie"]["kind"] == "new"
+    assert report["cookie"]["header"].startswith(f"mysessionid={session_id[:6]}…;")
     assert report["changes"] == [
         {"what": "value", "change": "added", "key": "name", "before": None, "after": '"iris"', "note": ""}
     ]
