@@ -8,7 +8,7 @@ write lock for 50 ms at a time, as a second app process would under load.
 
     python tools/sqlite_loop_lag.py [--seconds 5] [--workers 32] [--contention]
 
-The figures are quoted in the README, "SQLite and the event loop".
+The figures are quoted in docs/stores.md, "SQLite and the event loop".
 """
 
 from __future__ import annotations
