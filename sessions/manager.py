@@ -82,6 +82,8 @@ class SessionManager:
         """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``)."""
         config = config or Config()
         self.config = dataclasses.replace(config, **options) if options else config
+        #: Where this manager's sessions live in the store (see ``Config.namespace``).
+        self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
 
     @property
@@ -186,16 +188,21 @@ class SessionManager:
         return is_valid_session_id(session_id) and await self._destroy_stored(session_id)
 
     async def destroy_all(self) -> None:
-        """Delete every session in the store (destroy listeners are not called)."""
-        await self._store(self.store.destroy_all())
-        log.info("destroyed all sessions in the %s store", self.store.name)
+        """Delete every session of this manager (destroy listeners are not called).
+
+        Other managers' sessions in the same store stay: each lives in its own namespace.
+        """
+        await self._store(self.store.destroy_all(self.namespace))
+        log.info("destroyed all %s sessions in the %s store", self.namespace, self.store.name)
 
     async def destroy_user(self, user: str) -> int:
         """Destroy every session of ``user`` ("log out everywhere"); return how many there were.
 
         A session belongs to a user once a handler sets ``session.user`` (at login).
+        Only this manager's sessions are reached: a login is a manager's affair, and
+        another manager that records the same user name keeps its sessions.
         """
-        destroyed = await self._store(self.store.destroy_user(user))
+        destroyed = await self._store(self.store.destroy_user(self.namespace, user))
         for session_id in destroyed:
             log.info("session %s destroyed (all sessions of its user)", fingerprint(session_id))
             self._notify_destroyed(session_id)
@@ -239,7 +246,7 @@ class SessionManager:
         if raw is None:
             return _RequestState(self._new_session(handler), had_cookie=False)
         decoded = self.config.codec.decode(self.config.cookie_name, raw)
-        opened = None if decoded is None else await self._store(self.store.open(decoded.payload))
+        opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=True)
@@ -270,7 +277,7 @@ class SessionManager:
         meta.expires_at = self._expires_at(meta)
         journal = session._take_journal(meta.copy(), state.previous_id)
         try:
-            counted = await self._store(self.store.save(session.id, journal))
+            counted = await self._store(self.store.save(self.namespace, session.id, journal))
         except SessionGoneError:
             log.info("session %s was destroyed while a request ran: its changes are dropped", fingerprint(session.id))
             state.session, state.send_cookie, state.delete_cookie = None, False, state.had_cookie
@@ -288,7 +295,7 @@ class SessionManager:
             log.info("session %s regenerated as %s", fingerprint(journal.previous_id), fingerprint(session.id))
 
     async def _destroy_stored(self, session_id: str) -> bool:
-        existed = await self._store(self.store.destroy(session_id))
+        existed = await self._store(self.store.destroy(self.namespace, session_id))
         if existed:
             log.info("session %s destroyed", fingerprint(session_id))
             self._notify_destroyed(session_id)
