@@ -25,9 +25,10 @@ class StepActionHandler(SessionHandler):
 
     GET answers in plain text, exactly as the Iris example does. POST (a form on
     the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
-    back to the page (post/redirect/get), whose inspector then shows the result.
-    Subclasses implement ``act()``, which returns the plain-text answer or
-    raises ``ActionRefused``.
+    back to the page (post/redirect/get), whose inspector then shows the result;
+    a browser's POST also takes a report of what it did back to the page
+    (``post_from_page``). Subclasses implement ``act()``, which returns the
+    plain-text answer or raises ``ActionRefused``.
     """
 
     #: post/redirect/get: "see the page" (303) after a POST.

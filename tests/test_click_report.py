@@ -224,7 +224,7 @@ def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
     report = LastAction(
         "/database/page", "POST /database/value", shorten(f"key=k value={wide}", 96), 303, "kept",
         CookieChange("changed", "sessionscookieid=abcdef…; Path=/", "why"),
-        [Change("value", "changed", shorten(f"{i}{wide}", 40), shorten(wide), shorten(wide)) for i in range(8)],
+        [Change("value", "changed", shorten(f"{i}{wide}", 64), shorten(wide), shorten(wide)) for i in range(8)],
         refusal=shorten(wide, 192), refusal_status=400,
     )
     report.fit()
