@@ -112,7 +112,7 @@ class MemoryStore(SessionStore):
         counted = apply_journal(fields, journal)
         size = record_size(session_id, fields)
         if size > self._max_bytes:
-            raise SessionTooLargeError(size, self._max_bytes, what="session (more than the whole memory store)")
+            raise SessionTooLargeError(size, self._max_bytes, what="session in the memory store")
         self._discard(source)
         self._discard((namespace, session_id))
         self._make_room(size)
