@@ -301,6 +301,11 @@ class Session(FlashMixin):
     def _rename(self, session_id: str) -> None:
         self._id = session_id
 
+    def _restart(self, record: Record) -> None:
+        """Hold ``record`` instead of what was loaded: the loaded session vanished (see the manager)."""
+        self._fields, self._meta = record.fields, record.meta
+        self._handed_out.clear()
+
     def _note_mutated_values(self) -> None:
         """Journal the lists and dicts ``get()`` handed out that the handler changed in place.
 

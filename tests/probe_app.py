@@ -97,13 +97,17 @@ class GetFlashHandler(ProbeHandler):
 
 
 class SlowWriteHandler(ProbeHandler):
-    """Loads the session, then waits for the test before writing to it."""
+    """Loads the session, then waits for the test before writing to it (``op=set``, ``increment``
+    or ``regenerate``, which regenerates then sets)."""
 
     async def get(self, key: str) -> None:
         session = await self.get_session()
         self.gates.loaded.set()
         await self.gates.release.wait()
-        if self.get_argument("op", "set") == "increment":
+        op = self.get_argument("op", "set")
+        if op == "regenerate":  # a login: a new ID, then a write
+            await self.get_session_manager().regenerate(self)
+        if op == "increment":
             session.increment(key)
         else:
             session.set(key, True)

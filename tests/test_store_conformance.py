@@ -258,6 +258,45 @@ async def test_a_request_still_running_at_logout_does_not_bring_the_session_back
     assert answer(await other_client.get("/get/late")) == {"found": False, "value": None}
 
 
+@pytest.mark.gen_test
+async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_its_own_writes(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    old_id = client.jar[COOKIE]
+    gates = app.settings["gates"]
+
+    login = asyncio.ensure_future(client.get("/slow/late?op=regenerate"))
+    await gates.loaded.wait()
+    await client.get("/logout")  # the old session ends while the login runs
+    gates.release.set()
+    response = await login
+
+    assert response.code == 200
+    new_id = client.jar[COOKIE]  # the login's answer came last: the browser holds its cookie
+    assert new_id != old_id and await store.load(old_id) is None
+    assert (await store.load(new_id)).fields == {"v:late": "true"}  # nothing of the destroyed session
+    assert answer(await client.get("/get/user")) == {"found": False, "value": None}
+
+
+@pytest.mark.gen_test
+async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client: CookieClient, app, store):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    slow = asyncio.ensure_future(client.get("/slow/late"))
+    await gates.loaded.wait()
+    await client.get("/regenerate")  # a login renames the session under the slow request
+    renamed = client.jar[COOKIE]
+    gates.release.set()
+    response = await slow
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert client.jar[COOKIE] == renamed
+    assert answer(await client.get("/get/user")) == {"found": True, "value": "ann"}
+    assert answer(await client.get("/get/late")) == {"found": False, "value": None}  # its write was dropped
+
+
 # -- regenerate ----------------------------------------------------------------------
 
 
