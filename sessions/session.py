@@ -193,7 +193,7 @@ class Session(FlashMixin):
         stored = self._fields.get(name)
         if stored is not None and values.is_immutable(stored):
             raise ImmutableKeyError(key)
-        text = increment_text(stored, n)
+        text = increment_text(stored, n, key)
         if name in self._sets or name in self._deletes or self._cleared or not self._stored:
             self._write(name, text)
         else:

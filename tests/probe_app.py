@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from tornado.web import Application, RequestHandler, URLSpec
 
-from sessions import ImmutableKeyError, SessionManager, SessionMixin, SessionStore
+from sessions import ConversionError, ImmutableKeyError, SessionManager, SessionMixin, SessionStore
 
 COOKIE = "probe"
 EXPIRES = timedelta(minutes=45)
@@ -78,9 +78,22 @@ class GetHandler(ProbeHandler):
 class IncrementHandler(ProbeHandler):
     async def get(self, key: str) -> None:
         session = await self.loaded_session()
-        session.increment(key)
+        try:
+            session.increment(key)
+        except ConversionError as exc:
+            self.answer(str(exc), 400)
+            return
         await self.save_session()  # the session now holds the store's count, exact under concurrency
         self.answer(session.get(key))
+
+
+class GetIntHandler(ProbeHandler):
+    async def get(self, key: str) -> None:
+        session = await self.get_session()
+        try:
+            self.answer(session.get_int(key))
+        except ConversionError as exc:
+            self.answer(str(exc), 400)
 
 
 class FlashHandler(ProbeHandler):
@@ -144,6 +157,7 @@ def make_probe_app(store: SessionStore, clock: Callable[[], float]) -> Applicati
         (r"/set/(\w+)", SetHandler),
         (r"/set-immutable/(\w+)", SetImmutableHandler),
         (r"/get/(\w+)", GetHandler),
+        (r"/get-int/(\w+)", GetIntHandler),
         (r"/increment/(\w+)", IncrementHandler),
         (r"/flash/(\w+)", FlashHandler),
         (r"/get-flash/(\w+)", GetFlashHandler),

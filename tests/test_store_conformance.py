@@ -209,6 +209,17 @@ async def test_shift_expiration_moves_the_store_expiry_and_the_cookie_together(c
     assert answer(await client.get("/get/a"))["found"] is True
 
 
+@pytest.mark.gen_test
+async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_500(client: CookieClient, store):
+    too_long = "9" * 4301  # more digits than Python's int() converts
+    await client.get(path("/set/n", too_long))
+
+    for route in ("/get-int/n", "/increment/n"):
+        response = await client.get(route)
+        assert response.code == 400 and json.loads(response.body).startswith("session value 'n' = '999")
+    assert answer(await client.get("/get/n"))["value"] == too_long  # the failed increment wrote nothing
+
+
 # -- no lost updates -----------------------------------------------------------------
 
 
