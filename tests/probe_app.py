@@ -87,6 +87,14 @@ class IncrementHandler(ProbeHandler):
         self.answer(session.get(key))
 
 
+class IncrementUnsavedHandler(ProbeHandler):
+    """Answers what ``increment()`` itself returns: this request's view, before the store counts."""
+
+    async def get(self, key: str) -> None:
+        session = await self.loaded_session()
+        self.answer(session.increment(key))
+
+
 class GetIntHandler(ProbeHandler):
     async def get(self, key: str) -> None:
         session = await self.get_session()
@@ -159,6 +167,7 @@ def make_probe_app(store: SessionStore, clock: Callable[[], float]) -> Applicati
         (r"/get/(\w+)", GetHandler),
         (r"/get-int/(\w+)", GetIntHandler),
         (r"/increment/(\w+)", IncrementHandler),
+        (r"/increment-unsaved/(\w+)", IncrementUnsavedHandler),
         (r"/flash/(\w+)", FlashHandler),
         (r"/get-flash/(\w+)", GetFlashHandler),
         (r"/slow/(\w+)", SlowWriteHandler),

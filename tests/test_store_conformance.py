@@ -247,6 +247,19 @@ async def test_a_hundred_concurrent_increments_count_exactly_a_hundred(wide_clie
     assert record.fields["v:n"] == "100"
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_increment_returns_this_requests_view_and_the_store_still_counts_every_one(wide_client, app, store):
+    """What the README promises: without awaiting save_session(), concurrent increments may return the
+    same number (each saw the count as it loaded it), and the stored total is still exact."""
+    await wide_client.get(path("/set/seed", 0))
+    app.settings["gates"].barrier = asyncio.Barrier(60)  # all 60 have loaded before any saves
+
+    responses = await asyncio.gather(*(wide_client.get("/increment-unsaved/n") for _ in range(60)))
+
+    assert [answer(response) for response in responses] == [1] * 60
+    assert (await store.load(wide_client.jar[COOKIE])).fields["v:n"] == "60"
+
+
 @pytest.mark.gen_test
 @pytest.mark.parametrize("op", ["set", "increment"])
 async def test_a_request_still_running_at_logout_does_not_bring_the_session_back(
