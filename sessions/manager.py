@@ -27,12 +27,7 @@ from tornado.web import RequestHandler
 
 from .config import Config
 from .codecs import Decoded
-from .cookies import (
-    BROWSER_COOKIE_LIMIT,
-    delete_cookie_header,
-    read_cookie_values,
-    set_cookie_header,
-)
+from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie_values, set_cookie_header
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
@@ -135,7 +130,7 @@ class SessionManager:
         """The ID of the session this request holds or will hold, without store I/O.
 
         That is the started session's ID once it is (or is about to be) stored,
-        otherwise the ID the request's cookie names. ``None`` for a visitor with no
+        otherwise the first well-formed ID among the values of the request's cookie. ``None`` for a visitor with no
         session. Used to bind XSRF tokens to the session.
         """
         state = _states(handler).get(self)
@@ -332,10 +327,8 @@ class SessionManager:
         session's other values, which may have been destroyed on purpose), so
         whichever answer the browser applies last leaves it logged in.
         """
-        now = self.config.clock()
-        expires = self.config.expires
-        deadline = None if expires is None else now + expires.total_seconds()
-        meta = Meta(created=now, touched=now, deadline=deadline, user=gone.meta.user if user_written else None)
+        meta = self._fresh_meta()
+        meta.user = gone.meta.user if user_written else None
         meta.expires_at = self._expires_at(meta)
         journal = Journal(meta, create=True, sets=gone.sets, increments=gone.increments)
         log.info("session %s vanished during regenerate(): starting a fresh one", fingerprint(str(gone.previous_id)))
@@ -379,10 +372,12 @@ class SessionManager:
 
     def _new_session(self, handler: RequestHandler) -> Session:
         """A session that exists only in this request until something is written to it."""
+        return self._session(handler, self._new_id(), Record({}, self._fresh_meta()), stored=False)
+
+    def _fresh_meta(self) -> Meta:
+        """The timestamps of a session that starts now."""
         now, expires = self.config.clock(), self.config.expires
-        deadline = None if expires is None else now + expires.total_seconds()
-        record = Record({}, Meta(created=now, touched=now, deadline=deadline))
-        return self._session(handler, self._new_id(), record, stored=False)
+        return Meta(created=now, touched=now, deadline=None if expires is None else now + expires.total_seconds())
 
     def _session(self, handler: RequestHandler, session_id: str, record: Record, *, stored: bool) -> Session:
         session = Session(session_id, record, stored=stored)

@@ -69,7 +69,8 @@ async def test_the_first_value_that_opens_a_live_session_wins(http_client, base_
 
 @pytest.mark.gen_test
 async def test_of_two_live_sessions_the_first_sent_is_used(http_client, base_url, store):
-    ann, bob = await logged_in_cookie(http_client, base_url, "ann"), await logged_in_cookie(http_client, base_url, "bob")
+    ann = await logged_in_cookie(http_client, base_url, "ann")
+    bob = await logged_in_cookie(http_client, base_url, "bob")
     browser = CookieClient(http_client, base_url)
     response = await browser.get("/logout-everywhere", headers={"Cookie": f"{COOKIE}={bob}; {COOKIE}={ann}"})
     assert text(response) == "Logged out bob everywhere: 1 session(s) ended"
