@@ -305,7 +305,7 @@ class SessionManager:
         try:
             counted = await self._store(self.store.save(session.id, journal))
         except SessionGoneError:
-            if journal.previous_id is None:
+            if journal.previous_id is None or not (journal.sets or journal.increments or user_written):
                 # Destroyed (logout) or renamed (a login) by another request: that request's
                 # answer decides the cookie, so this one neither resurrects nor deletes it.
                 log.info("session %s ended while a request ran: its changes are dropped", fingerprint(session.id))
@@ -319,7 +319,7 @@ class SessionManager:
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
 
     async def _save_fresh(self, session: Session, gone: Journal, user_written: bool) -> tuple[Journal, dict[str, str]]:
-        """Save a login whose old session vanished mid-request as a new session.
+        """Save a login (a regenerate that wrote something) whose old session vanished mid-request, as a new session.
 
         Two logins at once from one browser (a double click) race: the first
         renames the old session, the second then finds it gone. The second still

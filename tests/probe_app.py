@@ -118,19 +118,19 @@ class GetFlashHandler(ProbeHandler):
 
 
 class SlowWriteHandler(ProbeHandler):
-    """Loads the session, then waits for the test before writing to it (``op=set``, ``increment``
-    or ``regenerate``, which regenerates then sets)."""
+    """Loads the session, then waits for the test before writing to it (``op=set``, ``increment``,
+    ``regenerate``, which regenerates then sets, or ``rename``, which only regenerates)."""
 
     async def get(self, key: str) -> None:
         session = await self.get_session()
         self.gates.loaded.set()
         await self.gates.release.wait()
         op = self.get_argument("op", "set")
-        if op == "regenerate":  # a login: a new ID, then a write
+        if op in ("regenerate", "rename"):  # a login: a new ID, then a write; or the new ID alone
             await self.get_session_manager().regenerate(self)
         if op == "increment":
             session.increment(key)
-        else:
+        elif op != "rename":
             session.set(key, True)
         self.answer(None)
 

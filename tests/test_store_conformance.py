@@ -304,6 +304,23 @@ async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_i
 
 
 @pytest.mark.gen_test
+async def test_a_regenerate_that_wrote_nothing_and_found_its_session_gone_creates_none(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    rename = asyncio.ensure_future(client.get("/slow/late?op=rename"))
+    await gates.loaded.wait()
+    await client.get("/logout")
+    gates.release.set()
+    response = await rename
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert COOKIE not in client.jar  # the logout's deletion stands
+
+
+@pytest.mark.gen_test
 async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client: CookieClient, app, store):
     await client.get(path("/set/user", "ann"))
     gates = app.settings["gates"]
