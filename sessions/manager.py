@@ -91,6 +91,8 @@ class SessionManager:
         """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``)."""
         config = config or Config()
         self.config = dataclasses.replace(config, **options) if options else config
+        #: Where this manager's sessions live in the store (see ``Config.namespace``).
+        self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
 
     @property
@@ -130,8 +132,9 @@ class SessionManager:
         """The ID of the session this request holds or will hold, without store I/O.
 
         That is the started session's ID once it is (or is about to be) stored,
-        otherwise the first well-formed ID among the values of the request's cookie. ``None`` for a visitor with no
-        session. Used to bind XSRF tokens to the session.
+        otherwise the first well-formed ID among the values of the request's
+        cookie. ``None`` for a visitor with no session. Used to bind XSRF tokens
+        to the session.
         """
         state = _states(handler).get(self)
         if state is not None:
@@ -198,16 +201,21 @@ class SessionManager:
         return is_valid_session_id(session_id) and await self._destroy_stored(session_id)
 
     async def destroy_all(self) -> None:
-        """Delete every session in the store (destroy listeners are not called)."""
-        await self._store(self.store.destroy_all())
-        log.info("destroyed all sessions in the %s store", self.store.name)
+        """Delete every session of this manager (destroy listeners are not called).
+
+        Other managers' sessions in the same store stay: each lives in its own namespace.
+        """
+        await self._store(self.store.destroy_all(self.namespace))
+        log.info("destroyed all %s sessions in the %s store", self.namespace, self.store.name)
 
     async def destroy_user(self, user: str) -> int:
         """Destroy every session of ``user`` ("log out everywhere"); return how many there were.
 
         A session belongs to a user once a handler sets ``session.user`` (at login).
+        Only this manager's sessions are reached: a login is a manager's affair, and
+        another manager that records the same user name keeps its sessions.
         """
-        destroyed = await self._store(self.store.destroy_user(user))
+        destroyed = await self._store(self.store.destroy_user(self.namespace, user))
         for session_id in destroyed:
             log.info("session %s destroyed (all sessions of its user)", fingerprint(session_id))
             self._notify_destroyed(session_id)
@@ -272,7 +280,7 @@ class SessionManager:
     async def _open(self, raw: str) -> tuple[_Found | None, bool]:
         """The live session one cookie value opens, if any, and whether the value is proven dead."""
         decoded = self.config.codec.decode(self.config.cookie_name, raw)
-        opened = None if decoded is None else await self._store(self.store.open(decoded.payload))
+        opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return None, decoded is None or self.store.session_id(decoded.payload) is None
@@ -303,7 +311,7 @@ class SessionManager:
         user_written = session._user_changed
         journal = session._take_journal(meta.copy(), state.previous_id)
         try:
-            counted = await self._store(self.store.save(session.id, journal))
+            counted = await self._store(self.store.save(self.namespace, session.id, journal))
         except SessionGoneError:
             if journal.previous_id is None or not (journal.sets or journal.increments or user_written):
                 # Destroyed (logout) or renamed (a login) by another request: that request's
@@ -332,7 +340,7 @@ class SessionManager:
         meta.expires_at = self._expires_at(meta)
         journal = Journal(meta, create=True, sets=gone.sets, increments=gone.increments)
         log.info("session %s vanished during regenerate(): starting a fresh one", fingerprint(str(gone.previous_id)))
-        counted = await self._store(self.store.save(session.id, journal))
+        counted = await self._store(self.store.save(self.namespace, session.id, journal))
         session._restart(Record(dict(gone.sets), meta.copy()))
         return journal, counted
 
@@ -343,7 +351,7 @@ class SessionManager:
             log.info("session %s regenerated as %s", fingerprint(journal.previous_id), fingerprint(session.id))
 
     async def _destroy_stored(self, session_id: str) -> bool:
-        existed = await self._store(self.store.destroy(session_id))
+        existed = await self._store(self.store.destroy(self.namespace, session_id))
         if existed:
             log.info("session %s destroyed", fingerprint(session_id))
             self._notify_destroyed(session_id)

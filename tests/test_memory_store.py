@@ -12,6 +12,9 @@ from sessions.errors import SessionGoneError
 from sessions.record import Journal, Meta
 from tests.clock import FakeClock
 
+#: The namespace these store-level tests keep their records in (a manager uses its cookie name).
+NS = "test"
+
 
 def journal(expires_at: float | None, create: bool = True, **changes) -> Journal:
     return Journal(meta=Meta(created=0.0, touched=0.0, expires_at=expires_at), create=create, **changes)
@@ -21,39 +24,39 @@ def journal(expires_at: float | None, create: bool = True, **changes) -> Journal
 async def test_expired_records_are_swept_periodically_without_a_timer_per_session():
     clock = FakeClock(start=1000.0)
     store = MemoryStore(clock=clock, sweep_interval=60)
-    await store.save("a" * 43, journal(expires_at=1030.0, sets={"v:x": "1"}))
-    await store.save("b" * 43, journal(expires_at=5000.0, sets={"v:x": "1"}))
+    await store.save(NS, "a" * 43, journal(expires_at=1030.0, sets={"v:x": "1"}))
+    await store.save(NS, "b" * 43, journal(expires_at=5000.0, sets={"v:x": "1"}))
     clock.advance(61)
-    await store.save("c" * 43, journal(expires_at=5000.0, sets={"v:x": "1"}))  # a write triggers the sweep
+    await store.save(NS, "c" * 43, journal(expires_at=5000.0, sets={"v:x": "1"}))  # a write triggers the sweep
     assert len(store) == 2
-    assert await store.load("a" * 43) is None
+    assert await store.load(NS, "a" * 43) is None
 
 
 @pytest.mark.gen_test
 async def test_the_store_never_grows_past_max_sessions():
     store = MemoryStore(max_sessions=3)
     for n in range(10):
-        await store.save(f"{n:043d}", journal(expires_at=None, sets={"v:n": str(n)}))
+        await store.save(NS, f"{n:043d}", journal(expires_at=None, sets={"v:n": str(n)}))
     assert len(store) == 3
-    assert await store.load(f"{9:043d}") is not None
-    assert await store.load(f"{0:043d}") is None  # the oldest went first
+    assert await store.load(NS, f"{9:043d}") is not None
+    assert await store.load(NS, f"{0:043d}") is None  # the oldest went first
 
 
 @pytest.mark.gen_test
 async def test_a_save_to_a_gone_record_is_refused_and_writes_nothing():
     store = MemoryStore()
     with pytest.raises(SessionGoneError):
-        await store.save("a" * 43, journal(expires_at=None, create=False, sets={"v:x": "1"}))
+        await store.save(NS, "a" * 43, journal(expires_at=None, create=False, sets={"v:x": "1"}))
     assert len(store) == 0
 
 
 @pytest.mark.gen_test
 async def test_loaded_records_are_copies():
     store = MemoryStore()
-    await store.save("a" * 43, journal(expires_at=None, sets={"v:x": "1"}))
-    record = await store.load("a" * 43)
+    await store.save(NS, "a" * 43, journal(expires_at=None, sets={"v:x": "1"}))
+    record = await store.load(NS, "a" * 43)
     record.fields["v:x"] = "2"
-    assert (await store.load("a" * 43)).fields == {"v:x": "1"}
+    assert (await store.load(NS, "a" * 43)).fields == {"v:x": "1"}
 
 
 def test_the_sessions_package_never_imports_the_app_or_its_handlers():

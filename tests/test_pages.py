@@ -240,7 +240,7 @@ async def test_the_securecookie_inspector_opens_the_envelope(client: CookieClien
     assert inspector(html, "cookie") == opaque
     session_id = inspector(html, "payload")
     assert session_id not in opaque  # the ID travels encrypted
-    assert await store.load(session_id) is not None
+    assert await store.load("mycustomsessionid", session_id) is not None
     assert re.fullmatch(r"[0-9a-f]{8}", inspector(html, "key-id"))
     issued = datetime.fromtimestamp(int(clock.now), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert inspector(html, "issued").startswith(issued)

@@ -1,6 +1,6 @@
-"""The README's curl walkthroughs, replayed against a live ``python app.py``.
+"""The README's and docs/'s curl walkthroughs, replayed against a live ``python app.py``.
 
-Every ```console block in README.md is a transcript:
+Every ```console block in README.md and in docs/*.md is a transcript:
 lines starting with ``$ `` are commands, the lines after one are its output.
 Each step (a ``<!-- step: name -->`` marker starts one) runs its blocks in
 document order with bash, in a fresh directory, so ``-b jar -c jar`` starts
@@ -8,7 +8,8 @@ with an empty cookie jar per step, against the app on a free port. Outputs are
 compared after replacing what is random by nature (session IDs and encrypted
 cookie values, dates and times); a ``curl -i`` transcript may leave out the headers that
 say nothing about sessions (``OMITTABLE_HEADERS``). Anything else that changes
-breaks this test until the README is updated.
+breaks this test until the document is updated. docs/contributing.md tells
+contributors the same, so that the README's readers need not read it.
 """
 
 from __future__ import annotations
@@ -112,9 +113,17 @@ def normalize(lines: list[str]) -> list[str]:
     ]
 
 
+#: The documents whose ```console blocks are replayed: the tutorial, then the reference pages.
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def collect() -> list[Walkthrough]:
-    """README.md's walkthroughs, in document order."""
-    return parse((ROOT / "README.md").read_text(), "README.md")
+    """The walkthroughs of every document, each document's in its own order."""
+    return [
+        walkthrough
+        for document in DOCUMENTS
+        for walkthrough in parse(document.read_text(), str(document.relative_to(ROOT)))
+    ]
 
 
 def replay(walkthrough: Walkthrough, rewrites: dict[str, str], directory: Path) -> list[str]:

@@ -24,6 +24,7 @@ from tests.cookie_client import CookieClient, set_cookies, text
 from tests.live_app import LiveApp
 
 COOKIE = "mycustomsessionid"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 OLD = "the securecookie tests' older secret, 32+ bytes"
 NEW = "the securecookie tests' newer secret, 32+ bytes"
 EMPTY = "The name on the /set was: "
@@ -62,10 +63,10 @@ async def test_iris_encode_decode_sequence(client: CookieClient):
 async def test_the_cookie_carries_the_session_id_encrypted(client: CookieClient, store, clock):
     await client.get("/securecookie/set")
     value = client.jar[COOKIE]
-    assert await store.load(value) is None  # the value is not the ID...
+    assert await store.load(NS, value) is None  # the value is not the ID...
     session_id = codec(NEW, clock=clock).decode(COOKIE, value).payload
     assert session_id not in value
-    record = await store.load(session_id)  # ...it opens to it
+    record = await store.load(NS, session_id)  # ...it opens to it
     assert record.fields == {"v:name": '"iris"'}
 
 

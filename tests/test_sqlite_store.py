@@ -12,6 +12,9 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.sqlite import SQLiteStore
 
+#: The namespace these store-level tests keep their records in (a manager uses its cookie name).
+NS = "test"
+
 
 @pytest.fixture
 def path(tmp_path):
@@ -37,7 +40,7 @@ def query(path, sql: str) -> list[tuple]:
 @pytest.mark.gen_test
 async def test_the_file_holds_a_row_per_session_and_per_field_in_wal_mode(store, path, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
 
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
     assert ("sessions_expires_at",) in query(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
@@ -48,8 +51,8 @@ async def test_the_file_holds_a_row_per_session_and_per_field_in_wal_mode(store,
 @pytest.mark.gen_test
 async def test_purge_deletes_expired_sessions_with_their_fields(store, path, clock):
     short, long = new_session_id(), new_session_id()
-    await store.save(short, Journal(meta(clock, lifetime=60), create=True, sets={"v:a": "1", "v:b": "2"}))
-    await store.save(long, Journal(meta(clock, lifetime=600), create=True, sets={"v:a": "1"}))
+    await store.save(NS, short, Journal(meta(clock, lifetime=60), create=True, sets={"v:a": "1", "v:b": "2"}))
+    await store.save(NS, long, Journal(meta(clock, lifetime=600), create=True, sets={"v:a": "1"}))
 
     clock.advance(61)
     assert await store.purge() == 1
@@ -61,11 +64,11 @@ async def test_purge_deletes_expired_sessions_with_their_fields(store, path, clo
 @pytest.mark.gen_test
 async def test_a_save_that_fails_does_not_undo_the_purge_it_ran(store, path, clock):
     expired = new_session_id()
-    await store.save(expired, Journal(meta(clock, lifetime=60), create=True))
+    await store.save(NS, expired, Journal(meta(clock, lifetime=60), create=True))
     clock.advance(61)  # past the expiry and the purge interval: the next save purges first
 
     with pytest.raises(SessionGoneError):  # a save to a session that is gone rolls back
-        await store.save(new_session_id(), Journal(meta(clock)))
+        await store.save(NS, new_session_id(), Journal(meta(clock)))
 
     assert query(path, "SELECT id FROM sessions") == []
 
@@ -75,20 +78,20 @@ async def test_two_connections_to_one_file_never_lose_an_increment(store, path, 
     """Two store objects have two connections and two threads, as two processes would."""
     other = SQLiteStore(path, clock=clock)
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True))
+    await store.save(NS, session_id, Journal(meta(clock), create=True))
 
-    increments = [s.save(session_id, Journal(meta(clock), increments={"v:n": 1})) for s in (store, other) * 50]
+    increments = [s.save(NS, session_id, Journal(meta(clock), increments={"v:n": 1})) for s in (store, other) * 50]
     counts = await asyncio.gather(*increments)
 
     assert sorted(int(count["v:n"]) for count in counts) == list(range(1, 101))
-    assert (await other.load(session_id)).fields["v:n"] == "100"
+    assert (await other.load(NS, session_id)).fields["v:n"] == "100"
     await other.close()
 
 
 @pytest.mark.gen_test
 async def test_the_event_loop_keeps_running_while_a_save_waits_for_a_lock(path, clock):
     store = SQLiteStore(path, clock=clock, busy_timeout=0.5)
-    await store.save(new_session_id(), Journal(meta(clock), create=True))
+    await store.save(NS, new_session_id(), Journal(meta(clock), create=True))
     other_process = sqlite3.connect(path, isolation_level=None)
     other_process.execute("BEGIN IMMEDIATE")
     ticks = 0
@@ -101,9 +104,25 @@ async def test_the_event_loop_keeps_running_while_a_save_waits_for_a_lock(path, 
 
     ticker = asyncio.ensure_future(tick())
     with pytest.raises(StoreUnavailableError, match="database is locked"):
-        await store.save(new_session_id(), Journal(meta(clock), create=True))
+        await store.save(NS, new_session_id(), Journal(meta(clock), create=True))
     ticker.cancel()
     other_process.close()
     await store.close()
 
     assert ticks >= 5  # a blocked loop would not have ticked at all during the half-second wait
+
+
+@pytest.mark.gen_test
+async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, clock, caplog):
+    with sqlite3.connect(path) as db:  # the first layout: no namespace column, user_version 0
+        db.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, created REAL, touched REAL, deadline REAL,"
+                   " expires_at REAL, user TEXT)")
+        db.execute("CREATE TABLE session_fields (session_id TEXT, name TEXT, value TEXT)")
+        db.execute("INSERT INTO sessions VALUES (?, 1, 1, NULL, NULL, NULL)", ("a" * 43,))
+
+    assert await store.load(NS, "a" * 43) is None
+    await store.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+
+    assert "older layout: they are dropped" in caplog.text
+    assert query(path, "PRAGMA user_version") == [(2,)]
+    assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]

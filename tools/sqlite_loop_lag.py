@@ -8,7 +8,7 @@ write lock for 50 ms at a time, as a second app process would under load.
 
     python tools/sqlite_loop_lag.py [--seconds 5] [--workers 32] [--contention]
 
-The figures are quoted in the README, "SQLite and the event loop".
+The figures are quoted in docs/stores.md, "SQLite and the event loop".
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sessions.ids import new_session_id  # noqa: E402
 from sessions.record import Journal, Meta  # noqa: E402
 from sessions.stores.sqlite import SQLiteStore  # noqa: E402
+
+NAMESPACE = "lag"  # the store namespace the measurement writes in
 
 
 class InlineSQLiteStore(SQLiteStore):
@@ -50,9 +52,9 @@ async def ticker(lags: list[float], stop: asyncio.Event) -> None:
 async def worker(store: SQLiteStore, session_id: str, stop: asyncio.Event, done: list[int]) -> None:
     while not stop.is_set():
         now = time.time()
-        await store.load(session_id)
+        await store.load(NAMESPACE, session_id)
         meta = Meta(created=now, touched=now, expires_at=now + 3600)
-        await store.save(session_id, Journal(meta, sets={"v:a": "1"}, increments={"v:n": 1}))
+        await store.save(NAMESPACE, session_id, Journal(meta, sets={"v:a": "1"}, increments={"v:n": 1}))
         done.append(1)
         await asyncio.sleep(0)  # a request yields at its network I/O; inline calls alone never would
 
@@ -73,7 +75,7 @@ async def measure(store_class: type[SQLiteStore], path: Path, seconds: float, wo
     ids = [new_session_id() for _ in range(workers)]
     for session_id in ids:
         now = time.time()
-        await store.save(session_id, Journal(Meta(now, now, expires_at=now + 3600), create=True))
+        await store.save(NAMESPACE, session_id, Journal(Meta(now, now, expires_at=now + 3600), create=True))
     stop, lags, done = asyncio.Event(), [], []
     tasks = [asyncio.ensure_future(ticker(lags, stop))]
     tasks += [asyncio.ensure_future(worker(store, session_id, stop, done)) for session_id in ids]

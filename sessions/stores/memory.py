@@ -35,7 +35,7 @@ class MemoryStore(SessionStore):
     ) -> None:
         if max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
-        self._records: dict[str, Record] = {}
+        self._records: dict[tuple[str, str], Record] = {}  # by (namespace, session ID)
         self._max_sessions = max_sessions
         self._sweep_interval = sweep_interval
         self._clock = clock
@@ -44,39 +44,40 @@ class MemoryStore(SessionStore):
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, session_id: str) -> Record | None:
-        record = self._records.get(session_id)
+    async def load(self, namespace: str, session_id: str) -> Record | None:
+        record = self._records.get((namespace, session_id))
         if record is None:
             return None
         return Record(dict(record.fields), record.meta.copy())
 
-    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         self._sweep_if_due()
-        record = self._take_record(session_id, journal)
+        record = self._take_record(namespace, session_id, journal)
         counted = apply_journal(record.fields, journal)
         record.meta = journal.meta.copy()
         return counted
 
-    async def destroy(self, session_id: str) -> bool:
-        return self._records.pop(session_id, None) is not None
+    async def destroy(self, namespace: str, session_id: str) -> bool:
+        return self._records.pop((namespace, session_id), None) is not None
 
-    async def destroy_all(self) -> None:
-        self._records.clear()
+    async def destroy_all(self, namespace: str) -> None:
+        for key in [key for key in self._records if key[0] == namespace]:
+            del self._records[key]
 
-    async def destroy_user(self, user: str) -> list[str]:
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
         now = self._clock()
-        doomed = [sid for sid, record in self._records.items() if record.meta.user == user]
-        live = [sid for sid in doomed if not _expired(self._records[sid].meta, now)]
-        for sid in doomed:
-            del self._records[sid]
+        doomed = [key for key, record in self._records.items() if key[0] == namespace and record.meta.user == user]
+        live = [key[1] for key in doomed if not _expired(self._records[key].meta, now)]
+        for key in doomed:
+            del self._records[key]
         return live
 
     def sweep(self) -> int:
         """Drop every expired record now; return how many went."""
         now = self._clock()
-        expired = [sid for sid, record in self._records.items() if _expired(record.meta, now)]
-        for sid in expired:
-            del self._records[sid]
+        expired = [key for key, record in self._records.items() if _expired(record.meta, now)]
+        for key in expired:
+            del self._records[key]
         self._next_sweep = now + self._sweep_interval
         return len(expired)
 
@@ -84,16 +85,16 @@ class MemoryStore(SessionStore):
         if self._clock() >= self._next_sweep:
             self.sweep()
 
-    def _take_record(self, session_id: str, journal: Journal) -> Record:
+    def _take_record(self, namespace: str, session_id: str, journal: Journal) -> Record:
         """Find (or, for a new session, make) the record a journal applies to."""
-        source = journal.previous_id or session_id
+        source = (namespace, journal.previous_id or session_id)
         record = self._records.pop(source, None) if journal.previous_id else self._records.get(source)
         if record is None:
             if not journal.create:
                 raise SessionGoneError(session_id)
             record = Record({}, journal.meta.copy())
             self._make_room()
-        self._records[session_id] = record
+        self._records[namespace, session_id] = record
         return record
 
     def _make_room(self) -> None:
