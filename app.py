@@ -122,7 +122,8 @@ def make_app(
         static_path=str(HERE / "static"),
         static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
         xsrf_cookies=True,
-        cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
+        cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
+        xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
         session_store=store,
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
