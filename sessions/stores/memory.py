@@ -172,8 +172,8 @@ class MemoryStore(SessionStore):
         if now < self._next_eviction_warning:
             return
         log.warning(
-            "memory store full (max_bytes=%d, %d sessions held): evicted %d least recently used sessions "
-            "since the last warning",
+            "memory store full (max_bytes=%d, %d sessions held): "
+            "least recently used sessions evicted since the last warning: %d",
             self._max_bytes,
             len(self._records),
             self._unreported_evictions,
