@@ -89,10 +89,6 @@ class MemoryStore(SessionStore):
         """The estimated bytes of every record held (``record_size`` summed), never above ``max_bytes``."""
         return self._bytes
 
-    @property
-    def max_bytes(self) -> int:
-        return self._max_bytes
-
     async def load(self, namespace: str, session_id: str) -> Record | None:
         key = (namespace, session_id)
         record = self._records.get(key)
