@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tornado.web import RedirectHandler, url
 
-from sessions import LEVELS, SessionManager
+from sessions import LEVELS, SessionManager, refuse_cross_site
 from sessions.flashes import MESSAGE_MARK
 
 from .base import SessionHandler
@@ -23,6 +23,7 @@ EMPTY = "Empty name!!"
 
 
 class SetHandler(SessionHandler):
+    @refuse_cross_site  # it changes the session on GET, so another site must not trigger it
     async def get(self) -> None:
         session = await self.get_session()
         session.set_flash("name", "iris")

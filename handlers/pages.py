@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessions import SessionManager, SessionTooLargeError
+from sessions import CrossSiteGuard, SessionManager, SessionTooLargeError
 
 from . import last_action
 from .base import SessionHandler
@@ -20,15 +20,18 @@ class ActionRefused(Exception):
         self.status, self.text = status, text
 
 
-class StepActionHandler(SessionHandler):
+class StepActionHandler(CrossSiteGuard, SessionHandler):
     """A route that changes the session, for ``curl`` and for the step page's forms.
 
     GET answers in plain text, exactly as the Iris example does. POST (a form on
     the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
     back to the page (post/redirect/get), whose inspector then shows the result;
     a browser's POST also takes a report of what it did back to the page
-    (``post_from_page``). Subclasses implement ``act()``, which returns the
-    plain-text answer or raises ``ActionRefused``.
+    (``post_from_page``). ``CrossSiteGuard`` refuses both when another site's
+    page sent the browser (``Sec-Fetch-Site: cross-site``): a SameSite=Lax cookie
+    rides along on a cross-site navigation, and XSRF tokens guard POST only.
+    Subclasses implement ``act()``, which returns the plain-text answer or
+    raises ``ActionRefused``.
     """
 
     #: post/redirect/get: "see the page" (303) after a POST.
