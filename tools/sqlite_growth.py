@@ -39,7 +39,8 @@ async def flood(path: Path, sessions: int, value_bytes: int, max_sessions: int |
     value = {"v:blob": '"' + "x" * value_bytes + '"'}
     for done in range(1, sessions + 1):
         now = time.time()
-        await store.save(NAMESPACE, new_session_id(), Journal(Meta(now, now, expires_at=now + 3600), create=True, sets=value))
+        journal = Journal(Meta(now, now, expires_at=now + 3600), create=True, sets=value)
+        await store.save(NAMESPACE, new_session_id(), journal)
         if done % (sessions // 4) == 0:
             print(f"  {done:>6,} sessions created: {sizes(path)}")
     await store.close()

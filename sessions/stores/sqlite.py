@@ -26,7 +26,9 @@ measurement is in docs/stores.md, "SQLite and the event loop"):
   for each save ahead of it.
 * the *reader* runs loads on a ``query_only`` connection. In WAL mode a reader
   reads the last committed snapshot and never waits for a writer, so loads go on
-  at full speed while saves wait for a lock another process holds.
+  at full speed while saves wait for a lock another process holds. (Only when it
+  opens a file that is missing or of another layout does it write: it lays the
+  file out first, under the write lock, as the writer would.)
 
 Before every operation a thread compares the file its connection has open with
 the file the path names now (device and inode, one ``stat``): a database deleted
