@@ -11,8 +11,10 @@ lock first, checks the record still exists (a destroyed session is never brought
 back), then applies the journal in the same order as ``apply_journal``,
 computing increments inside the transaction. Expired sessions are purged in a
 save's transaction once every ``purge_interval`` seconds, as ``MemoryStore`` sweeps,
-and, as there, a new session beyond ``max_sessions`` evicts one (the nearest to
-expiry), so that a flood of logins cannot grow the file without bound.
+and a new session beyond ``max_sessions`` evicts one (the nearest to expiry), so
+that a flood of logins cannot grow the file without bound. The bound counts
+sessions rather than bytes because SQLite counts rows cheaply but frees pages only
+as whole pages empty, so a byte bound would evict by guesswork.
 
 Threads and locks. ``sqlite3`` calls block, so they run on two threads owned by
 the store, each with its own connection (a connection belongs to the thread that
