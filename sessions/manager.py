@@ -15,7 +15,6 @@ requests except the store.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -27,15 +26,16 @@ from tornado.web import RequestHandler
 
 from .config import Config
 from .codecs import Decoded
-from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie_values, set_cookie_header
+from . import expiry
+from .cookies import delete_cookie_header, read_cookie_values
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
     SessionNotFoundError,
-    SessionTooLargeError,
     StoreUnavailableError,
 )
 from .ids import fingerprint, is_valid_session_id
+from .limits import session_cookie, size_limit
 from .record import Journal, Meta, Record
 from .session import Session
 from .stores.base import SessionStore
@@ -49,8 +49,6 @@ _STATE_ATTRIBUTE = "_sessions_state"
 #: Stores in an outage, shared by every manager using them, so an outage is logged once
 #: per store rather than once per manager (an app has a manager per cookie name).
 _stores_down: weakref.WeakSet[SessionStore] = weakref.WeakSet()
-#: An idle session is written back (touched) once this share of its idle timeout has passed.
-_TOUCH_FRACTION = 0.1
 
 
 @dataclass
@@ -94,6 +92,9 @@ class SessionManager:
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
         self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
+        #: The size limit of this manager's sessions, by whether their cookie is ``Secure``
+        #: (which a cookie-only session's size counts); chosen once, from the config.
+        self._size_limits = {secure: size_limit(self.config, secure) for secure in (False, True)}
 
     @property
     def store(self) -> SessionStore:
@@ -139,7 +140,7 @@ class SessionManager:
         state = _states(handler).get(self)
         if state is not None:
             session = state.session
-            stored = session is not None and (session._stored or session._has_changes())
+            stored = session is not None and (session.stored or session.has_changes())
             return session.id if stored else None
         for raw in read_cookie_values(handler.request, self.config.cookie_name):  # the first well-formed one
             decoded = self.config.codec.decode(self.config.cookie_name, raw)
@@ -170,7 +171,7 @@ class SessionManager:
         state = _states(handler)[self]
         if state.send_cookie and state.session is not None and state.payload is not None:
             now = self.config.clock()
-            header = self._cookie_header(self._secure(handler), state.payload, state.session._meta, now)
+            header = session_cookie(self.config, self._secure(handler), state.payload, state.session.meta, now)
             handler.add_header("Set-Cookie", header)
         elif state.delete_cookie:
             name, attributes = self.config.cookie_name, self.config.cookie
@@ -188,7 +189,7 @@ class SessionManager:
         if state is None:
             state = states[self] = await self._load(handler)
         session = state.session
-        if session is not None and session._stored:
+        if session is not None and session.stored:
             for session_id in {session.id, state.previous_id} - {None}:
                 await self._destroy_stored(session_id)
         state.session, state.previous_id, state.send_cookie = None, None, False
@@ -229,10 +230,10 @@ class SessionManager:
         request has no session to extend.
         """
         session = await self.start(handler)
-        if not session._stored and not session._has_changes():
+        if not session.stored and not session.has_changes():
             raise SessionNotFoundError()
         now = self.config.clock()
-        session._meta.deadline = None if duration is None else now + duration.total_seconds()
+        session.meta.deadline = None if duration is None else now + duration.total_seconds()
         _states(handler)[self].expiry_changed = True
 
     async def shift_expiration(self, handler: RequestHandler) -> None:
@@ -247,9 +248,9 @@ class SessionManager:
         """
         session = await self.start(handler)
         state = _states(handler)[self]
-        if session._stored and state.previous_id is None:
+        if session.stored and state.previous_id is None:
             state.previous_id = session.id
-        session._rename(self._new_id())
+        session.rename(self._new_id())
         return session
 
     # -- internals ------------------------------------------------------------
@@ -285,7 +286,7 @@ class SessionManager:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return None, decoded is None or self.store.session_id(decoded.payload) is None
         session_id, record = opened
-        if self._is_expired(record.meta):
+        if expiry.is_expired(self.config, record.meta):
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
             return None, True
@@ -294,22 +295,20 @@ class SessionManager:
     def _needs_write(self, state: _RequestState) -> bool:
         session = state.session
         assert session is not None
-        if session._has_changes():
+        if session.has_changes():
             return True
-        if not session._stored:
+        if not session.stored:
             return False
-        return state.expiry_changed or state.previous_id is not None or self._touch_due(session._meta)
+        return state.expiry_changed or state.previous_id is not None or expiry.touch_due(self.config, session.meta)
 
     async def _write(self, state: _RequestState) -> None:
         session = state.session
         assert session is not None
-        if session._size_guard is not None and not self.store.cookie_only:
-            session._size_guard(session, session._fields)  # values grown in place show only now
-        meta = session._meta
-        meta.touched = self.config.clock()
-        meta.expires_at = self._expires_at(meta)
-        user_written = session._user_changed
-        journal = session._take_journal(meta.copy(), state.previous_id)
+        session.check_size()
+        meta = session.meta
+        expiry.touched(self.config, meta, self.config.clock())
+        user_written = session.user_changed
+        journal = session.take_journal(meta.copy(), state.previous_id)
         try:
             counted = await self._store(self.store.save(self.namespace, session.id, journal))
         except SessionGoneError:
@@ -321,8 +320,8 @@ class SessionManager:
                 return
             journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
-        session._saved(counted)
-        payload = self.store.payload(session.id, Record(session._fields, journal.meta))
+        session.saved(counted)
+        payload = self.store.payload(session.id, session.record(journal.meta))
         state.send_cookie |= payload != state.payload or state.expiry_changed
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
 
@@ -337,11 +336,11 @@ class SessionManager:
         """
         meta = self._fresh_meta()
         meta.user = gone.meta.user if user_written else None
-        meta.expires_at = self._expires_at(meta)
+        meta.expires_at = expiry.expires_at(self.config, meta)
         journal = Journal(meta, create=True, sets=gone.sets, increments=gone.increments)
         log.info("session %s vanished during regenerate(): starting a fresh one", fingerprint(str(gone.previous_id)))
         counted = await self._store(self.store.save(self.namespace, session.id, journal))
-        session._restart(Record(dict(gone.sets), meta.copy()))
+        session.restart(Record(dict(gone.sets), meta.copy()))
         return journal, counted
 
     def _log_saved(self, session: Session, journal: Journal) -> None:
@@ -388,12 +387,7 @@ class SessionManager:
         return Meta(created=now, touched=now, deadline=None if expires is None else now + expires.total_seconds())
 
     def _session(self, handler: RequestHandler, session_id: str, record: Record, *, stored: bool) -> Session:
-        session = Session(session_id, record, stored=stored)
-        if self.store.cookie_only:
-            session._size_guard = functools.partial(self._check_cookie_size, self._secure(handler))
-        elif self.config.max_session_bytes is not None:
-            session._size_guard = self._check_session_size
-        return session
+        return Session(session_id, record, stored=stored, limit=self._size_limits[self._secure(handler)])
 
     def _new_id(self) -> str:
         session_id = self.config.id_generator()
@@ -405,60 +399,3 @@ class SessionManager:
 
     def _secure(self, handler: RequestHandler) -> bool:
         return self.config.cookie.is_secure(handler.request, self.config.cookie_name)
-
-    def _cookie_header(self, secure: bool, payload: str, meta: Meta, now: float) -> str:
-        """Build the ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
-        name, attributes = self.config.cookie_name, self.config.cookie
-        value = self.config.codec.encode(name, payload)
-        header = set_cookie_header(name, value, attributes, secure, self._cookie_max_age(meta, now), now)
-        if len(header) > BROWSER_COOKIE_LIMIT:
-            raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
-        return header
-
-    def _check_session_size(self, session: Session, fields: dict[str, str]) -> None:
-        """Refuse a write that would take a server-side session over ``max_session_bytes``."""
-        limit = self.config.max_session_bytes
-        assert limit is not None
-        size = sum(len(name.encode()) + len(text.encode()) for name, text in fields.items())
-        if size > limit:
-            raise SessionTooLargeError(size, limit)
-
-    def _check_cookie_size(self, secure: bool, session: Session, fields: dict[str, str]) -> None:
-        """Build the cookie ``fields`` would be saved as, exactly as ``save()`` will, to measure it."""
-        now = self.config.clock()
-        meta = session._meta.copy()
-        meta.touched = now
-        meta.expires_at = self._expires_at(meta)
-        self._cookie_header(secure, self.store.payload(session.id, Record(fields, meta)), meta, now)
-
-    # -- expiry rules --------------------------------------------------------
-
-    def _expires_at(self, meta: Meta) -> float | None:
-        """When the server forgets the session: the earliest of its three clocks."""
-        idle, absolute = self.config.idle_timeout, self.config.absolute_timeout
-        ends = [
-            meta.deadline,
-            None if idle is None else meta.touched + idle.total_seconds(),
-            None if absolute is None else meta.created + absolute.total_seconds(),
-        ]
-        known = [end for end in ends if end is not None]
-        return min(known) if known else None
-
-    def _is_expired(self, meta: Meta) -> bool:
-        end = self._expires_at(meta)
-        return end is not None and self.config.clock() >= end
-
-    def _touch_due(self, meta: Meta) -> bool:
-        idle = self.config.idle_timeout
-        if idle is None:
-            return False
-        return self.config.clock() - meta.touched >= idle.total_seconds() * _TOUCH_FRACTION
-
-    def _cookie_max_age(self, meta: Meta, now: float) -> int | None:
-        """Seconds the cookie may live: never past the server-side deadline or absolute end."""
-        if meta.deadline is None:
-            return None
-        end = meta.deadline
-        if self.config.absolute_timeout is not None:
-            end = min(end, meta.created + self.config.absolute_timeout.total_seconds())
-        return max(0, round(end - now))

@@ -360,14 +360,15 @@ class SQLiteStore(SessionStore):
     def _apply(self, db: sqlite3.Connection, key: tuple[str, str], journal: Journal) -> dict[str, str]:
         """The steps of ``apply_journal``, in its order, as SQL; ``key`` is (namespace, session ID)."""
         where = "namespace = ? AND session_id = ?"
-        if journal.clear_values:
+        if journal.clear_values:  # 1. a clear removes every value: the v: range of names
             db.execute(
                 f"DELETE FROM session_fields WHERE {where} AND name >= ? AND name < ?",
                 (*key, VALUE_PREFIX, _VALUE_RANGE_END),
             )
+        # 2. deletes, 3. sets
         db.executemany(f"DELETE FROM session_fields WHERE {where} AND name = ?", [(*key, n) for n in journal.deletes])
         db.executemany(_UPSERT_FIELD, [(*key, name, text) for name, text in journal.sets.items()])
-        counted = {}
+        counted = {}  # 4. increments, read and written in this transaction
         for name, delta in journal.increments.items():
             row = db.execute(f"SELECT value FROM session_fields WHERE {where} AND name = ?", (*key, name)).fetchone()
             counted[name] = increment_text(None if row is None else row[0], delta)
