@@ -15,8 +15,8 @@ requests except the store.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,25 +44,50 @@ log = logging.getLogger("sessions")
 T = TypeVar("T")
 DestroyListener = Callable[[str], object]
 
-#: The handler attribute holding each manager's per-request state.
-_STATE_ATTRIBUTE = "_sessions_state"
-#: Stores in an outage, shared by every manager using them, so an outage is logged once
-#: per store rather than once per manager (an app has a manager per cookie name).
-_stores_down: weakref.WeakSet[SessionStore] = weakref.WeakSet()
+#: The handler attribute holding the request's ``RequestState``.
+_STATE_ATTRIBUTE = "_session_state"
 
 
-@dataclass
-class _RequestState:
-    """What one request knows about one manager's session."""
+class CookieAction(enum.Enum):
+    """What the response does to the browser's session cookie."""
 
+    KEEP = "keep"  # send nothing: the browser's cookie is right
+    SET = "set"  # send the session's cookie (new, changed, re-encrypted or with a new expiry)
+    DELETE = "delete"  # expire it: it opens nothing, or the session was destroyed
+
+
+@dataclass(eq=False)
+class RequestState:
+    """What one request knows about its session: one per request, on the handler.
+
+    It refers to nothing that refers back to the handler, so a finished request
+    leaves no reference cycle for the garbage collector.
+    """
+
+    manager: SessionManager
     session: Session | None
-    had_cookie: bool
-    payload: str | None = None  # what the browser's cookie carries now (before encoding)
-    send_cookie: bool = False
-    delete_cookie: bool = False
-    previous_id: str | None = None
-    expiry_changed: bool = False
-    headers_sent: bool = False
+    #: What the session's cookie should carry (before encoding): the loaded cookie's, then each save's.
+    payload: str | None = None
+    #: What the browser's cookie carries and needs sending again for; ``None``: the browser
+    #: needs a cookie (it has none, or its cookie is under an old key or has an old expiry).
+    browser_payload: str | None = None
+    #: The browser holds a cookie that must go: proven dead at load, or its session destroyed.
+    stale_cookie: bool = False
+    previous_id: str | None = None  # the ID regenerate() replaced, until a save moves the record
+    expiry_changed: bool = False  # update_expiration() ran since the last save
+    headers_sent: bool = False  # Cache-Control and Vary are on the response
+
+    def cookie_action(self) -> CookieAction:
+        """What the response does to the cookie: the one place this is decided."""
+        if self.session is not None and self.payload is not None and self.payload != self.browser_payload:
+            return CookieAction.SET
+        return CookieAction.DELETE if self.stale_cookie else CookieAction.KEEP
+
+    def cookie_sent(self, action: CookieAction) -> None:
+        """The response carries ``action``: the browser's cookie is now what it says."""
+        if action is not CookieAction.KEEP:
+            self.browser_payload = self.payload if action is CookieAction.SET else None
+            self.stale_cookie = False
 
 
 class _Found(NamedTuple):
@@ -71,15 +96,6 @@ class _Found(NamedTuple):
     decoded: Decoded
     session_id: str
     record: Record
-
-
-def _states(handler: RequestHandler) -> dict[SessionManager, _RequestState]:
-    return handler.__dict__.setdefault(_STATE_ATTRIBUTE, {})
-
-
-def started_managers(handler: RequestHandler) -> list[SessionManager]:
-    """The managers that started (or destroyed) a session in this request."""
-    return list(_states(handler))
 
 
 class SessionManager:
@@ -114,10 +130,9 @@ class SessionManager:
         is never adopted: a fresh session starts instead, created in the store
         only when something is written to it.
         """
-        states = _states(handler)
-        state = states.get(self)
+        state = self._state(handler)
         if state is None:
-            state = states[self] = await self._load(handler)
+            state = await self._load(handler)
         elif state.session is None:
             if not self.config.allow_reclaim:
                 raise SessionDestroyedError("this request destroyed its session and allow_reclaim is off")
@@ -126,7 +141,7 @@ class SessionManager:
 
     def current(self, handler: RequestHandler) -> Session | None:
         """The session this request started, without loading one."""
-        state = _states(handler).get(self)
+        state = self._state(handler)
         return None if state is None else state.session
 
     def request_session_id(self, handler: RequestHandler) -> str | None:
@@ -137,7 +152,7 @@ class SessionManager:
         cookie. ``None`` for a visitor with no session. Used to bind XSRF tokens
         to the session.
         """
-        state = _states(handler).get(self)
+        state = self._state(handler)
         if state is not None:
             session = state.session
             stored = session is not None and (session.stored or session.has_changes())
@@ -151,7 +166,7 @@ class SessionManager:
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
-        state = _states(handler).get(self)
+        state = self._state(handler)
         return state is not None and state.session is not None and self._needs_write(state)
 
     async def save(self, handler: RequestHandler) -> None:
@@ -159,7 +174,7 @@ class SessionManager:
 
         Must run before the response's headers leave; ``SessionMixin`` sees to it.
         """
-        state = _states(handler).get(self)
+        state = self._state(handler)
         if state is None:
             return
         if state.session is not None and self._needs_write(state):
@@ -168,15 +183,19 @@ class SessionManager:
 
     def write_headers(self, handler: RequestHandler) -> None:
         """Add ``Set-Cookie`` (only if the cookie changed) and the cache headers."""
-        state = _states(handler)[self]
-        if state.send_cookie and state.session is not None and state.payload is not None:
+        state = self._state(handler)
+        if state is None:
+            return
+        action = state.cookie_action()
+        if action is CookieAction.SET:
+            assert state.session is not None and state.payload is not None
             now = self.config.clock()
             header = session_cookie(self.config, self._secure(handler), state.payload, state.session.meta, now)
             handler.add_header("Set-Cookie", header)
-        elif state.delete_cookie:
+        elif action is CookieAction.DELETE:
             name, attributes = self.config.cookie_name, self.config.cookie
             handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, self._secure(handler)))
-        state.send_cookie = state.delete_cookie = False
+        state.cookie_sent(action)
         if not state.headers_sent:
             handler.set_header("Cache-Control", "no-store")
             handler.add_header("Vary", "Cookie")
@@ -184,16 +203,13 @@ class SessionManager:
 
     async def destroy(self, handler: RequestHandler) -> None:
         """Delete the request's session from the store now and expire its cookie."""
-        states = _states(handler)
-        state = states.get(self)
-        if state is None:
-            state = states[self] = await self._load(handler)
+        state = self._state(handler) or await self._load(handler)
         session = state.session
         if session is not None and session.stored:
             for session_id in {session.id, state.previous_id} - {None}:
                 await self._destroy_stored(session_id)
-        state.session, state.previous_id, state.send_cookie = None, None, False
-        state.delete_cookie = state.had_cookie
+        state.session = state.payload = state.previous_id = None
+        state.stale_cookie = bool(read_cookie_values(handler.request, self.config.cookie_name))
         if self.config.clear_site_data:
             handler.set_header("Clear-Site-Data", '"cache", "cookies", "storage"')
 
@@ -234,7 +250,7 @@ class SessionManager:
             raise SessionNotFoundError()
         now = self.config.clock()
         session.meta.deadline = None if duration is None else now + duration.total_seconds()
-        _states(handler)[self].expiry_changed = True
+        self._started(handler).expiry_changed = True
 
     async def shift_expiration(self, handler: RequestHandler) -> None:
         """Extend the session by the configured ``expires`` from now."""
@@ -247,7 +263,7 @@ class SessionManager:
         login (session fixation) is worthless after it.
         """
         session = await self.start(handler)
-        state = _states(handler)[self]
+        state = self._started(handler)
         if session.stored and state.previous_id is None:
             state.previous_id = session.id
         session.rename(self._new_id())
@@ -255,7 +271,19 @@ class SessionManager:
 
     # -- internals ------------------------------------------------------------
 
-    async def _load(self, handler: RequestHandler) -> _RequestState:
+    def _state(self, handler: RequestHandler) -> RequestState | None:
+        """The request's state, once this manager started its session."""
+        state: RequestState | None = handler.__dict__.get(_STATE_ATTRIBUTE)
+        if state is not None and state.manager is not self:
+            raise RuntimeError("a request's session comes from one manager; another one started it already")
+        return state
+
+    def _started(self, handler: RequestHandler) -> RequestState:
+        state = self._state(handler)
+        assert state is not None, "start() first"
+        return state
+
+    async def _load(self, handler: RequestHandler) -> RequestState:
         """Open the first value of the cookie that leads to a live session, else start a fresh one.
 
         A browser may send several values under the cookie's name (a sibling
@@ -265,18 +293,23 @@ class SessionManager:
         proof: a concurrent login may have just renamed it, and its answer carries
         the browser's new cookie, which a deletion here could overtake.
         """
+        state = RequestState(self, None)
         raws = read_cookie_values(handler.request, self.config.cookie_name)
-        if not raws:
-            return _RequestState(self._new_session(handler), had_cookie=False)
         all_dead = True
         for raw in raws:
             found, dead = await self._open(raw)
             if found is not None:
-                session = self._session(handler, found.session_id, found.record, stored=True)
-                reissue = found.decoded.reissue
-                return _RequestState(session, had_cookie=True, payload=found.decoded.payload, send_cookie=reissue)
+                state.session = self._session(handler, found.session_id, found.record, stored=True)
+                state.payload = found.decoded.payload
+                # A cookie under an old key (or near its max_age) is sent again, re-encrypted.
+                state.browser_payload = None if found.decoded.reissue else state.payload
+                break
             all_dead = all_dead and dead
-        return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=all_dead)
+        else:
+            state.session = self._new_session(handler)
+            state.stale_cookie = bool(raws) and all_dead
+        handler.__dict__[_STATE_ATTRIBUTE] = state
+        return state
 
     async def _open(self, raw: str) -> tuple[_Found | None, bool]:
         """The live session one cookie value opens, if any, and whether the value is proven dead."""
@@ -292,7 +325,7 @@ class SessionManager:
             return None, True
         return _Found(decoded, session_id, record), False
 
-    def _needs_write(self, state: _RequestState) -> bool:
+    def _needs_write(self, state: RequestState) -> bool:
         session = state.session
         assert session is not None
         if session.has_changes():
@@ -301,7 +334,7 @@ class SessionManager:
             return False
         return state.expiry_changed or state.previous_id is not None or expiry.touch_due(self.config, session.meta)
 
-    async def _write(self, state: _RequestState) -> None:
+    async def _write(self, state: RequestState) -> None:
         session = state.session
         assert session is not None
         session.check_size()
@@ -316,13 +349,14 @@ class SessionManager:
                 # Destroyed (logout) or renamed (a login) by another request: that request's
                 # answer decides the cookie, so this one neither resurrects nor deletes it.
                 log.info("session %s ended while a request ran: its changes are dropped", fingerprint(session.id))
-                state.session, state.send_cookie = None, False
+                state.session = None
                 return
             journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
         session.saved(counted)
         payload = self.store.payload(session.id, session.record(journal.meta))
-        state.send_cookie |= payload != state.payload or state.expiry_changed
+        if state.expiry_changed:
+            state.browser_payload = None  # the browser's cookie has the old Max-Age
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
 
     async def _save_fresh(self, session: Session, gone: Journal, user_written: bool) -> tuple[Journal, dict[str, str]]:
@@ -368,12 +402,12 @@ class SessionManager:
         try:
             result = await operation
         except StoreUnavailableError as exc:
-            if self.store not in _stores_down:
-                _stores_down.add(self.store)
+            if not self.store.unavailable:
+                self.store.unavailable = True
                 log.error("session store %s is unavailable: %s", self.store.name, exc)
             raise
-        if self.store in _stores_down:
-            _stores_down.discard(self.store)
+        if self.store.unavailable:
+            self.store.unavailable = False
             log.warning("session store %s is available again", self.store.name)
         return result
 

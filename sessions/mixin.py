@@ -29,7 +29,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from . import xsrf
 from .errors import SessionNotStartedError, SessionTooLargeError, StoreUnavailableError
-from .manager import SessionManager, started_managers
+from .manager import SessionManager
 from .session import Session
 
 log = logging.getLogger("sessions")
@@ -113,17 +113,15 @@ class SessionMixin(RequestHandler):
 
     async def save_session(self) -> None:
         """Save now; only needed before a ``flush()`` that sends the headers early."""
-        for manager in started_managers(self):
-            await manager.save(self)
+        await self.get_session_manager().save(self)
 
     def finish(self, chunk: Any = None) -> asyncio.Future[None]:
         if self._session_finishing is not None:  # redirect() finished already
             return self._session_finishing
-        managers = started_managers(self)
-        if self.get_status() >= 500 or not any(m.has_pending_write(self) for m in managers):
-            for manager in managers:
-                if self.get_status() < 500:
-                    manager.write_headers(self)
+        manager = self.session_manager or self.settings.get("session_manager")
+        if manager is None or self.get_status() >= 500 or not manager.has_pending_write(self):
+            if manager is not None and self.get_status() < 500:
+                manager.write_headers(self)
             return super().finish(chunk)
         if chunk is not None:
             self.write(chunk)
