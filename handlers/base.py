@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from tornado.web import RequestHandler
 
-from sessions import SessionMixin
+from sessions import SessionXSRFMixin
 
 from .error_pages import ErrorPages
 
 
-class SessionHandler(ErrorPages, SessionMixin, RequestHandler):
-    """A handler with a session, a plain-text writer, as the Iris examples answer, and error pages for browsers."""
+class SessionHandler(ErrorPages, SessionXSRFMixin, RequestHandler):
+    """A handler with a session (its forms' XSRF tokens bound to it), a plain-text writer, as the Iris
+    examples answer, and error pages for browsers."""
 
     def write_text(self, body: str = "", status: int = 200) -> None:
         """Answer with ``body`` as ``text/plain`` (an empty body is Iris's "ok")."""

@@ -46,6 +46,9 @@ DestroyListener = Callable[[str], object]
 
 #: The handler attribute holding the request's ``RequestState``.
 _STATE_ATTRIBUTE = "_session_state"
+#: The handler attribute holding the request's cookie values, decoded: the XSRF check of a
+#: POST and the load that follows it share one decoding (an AES decryption for encrypted cookies).
+_DECODED_ATTRIBUTE = "_session_cookie_decoded"
 
 
 class CookieAction(enum.Enum):
@@ -157,8 +160,7 @@ class SessionManager:
             session = state.session
             stored = session is not None and (session.stored or session.has_changes())
             return session.id if stored else None
-        for raw in read_cookie_values(handler.request, self.config.cookie_name):  # the first well-formed one
-            decoded = self.config.codec.decode(self.config.cookie_name, raw)
+        for decoded in self._decoded_cookie(handler):  # the first well-formed one
             session_id = None if decoded is None else self.store.session_id(decoded.payload)
             if session_id is not None:
                 return session_id
@@ -209,7 +211,7 @@ class SessionManager:
             for session_id in {session.id, state.previous_id} - {None}:
                 await self._destroy_stored(session_id)
         state.session = state.payload = state.previous_id = None
-        state.stale_cookie = bool(read_cookie_values(handler.request, self.config.cookie_name))
+        state.stale_cookie = bool(self._decoded_cookie(handler))
         if self.config.clear_site_data:
             handler.set_header("Clear-Site-Data", '"cache", "cookies", "storage"')
 
@@ -294,10 +296,10 @@ class SessionManager:
         the browser's new cookie, which a deletion here could overtake.
         """
         state = RequestState(self, None)
-        raws = read_cookie_values(handler.request, self.config.cookie_name)
+        values = self._decoded_cookie(handler)
         all_dead = True
-        for raw in raws:
-            found, dead = await self._open(raw)
+        for decoded in values:
+            found, dead = await self._open(decoded)
             if found is not None:
                 state.session = self._session(handler, found.session_id, found.record, stored=True)
                 state.payload = found.decoded.payload
@@ -307,13 +309,22 @@ class SessionManager:
             all_dead = all_dead and dead
         else:
             state.session = self._new_session(handler)
-            state.stale_cookie = bool(raws) and all_dead
+            state.stale_cookie = bool(values) and all_dead
         handler.__dict__[_STATE_ATTRIBUTE] = state
         return state
 
-    async def _open(self, raw: str) -> tuple[_Found | None, bool]:
-        """The live session one cookie value opens, if any, and whether the value is proven dead."""
-        decoded = self.config.codec.decode(self.config.cookie_name, raw)
+    def _decoded_cookie(self, handler: RequestHandler) -> list[Decoded | None]:
+        """The request's values of the cookie, decoded (``None``: refused by the codec), once per request."""
+        cached: tuple[SessionManager, list[Decoded | None]] | None = handler.__dict__.get(_DECODED_ATTRIBUTE)
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        name, codec = self.config.cookie_name, self.config.codec
+        decoded = [codec.decode(name, raw) for raw in read_cookie_values(handler.request, name)]
+        handler.__dict__[_DECODED_ATTRIBUTE] = (self, decoded)
+        return decoded
+
+    async def _open(self, decoded: Decoded | None) -> tuple[_Found | None, bool]:
+        """The live session one decoded cookie value opens, if any, and whether the value is proven dead."""
         opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)

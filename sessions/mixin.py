@@ -25,9 +25,8 @@ from types import TracebackType
 from typing import Any
 
 from tornado import iostream
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import RequestHandler
 
-from . import xsrf
 from .errors import SessionNotStartedError, SessionTooLargeError, StoreUnavailableError
 from .manager import SessionManager
 from .session import Session
@@ -57,47 +56,6 @@ class SessionMixin(RequestHandler):
         if manager is None:
             raise RuntimeError("no session manager: pass session_manager= in the URL spec or the app settings")
         return manager
-
-    # -- XSRF tokens bound to the session ----------------------------------------
-
-    @property
-    def xsrf_token(self) -> bytes:
-        """Tornado's masked XSRF token, derived from the session when there is one.
-
-        Tornado's own token is a double-submit cookie that any session could
-        present; this one is an HMAC of the session ID (keyed with the newest of
-        the application's ``xsrf_session_secrets``, else its ``cookie_secret``), so
-        a token from another session is refused, and ``regenerate()`` (login)
-        rotates it. ``xsrf_form_html()`` keeps working. A visitor without a
-        session gets Tornado's token.
-        """
-        secrets, session_id = self._xsrf_binding_inputs()
-        if session_id is None:
-            return super().xsrf_token
-        return xsrf.mask(xsrf.binding(secrets[0], session_id))
-
-    def check_xsrf_cookie(self) -> None:
-        """Accept a token made under any secret of the ring: a form rendered before a rotation still posts."""
-        secrets, session_id = self._xsrf_binding_inputs()
-        if session_id is None:
-            super().check_xsrf_cookie()
-            return
-        token = (
-            self.get_argument("_xsrf", None)
-            or self.request.headers.get("X-Xsrftoken")
-            or self.request.headers.get("X-Csrftoken")
-        )
-        if not token:
-            raise HTTPError(403, "'_xsrf' argument missing from POST")
-        if not any(xsrf.matches(token, xsrf.binding(secret, session_id)) for secret in secrets):
-            raise HTTPError(403, "XSRF token does not match this session")
-
-    def _xsrf_binding_inputs(self) -> tuple[list[xsrf.Secret], str | None]:
-        """The token secrets (newest first) and the session ID tokens are bound to (``None``: no binding)."""
-        secrets = xsrf.secrets_from_settings(self.settings)
-        if not secrets:
-            return secrets, None
-        return secrets, self.get_session_manager().request_session_id(self)
 
     async def get_session(self) -> Session:
         """Return this request's session, loading it on first use (Iris's ``Start``)."""

@@ -353,3 +353,10 @@ def test_remaining_time_is_rounded_to_the_nearest_minute():
     assert describe_time(2699.0, 0.0).endswith("(in 45 min)")
     assert describe_time(-90.0, 0.0).endswith("(2 min ago)")
     assert describe_time(30.0, 0.0).endswith("(in 30 s)")
+
+
+@pytest.mark.gen_test
+async def test_the_session_bound_token_is_made_once_per_request_like_tornados(client: CookieClient):
+    await client.get("/standalone/set")  # a session: its forms' tokens are bound to it
+    tokens = re.findall(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))
+    assert len(tokens) > 1 and len(set(tokens)) == 1  # one masking for every form of the page
