@@ -14,13 +14,13 @@ and its key/value form posts to ``/database/value``.
 
 from __future__ import annotations
 
-from tornado.web import URLSpec
+from tornado.web import HTTPError, URLSpec
 
 from sessions import ConversionError, Session, SessionManager, SessionNotFoundError
 from sessions.conversions import to_int64
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 from .standalone import ClearHandler, DeleteHandler, DestroyHandler, HomeHandler  # as Iris's standalone example
 
 PAGE = "/database/page"
@@ -36,8 +36,8 @@ def parse_int(value: str) -> int:
     try:
         return to_int64("value", value)
     except ConversionError:
-        raise ActionRefused(
-            400, f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
+        raise HTTPError(
+            400, reason=f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
         ) from None
 
 
@@ -75,7 +75,7 @@ class ValueFormHandler(StepActionHandler):
     async def act(self) -> str:
         key, value = self.get_body_argument("key", "").strip(), self.get_body_argument("value", "")
         if not key or "/" in key:
-            raise ActionRefused(400, "Bad Request: the key must be a non-empty name without '/'")
+            raise HTTPError(400, reason="Bad Request: the key must be a non-empty name without '/'")
         if self.get_body_argument("kind", "str") == "int":
             number = parse_int(value)
             return set_int(await self.get_session(), key, number)
@@ -98,7 +98,7 @@ class UpdateHandler(StepActionHandler):
         try:
             await self.get_session_manager().shift_expiration(self)
         except SessionNotFoundError as exc:
-            raise ActionRefused(404, str(exc)) from None
+            raise HTTPError(404, reason=str(exc)) from None
         return ""
 
 

@@ -9,13 +9,13 @@ session store, so they survive a restart and are seen by every app process.
 
 from __future__ import annotations
 
-from tornado.web import RedirectHandler, url
+from tornado.web import HTTPError, RedirectHandler, url
 
 from sessions import LEVELS, SessionManager, refuse_cross_site
 from sessions.flashes import MESSAGE_MARK
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 
 #: Longest message the form accepts: a flash is a line of feedback, not a document.
 MAX_MESSAGE_LENGTH = 500
@@ -77,7 +77,7 @@ class MessageHandler(StepActionHandler):
         level = self.get_body_argument("level", "")
         problem = _check(message, level)
         if problem:
-            raise ActionRefused(400, problem)
+            raise HTTPError(400, reason=problem)
         session = await self.get_session()
         session.flash(message, level)
         return ""

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 
-from tornado.web import url
+from tornado.web import HTTPError, url
 
 from sessions import Session, SessionManager
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 
 #: A user name for the demo login: short, printable, no spaces.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -44,7 +44,7 @@ class LoginHandler(StepActionHandler):
     async def act(self) -> str:
         user = self.get_argument("user", "iris")
         if not _USER_NAME.fullmatch(user):
-            raise ActionRefused(400, "Bad Request: user must be 1-64 letters, digits or _.@-")
+            raise HTTPError(400, reason="Bad Request: user must be 1-64 letters, digits or _.@-")
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
@@ -66,7 +66,7 @@ class LogoutEverywhereHandler(StepActionHandler):
         session = await self.get_session()
         user = session.user
         if user is None or not session.get_boolean("authenticated", default=False):
-            raise ActionRefused(403, "Forbidden")
+            raise HTTPError(403, reason="Forbidden")
         manager = self.get_session_manager()
         await manager.destroy(self)  # this browser: the session and its cookie
         others = await manager.destroy_user(user)

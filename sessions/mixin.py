@@ -36,6 +36,18 @@ log = logging.getLogger("sessions")
 STORE_UNAVAILABLE_TEXT = "Service Unavailable: the session store is unavailable, please try again shortly."
 
 
+def session_error_answer(error: BaseException | None) -> tuple[int, str] | None:
+    """The status and plain text a session error is answered with (``None``: not a session error).
+
+    503 for a store outage, 413 for an oversized session: what the client can act on.
+    """
+    if isinstance(error, StoreUnavailableError):
+        return 503, STORE_UNAVAILABLE_TEXT
+    if isinstance(error, SessionTooLargeError):
+        return 413, f"Payload Too Large: {error}"
+    return None
+
+
 class SessionMixin(RequestHandler):
     """Put it before ``RequestHandler`` in the bases of a handler.
 
@@ -89,38 +101,33 @@ class SessionMixin(RequestHandler):
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
-        except (StoreUnavailableError, SessionTooLargeError) as error:
-            if isinstance(error, SessionTooLargeError):
+        except Exception as error:
+            answer = session_error_answer(error)
+            if answer is None:
+                log.exception("saving the session failed")
+                answer = 500, "Internal Server Error"
+            elif isinstance(error, SessionTooLargeError):
                 log.warning("refused an oversized session at save: %s", error)
-            self._answer_session_error(error)
-        except Exception:
-            log.exception("saving the session failed")
-            self._replace_response(500, "Internal Server Error")
+            self.clear()
+            self.write_text(answer[1], status=answer[0])
         try:
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
 
-    def _answer_session_error(self, error: StoreUnavailableError | SessionTooLargeError) -> None:
-        """503 for a store outage, 413 for an oversized session: what the client can act on."""
-        if isinstance(error, StoreUnavailableError):
-            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer a session error raised by the handler as a session error found at save is answered."""
+        answer = session_error_answer(kwargs.get("exc_info", (None, None, None))[1])
+        if answer is None:
+            super().write_error(status_code, **kwargs)
         else:
-            self._replace_response(413, f"Payload Too Large: {error}")
+            self.write_text(answer[1], status=answer[0])
 
-    def _replace_response(self, status: int, text: str) -> None:
-        self.clear()
+    def write_text(self, body: str = "", status: int = 200) -> None:
+        """Answer ``status`` with ``body`` as ``text/plain``."""
         self.set_status(status)
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
-        self.write(text)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, (StoreUnavailableError, SessionTooLargeError)):
-            self._answer_session_error(error)
-            self.finish()
-        else:
-            super().write_error(status_code, **kwargs)
+        self.write(body)
 
     def log_exception(
         self,
