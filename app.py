@@ -24,7 +24,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from tornado.options import define, options, parse_command_line
-from tornado.routing import PathMatches, Rule
 from tornado.web import Application, url
 
 from handlers import database, flash, overview, standalone
@@ -112,10 +111,10 @@ def make_app(
     routes = [
         url(r"/", IndexHandler, name="index"),
         *overview.routes(overview_sessions),
-        under("/standalone", standalone.routes("/standalone", standalone_sessions, "standalone.html")),
-        under("/flash", flash.routes(flash_sessions)),
-        under("/securecookie", standalone.routes("/securecookie", securecookie_sessions, "securecookie.html")),
-        under("/database", database.routes(database_sessions)),
+        *standalone.routes(standalone_sessions, "/standalone"),
+        *flash.routes(flash_sessions, "/flash"),
+        *standalone.routes(securecookie_sessions, "/securecookie"),
+        *database.routes(database_sessions, "/database"),
     ]
     return Application(
         routes,
@@ -130,12 +129,6 @@ def make_app(
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
     )
-
-
-def under(prefix: str, rules: list[url]) -> Rule:
-    """One rule for a step's routes: Tornado tries rules in order, so a request for
-    the last step fails one match per earlier step instead of one per earlier route."""
-    return Rule(PathMatches(rf"{prefix}(?:/.*)?"), rules)
 
 
 def _process_secret() -> str:

@@ -84,8 +84,8 @@ def build_apps(store_name: str, workdir: Path, redis_url: str | None) -> tuple[A
     bench = {"session_manager": manager}
     routes = [
         url(r"/bench/anonymous", AnonymousHandler, bench),
-        url(r"/bench/login", overview.LoginHandler, bench),
-        url(r"/bench/secret", overview.SecretHandler, bench),
+        url(r"/bench/login", overview.OverviewLogin, bench),
+        url(r"/bench/secret", overview.OverviewSecret, bench),
         url(r"/bench/count", CountHandler, bench),
         url(r"/bench/same-answer", SameAnswerHandler),
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from tornado.web import HTTPError, url
+from tornado.web import HTTPError, URLSpec, url
 
 from sessions import Session, SessionManager
 
@@ -32,13 +32,13 @@ def secret_answer(session: Session) -> tuple[int, str]:
     return 403, "Forbidden"
 
 
-class SecretHandler(SessionHandler):
+class OverviewSecret(SessionHandler):
     async def get(self) -> None:
         status, body = secret_answer(await self.get_session())
         self.write_text(body, status=status)
 
 
-class LoginHandler(StepActionHandler):
+class OverviewLogin(StepActionHandler):
     """Log in as ``user=NAME`` (default ``iris``); there is no password in this demo."""
 
     async def act(self) -> str:
@@ -53,13 +53,13 @@ class LoginHandler(StepActionHandler):
         return ""
 
 
-class LogoutHandler(StepActionHandler):
+class OverviewLogout(StepActionHandler):
     async def act(self) -> str:
         await self.get_session_manager().destroy(self)
         return ""
 
 
-class LogoutEverywhereHandler(StepActionHandler):
+class OverviewLogoutEverywhere(StepActionHandler):
     """End every session of the logged-in user, on every browser and device."""
 
     async def act(self) -> str:
@@ -73,7 +73,7 @@ class LogoutEverywhereHandler(StepActionHandler):
         return f"Logged out {user} everywhere: {others + 1} session(s) ended"
 
 
-class OverviewPageHandler(StepPageHandler):
+class OverviewPage(StepPageHandler):
     template = "overview.html"
 
     async def get(self) -> None:
@@ -82,14 +82,17 @@ class OverviewPageHandler(StepPageHandler):
         await self.render_step(secret_status=status, secret_text=body, user=session.user)
 
 
-def routes(manager: SessionManager) -> list[url]:
-    """The step's URLs at the site's root, as in Iris; its forms post to them and come back to ``/overview``."""
+def routes(manager: SessionManager, prefix: str = "") -> list[URLSpec]:
+    """The step's routes, at the site's root as in Iris; named ``overview_{route}``.
+
+    Its forms post to them and come back to ``/overview``.
+    """
     kwargs = {"session_manager": manager}
-    actions = {**kwargs, "page": "/overview"}
+    actions = {**kwargs, "page": f"{prefix}/overview"}
     return [
-        url(r"/overview", OverviewPageHandler, kwargs),
-        url(r"/secret", SecretHandler, kwargs),
-        url(r"/login", LoginHandler, actions),
-        url(r"/logout", LogoutHandler, actions),
-        url(r"/logout-everywhere", LogoutEverywhereHandler, actions),
+        url(rf"{prefix}/overview", OverviewPage, kwargs, name="overview_page"),
+        url(rf"{prefix}/secret", OverviewSecret, kwargs, name="overview_secret"),
+        url(rf"{prefix}/login", OverviewLogin, actions, name="overview_login"),
+        url(rf"{prefix}/logout", OverviewLogout, actions, name="overview_logout"),
+        url(rf"{prefix}/logout-everywhere", OverviewLogoutEverywhere, actions, name="overview_logout_everywhere"),
     ]
