@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 from . import conversions, values
 from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
-from .flashes import FlashMixin
+from .flashes import Flashes
 from .limits import SizeLimit
 from .record import VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
 
 
-class Session(FlashMixin):
+class Session(Flashes):
     """Values and flash messages of one visitor, as seen by one request.
 
     Typed getters follow Iris's conversion rules: without a ``default`` they raise
@@ -30,27 +30,13 @@ class Session(FlashMixin):
     """
 
     def __init__(self, session_id: str, record: Record, *, stored: bool, limit: SizeLimit | None = None) -> None:
-        """Wrap ``record``; ``stored`` tells whether it came from the store or is new.
-
-        ``limit`` (chosen by the manager from its config) holds the session to a
-        size: a write that would exceed it raises ``SessionTooLargeError``, unapplied.
-        """
-        self._id = session_id
+        """Wrap ``record`` (see ``JournaledRecord``); ``stored`` tells whether it came from the store or is new."""
+        super().__init__(session_id, record, stored=stored, limit=limit)
         self._is_new = not stored
-        self._stored = stored
-        self._fields = record.fields
-        self._meta = record.meta
-        self._limit = limit
-        # This request's changes, in the shape the store applies them (its meta is set at save).
-        self._journal = Journal(record.meta)
         # Mutable values handed to the caller: compared at save time, so that
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
-        self._consumed: set[str] = set()
         self._user_changed = False
-        # Flashes this request consumed and a save already deleted from the store:
-        # still readable until the request ends (see flashes.py).
-        self._spent: dict[str, str] = {}
 
     # -- identity -----------------------------------------------------------
 
@@ -237,22 +223,13 @@ class Session(FlashMixin):
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
-    def _admit(self, name: str, stored: str) -> None:
-        if self._limit is not None:
-            self._limit.check(self._id, {**self._fields, name: stored}, self._meta)
-
     def _write(self, name: str, stored: str) -> None:
-        self._admit(name, stored)
-        self._fields[name] = stored
-        self._journal.note_set(name, stored)
+        super()._write(name, stored)
         self._handed_out.pop(name, None)
 
     def _remove(self, name: str) -> bool:
-        if self._fields.pop(name, None) is None:
-            return False
-        self._journal.note_delete(name)
         self._handed_out.pop(name, None)
-        return True
+        return super()._remove(name)
 
     # -- the manager's side ---------------------------------------------------
     # Public to the package: what ``SessionManager`` needs to save a session.
@@ -276,8 +253,7 @@ class Session(FlashMixin):
     def has_changes(self) -> bool:
         """Tell whether a save would change the stored record's fields or owner."""
         self._note_mutated_values()
-        consumed = any(name in self._fields for name in self._consumed)
-        return bool(self._journal) or consumed or self._user_changed
+        return bool(self._journal) or self._has_unsaved_consumption() or self._user_changed
 
     def check_size(self) -> None:
         """Hold the session to its limit before a save: values grown in place show only now."""
@@ -287,16 +263,9 @@ class Session(FlashMixin):
     def take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
         """Return the journal of this request's changes, saved with ``meta``, and start a new one."""
         self._note_mutated_values()
-        for name in self._consumed:
-            stored = self._fields.get(name)
-            if stored is not None:
-                self._spent[name] = stored
-                self._remove(name)
-        journal, self._journal = self._journal, Journal(self._meta)
-        journal.meta, journal.create, journal.previous_id = meta, not self._stored, previous_id
+        self._spend_consumed()
         self._user_changed = False
-        self._consumed = set()
-        return journal
+        return self._next_journal(meta, previous_id)
 
     def saved(self, counted: dict[str, str]) -> None:
         """Take in the store's view after a save: the record exists, counters are exact."""
