@@ -72,18 +72,27 @@ def app(narrow_store, clock):
     return make_app(store=narrow_store, clock=clock)
 
 
+async def wait_until(condition, timeout: float = 10.0) -> None:
+    """Let the loop run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.gen_test
 async def test_a_request_that_waits_too_long_for_a_connection_is_a_503(
     client: CookieClient, other_client: CookieClient, redis_url, caplog
 ):
     assert (await client.get("/login")).code == 200  # the one connection is open and idle
     with redis.Redis.from_url(redis_url) as raw:
-        raw.execute_command("CLIENT", "PAUSE", 1000, "ALL")  # Redis answers nobody for 1 s
+        raw.execute_command("CLIENT", "PAUSE", 1000, "WRITE")  # Redis holds back writes for 1 s
+        holding = asyncio.ensure_future(other_client.get("/login"))  # its save takes the connection
+        await wait_until(lambda: raw.info("clients")["blocked_clients"] == 1)
 
-    holding = asyncio.ensure_future(client.get("/secret"))  # takes the connection, waits for Redis
-    waiting = await other_client.get("/login")  # finds no free connection within 0.2 s
+        waiting = await client.get("/secret")  # finds no free connection within 0.2 s
 
     assert (waiting.code, text(waiting)) == (503, STORE_UNAVAILABLE_TEXT)
     assert "all 1 connections of the pool stayed busy for 0.2 s" in caplog.text
-    assert text(await holding) == "The cake is a lie!"  # the one with the connection got its answer
-    assert (await other_client.get("/login")).code == 200  # and the pool serves again
+    assert (await holding).code == 200  # the one with the connection got its answer
+    assert text(await client.get("/secret")) == "The cake is a lie!"  # and the pool serves again
