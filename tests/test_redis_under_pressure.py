@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from sessions.mixin import STORE_UNAVAILABLE_TEXT
 from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient, text
 from tests.live_app import LiveApp
+from tests.redis_server import RedisServer
 
 #: The database step's manager keeps its sessions in the namespace of its cookie name.
 COOKIE = "sessionscookieid"
@@ -96,3 +98,93 @@ async def test_a_request_that_waits_too_long_for_a_connection_is_a_503(
     assert "all 1 connections of the pool stayed busy for 0.2 s" in caplog.text
     assert (await holding).code == 200  # the one with the connection got its answer
     assert text(await client.get("/secret")) == "The cake is a lie!"  # and the pool serves again
+
+
+# -- a flood of large anonymous sessions against a Redis with a memory cap -------
+
+#: What one request of the flood stores: 60 KB, within the session limit of 64 KB.
+LARGE_VALUE = "x" * 60_000
+#: Memory the test's Redis may use: room for about 40 such sessions.
+MAXMEMORY = 4 * 1024 * 1024
+
+
+def capped_redis(workdir: Path, policy: str) -> RedisServer:
+    return RedisServer(workdir, "--maxmemory", str(MAXMEMORY), "--maxmemory-policy", policy, "--maxmemory-samples", "10")
+
+
+async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: float | None) -> Counter:
+    """``count`` visitors without cookies each storing ``LARGE_VALUE``, at most ``per_second`` starting each second."""
+    start = asyncio.get_running_loop().time()
+
+    async def visitor(i: int) -> int:
+        if per_second is not None:  # the flood's pace, not a wait for a condition
+            await asyncio.sleep(max(0.0, start + i / per_second - asyncio.get_running_loop().time()))
+        response = await http.fetch(f"{base_url}/database/set/k/{LARGE_VALUE}", raise_error=False, request_timeout=60)
+        return response.code
+
+    return Counter(await asyncio.gather(*(visitor(i) for i in range(count))))
+
+
+async def keep_clicking(http: AsyncHTTPClient, base_url: str, cookie: dict[str, str], until: asyncio.Future) -> Counter:
+    """An active user reading and writing their session until ``until`` is done; counts what each click saw."""
+    seen: Counter = Counter()
+    while not until.done():
+        read = await http.fetch(f"{base_url}/database/get/user", headers=cookie, raise_error=False)
+        seen[read.code, read.body.decode()] += 1
+        write = await http.fetch(f"{base_url}/database/set/clicks/1", headers=cookie, raise_error=False)
+        seen[write.code, "wrote"] += 1
+    return seen
+
+
+@pytest.fixture
+def flood_http():
+    http = AsyncHTTPClient(force_instance=True, max_clients=20)
+    yield http
+    http.close()
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_with_volatile_lru_a_flood_evicts_the_idle_and_an_active_user_stays(tmp_path, flood_http):
+    server = capped_redis(tmp_path, "volatile-lru")
+    server.start()
+    try:
+        with LiveApp("--store=redis", f"--redis-url={server.url}") as app:
+            first = await flood_http.fetch(app.url + "/database/set/user/ann")
+            cookie = {"Cookie": f"{COOKIE}={session_cookie(first)}"}
+
+            # 30 a second: memory holds about 1.5 s of the flood, more than Redis's LRU clock resolution (1 s).
+            flooding = asyncio.ensure_future(flood(flood_http, app.url, 300, per_second=30))
+            seen = await keep_clicking(flood_http, app.url, cookie, until=flooding)
+            flooded = await flooding
+        with redis.Redis.from_url(server.url) as raw:
+            info = raw.info()
+    finally:
+        server.stop()
+
+    assert flooded == {200: 300}  # every visitor of the flood was served
+    assert set(seen) == {(200, "The 'user' on the /set was: ann"), (200, "wrote")}  # logged in throughout
+    assert info["evicted_keys"] >= 250  # the flood's sessions made room for one another
+    assert info["used_memory"] <= MAXMEMORY * 1.1
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_with_noeviction_a_full_redis_refuses_new_writes_as_unavailable_and_still_reads(tmp_path, flood_http):
+    server = capped_redis(tmp_path, "noeviction")
+    server.start()
+    try:
+        with LiveApp("--store=redis", f"--redis-url={server.url}") as app:
+            first = await flood_http.fetch(app.url + "/database/set/user/ann")
+            cookie = {"Cookie": f"{COOKIE}={session_cookie(first)}"}
+
+            flooded = await flood(flood_http, app.url, 100, per_second=None)
+            read = await flood_http.fetch(app.url + "/database/get/user", headers=cookie, raise_error=False)
+            log = app.output()
+        with redis.Redis.from_url(server.url) as raw:
+            info = raw.info()
+    finally:
+        server.stop()
+
+    assert flooded[200] < 60 and flooded[503] == 100 - flooded[200]  # until memory ran out, then refused
+    assert (read.code, read.body.decode()) == (200, "The 'user' on the /set was: ann")  # reading goes on
+    assert "command not allowed when used memory > 'maxmemory'" in log  # the 503s say why in the log
+    assert info["evicted_keys"] == 0 and info["used_memory"] <= MAXMEMORY * 1.1  # bounded all the same

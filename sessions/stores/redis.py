@@ -97,8 +97,11 @@ local exists = session_meta(source) ~= nil
 if not exists and not create then
   return {0}
 end
-if not exists then
-  redis.call('DEL', key)  -- another program's value where a new session goes: replaced
+-- Another program's value where a new session goes is replaced. Only then: a
+-- script's first write decides whether Redis at maxmemory refuses it (HSET) or
+-- lets the whole script through (DEL), and a new session must be refused.
+if not exists and redis.call('EXISTS', key) == 1 then
+  redis.call('DEL', key)
 end
 
 local at, deleted, set = 8, {}, {}
