@@ -104,8 +104,8 @@ async def test_a_request_that_waits_too_long_for_a_connection_is_a_503(
 
 #: What one request of the flood stores: 60 KB, within the session limit of 64 KB.
 LARGE_VALUE = "x" * 60_000
-#: Memory the test's Redis may use: room for about 40 such sessions.
-MAXMEMORY = 4 * 1024 * 1024
+#: Memory the test's Redis may use: room for about 90 such sessions.
+MAXMEMORY = 8 * 1024 * 1024
 
 
 def capped_redis(workdir: Path, policy: str) -> RedisServer:
@@ -113,16 +113,18 @@ def capped_redis(workdir: Path, policy: str) -> RedisServer:
 
 
 async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: float | None) -> Counter:
-    """``count`` visitors without cookies each storing ``LARGE_VALUE``, at most ``per_second`` starting each second."""
-    start = asyncio.get_running_loop().time()
+    """``count`` visitors without cookies each storing ``LARGE_VALUE``, starting ``per_second`` at most."""
 
-    async def visitor(i: int) -> int:
-        if per_second is not None:  # the flood's pace, not a wait for a condition
-            await asyncio.sleep(max(0.0, start + i / per_second - asyncio.get_running_loop().time()))
+    async def visitor() -> int:
         response = await http.fetch(f"{base_url}/database/set/k/{LARGE_VALUE}", raise_error=False, request_timeout=60)
         return response.code
 
-    return Counter(await asyncio.gather(*(visitor(i) for i in range(count))))
+    visitors = []
+    for _ in range(count):
+        visitors.append(asyncio.ensure_future(visitor()))
+        if per_second is not None:
+            await asyncio.sleep(1 / per_second)  # the flood's pace (never caught up after a stall), not a wait
+    return Counter(await asyncio.gather(*visitors))
 
 
 async def keep_clicking(http: AsyncHTTPClient, base_url: str, cookie: dict[str, str], until: asyncio.Future) -> Counter:
@@ -152,7 +154,7 @@ async def test_with_volatile_lru_a_flood_evicts_the_idle_and_an_active_user_stay
             first = await flood_http.fetch(app.url + "/database/set/user/ann")
             cookie = {"Cookie": f"{COOKIE}={session_cookie(first)}"}
 
-            # 30 a second: memory holds about 1.5 s of the flood, more than Redis's LRU clock resolution (1 s).
+            # 30 a second: memory holds about 3 s of the flood, more than Redis's LRU clock resolution (1 s).
             flooding = asyncio.ensure_future(flood(flood_http, app.url, 300, per_second=30))
             seen = await keep_clicking(flood_http, app.url, cookie, until=flooding)
             flooded = await flooding
@@ -163,7 +165,7 @@ async def test_with_volatile_lru_a_flood_evicts_the_idle_and_an_active_user_stay
 
     assert flooded == {200: 300}  # every visitor of the flood was served
     assert set(seen) == {(200, "The 'user' on the /set was: ann"), (200, "wrote")}  # logged in throughout
-    assert info["evicted_keys"] >= 250  # the flood's sessions made room for one another
+    assert info["evicted_keys"] >= 150  # the flood's sessions made room for one another
     assert info["used_memory"] <= MAXMEMORY * 1.1
 
 
@@ -176,7 +178,7 @@ async def test_with_noeviction_a_full_redis_refuses_new_writes_as_unavailable_an
             first = await flood_http.fetch(app.url + "/database/set/user/ann")
             cookie = {"Cookie": f"{COOKIE}={session_cookie(first)}"}
 
-            flooded = await flood(flood_http, app.url, 100, per_second=None)
+            flooded = await flood(flood_http, app.url, 150, per_second=None)
             read = await flood_http.fetch(app.url + "/database/get/user", headers=cookie, raise_error=False)
             log = app.output()
         with redis.Redis.from_url(server.url) as raw:
@@ -184,7 +186,7 @@ async def test_with_noeviction_a_full_redis_refuses_new_writes_as_unavailable_an
     finally:
         server.stop()
 
-    assert flooded[200] < 60 and flooded[503] == 100 - flooded[200]  # until memory ran out, then refused
+    assert flooded[200] < 100 and flooded[503] == 150 - flooded[200]  # until memory ran out, then refused
     assert (read.code, read.body.decode()) == (200, "The 'user' on the /set was: ann")  # reading goes on
     assert "command not allowed when used memory > 'maxmemory'" in log  # the 503s say why in the log
     assert info["evicted_keys"] == 0 and info["used_memory"] <= MAXMEMORY * 1.1  # bounded all the same
