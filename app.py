@@ -4,6 +4,7 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
 
     --port=8080 --address=127.0.0.1
     --store=memory|sqlite|redis   where sessions live (memory needs no server)
+    --memory-limit=64MB     what --store=memory may hold (KB, MB, GB or bytes); the least recently used go first
     --sqlite-path=sessions.sqlite3 --redis-url=redis://127.0.0.1:6379/0
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
@@ -32,6 +33,7 @@ from handlers.inspector import SessionInspector
 from handlers.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
+from sessions.sizes import parse_size
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 
@@ -41,6 +43,7 @@ log = logging.getLogger("app")
 define("port", default=8080, help="port to listen on")
 define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
 define("store", default="memory", help="session store: memory, sqlite or redis")
+define("memory_limit", default="64MB", help="bytes --store=memory may hold: 64MB, 512KB, 1GB or a number")
 define("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
 define("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
 define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
@@ -119,7 +122,8 @@ def make_app(
         static_path=str(HERE / "static"),
         static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
         xsrf_cookies=True,
-        cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
+        cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
+        xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
         session_store=store,
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
@@ -149,12 +153,20 @@ def configured_secrets() -> list[str]:
 def store_from_options() -> SessionStore:
     """The store ``--store`` names, connected lazily: the app starts even if the store is down."""
     if options.store == "memory":
-        return MemoryStore()
+        return MemoryStore(max_bytes=memory_limit())
     if options.store == "sqlite":
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
         return RedisStore(options.redis_url)
     raise SystemExit(f"--store must be memory, sqlite or redis, not {options.store!r}")
+
+
+def memory_limit() -> int:
+    """``--memory-limit`` in bytes; a value that is not a size stops the app with one line."""
+    try:
+        return parse_size(options.memory_limit)
+    except ValueError as error:
+        raise SystemExit(f"--memory-limit: {error}") from None
 
 
 async def serve(store: SessionStore) -> None:

@@ -53,7 +53,11 @@ async def test_set_int_stores_an_int_that_reads_back_as_an_int(client: CookieCli
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("value", ["abc", "4.5", "1e3", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "4.5", "1e3", "99999999999999999999", "9" * 4301],  # the last: more digits than Python's int() takes
+    ids=lambda value: value if len(value) < 30 else f"{len(value)}-digits",
+)
 async def test_set_int_refuses_a_non_integer_with_400(client: CookieClient, value):
     response = await client.get(f"/database/set/int/age/{value}")
     assert response.code == 400

@@ -211,6 +211,17 @@ async def test_shift_expiration_moves_the_store_expiry_and_the_cookie_together(c
     assert answer(await client.get("/get/a"))["found"] is True
 
 
+@pytest.mark.gen_test
+async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_500(client: CookieClient, store):
+    too_long = "9" * 4301  # more digits than Python's int() converts
+    await client.get(path("/set/n", too_long))
+
+    for route in ("/get-int/n", "/increment/n"):
+        response = await client.get(route)
+        assert response.code == 400 and json.loads(response.body).startswith("session value 'n' = '999")
+    assert answer(await client.get("/get/n"))["value"] == too_long  # the failed increment wrote nothing
+
+
 # -- no lost updates -----------------------------------------------------------------
 
 
@@ -238,6 +249,19 @@ async def test_a_hundred_concurrent_increments_count_exactly_a_hundred(wide_clie
     assert record.fields["v:n"] == "100"
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_increment_returns_this_requests_view_and_the_store_still_counts_every_one(wide_client, app, store):
+    """What the README promises: without awaiting save_session(), concurrent increments may return the
+    same number (each saw the count as it loaded it), and the stored total is still exact."""
+    await wide_client.get(path("/set/seed", 0))
+    app.settings["gates"].barrier = asyncio.Barrier(60)  # all 60 have loaded before any saves
+
+    responses = await asyncio.gather(*(wide_client.get("/increment-unsaved/n") for _ in range(60)))
+
+    assert [answer(response) for response in responses] == [1] * 60
+    assert (await store.load(NS, wide_client.jar[COOKIE])).fields["v:n"] == "60"
+
+
 @pytest.mark.gen_test
 @pytest.mark.parametrize("op", ["set", "increment"])
 async def test_a_request_still_running_at_logout_does_not_bring_the_session_back(
@@ -258,6 +282,62 @@ async def test_a_request_still_running_at_logout_does_not_bring_the_session_back
     other_client.jar[COOKIE] = session_id  # the old cookie, replayed
     assert answer(await other_client.get("/get/user")) == {"found": False, "value": None}
     assert answer(await other_client.get("/get/late")) == {"found": False, "value": None}
+
+
+@pytest.mark.gen_test
+async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_its_own_writes(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    old_id = client.jar[COOKIE]
+    gates = app.settings["gates"]
+
+    login = asyncio.ensure_future(client.get("/slow/late?op=regenerate"))
+    await gates.loaded.wait()
+    await client.get("/logout")  # the old session ends while the login runs
+    gates.release.set()
+    response = await login
+
+    assert response.code == 200
+    new_id = client.jar[COOKIE]  # the login's answer came last: the browser holds its cookie
+    assert new_id != old_id and await store.load(NS, old_id) is None
+    assert (await store.load(NS, new_id)).fields == {"v:late": "true"}  # nothing of the destroyed session
+    assert answer(await client.get("/get/user")) == {"found": False, "value": None}
+
+
+@pytest.mark.gen_test
+async def test_a_regenerate_that_wrote_nothing_and_found_its_session_gone_creates_none(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    rename = asyncio.ensure_future(client.get("/slow/late?op=rename"))
+    await gates.loaded.wait()
+    await client.get("/logout")
+    gates.release.set()
+    response = await rename
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert COOKIE not in client.jar  # the logout's deletion stands
+
+
+@pytest.mark.gen_test
+async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client: CookieClient, app, store):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    slow = asyncio.ensure_future(client.get("/slow/late"))
+    await gates.loaded.wait()
+    await client.get("/regenerate")  # a login renames the session under the slow request
+    renamed = client.jar[COOKIE]
+    gates.release.set()
+    response = await slow
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert client.jar[COOKIE] == renamed
+    assert answer(await client.get("/get/user")) == {"found": True, "value": "ann"}
+    assert answer(await client.get("/get/late")) == {"found": False, "value": None}  # its write was dropped
 
 
 # -- regenerate ----------------------------------------------------------------------
