@@ -38,7 +38,9 @@ def meta(clock, lifetime: float = 3600) -> Meta:
 
 
 #: What the save script calls inside Redis (INFO commandstats counts those too).
-SCRIPT_COMMANDS = {"type", "exists", "del", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl"}
+SCRIPT_COMMANDS = {
+    "type", "exists", "del", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl",
+}
 
 
 def commands(raw) -> dict[str, int]:

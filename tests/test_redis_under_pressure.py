@@ -109,7 +109,9 @@ MAXMEMORY = 8 * 1024 * 1024
 
 
 def capped_redis(workdir: Path, policy: str) -> RedisServer:
-    return RedisServer(workdir, "--maxmemory", str(MAXMEMORY), "--maxmemory-policy", policy, "--maxmemory-samples", "10")
+    """A redis-server of its own with the memory cap and ``policy``, and the sampling docs/stores.md recommends."""
+    flags = ["--maxmemory", str(MAXMEMORY), "--maxmemory-policy", policy, "--maxmemory-samples", "10"]
+    return RedisServer(workdir, *flags)
 
 
 async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: float | None) -> Counter:

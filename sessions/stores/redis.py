@@ -326,9 +326,12 @@ class RedisStore(SessionStore):
         fields = await self._call(self._hash_fields(key))
         if fields == {}:
             return None  # no such key: expired, destroyed, or never there
-        record = None if fields is None else _record(fields)
+        if fields is None:
+            self._warn_foreign(key, session_id, "not a hash")
+            return None
+        record = _record(fields)
         if record is None:
-            self._warn_foreign(key, session_id, "a hash of other fields" if fields else "not a hash")
+            self._warn_foreign(key, session_id, "a hash without our metadata")
         return record
 
     async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
