@@ -90,6 +90,8 @@ end
 """
 
 _SAVE_SCRIPT = _SESSION_META_FUNCTION + """
+-- Applies a journal as sessions.record.apply_journal defines it. KEYS and ARGV
+-- are laid out by RedisStore.save and RedisStore._script_args (documented there).
 local key, source = KEYS[1], KEYS[2]
 local create, meta, ttl = ARGV[1] == '1', ARGV[2], ARGV[3]
 local clear, value_prefix = ARGV[4] == '1', ARGV[5]
@@ -147,7 +149,9 @@ local function counter(text)
   return 0
 end
 
--- Compute every increment before the first write, so a refusal writes nothing.
+-- Step 4's increments are computed here, before the first write, so a refusal writes
+-- nothing; each counts from what steps 1-3 leave (a set, else nothing if deleted or
+-- cleared, else the stored text), so the result is apply_journal's.
 local limit = 2 ^ 53
 local reply = {1}
 for i = at, #ARGV, 2 do
@@ -168,6 +172,7 @@ end
 if exists and source ~= key then
   redis.call('RENAME', source, key)
 end
+-- apply_journal's steps: 1. a clear removes every value (never a flash)
 if clear then
   for _, name in ipairs(redis.call('HKEYS', key)) do
     if is_value(name) then
@@ -175,13 +180,13 @@ if clear then
     end
   end
 end
-for name in pairs(deleted) do
+for name in pairs(deleted) do  -- 2. deletes
   redis.call('HDEL', key, name)
 end
-for name, text in pairs(set) do
+for name, text in pairs(set) do  -- 3. sets
   redis.call('HSET', key, name, text)
 end
-for i = 2, #reply, 2 do
+for i = 2, #reply, 2 do  -- 4. increments, as computed above
   redis.call('HSET', key, reply[i], reply[i + 1])
 end
 redis.call('HSET', key, '__meta__', meta)
@@ -375,6 +380,15 @@ class RedisStore(SessionStore):
         return f"{self._key_prefix(namespace)}user:{user}"
 
     def _script_args(self, journal: Journal) -> list[str | int]:
+        """``ARGV`` of ``_SAVE_SCRIPT``, in this layout (``KEYS`` are ``save()``'s: the key, the key
+        to move from, and the user's set of keys when the session has a user)::
+
+            ARGV[1]  create: 1 or 0            ARGV[5]  VALUE_PREFIX, for the clear
+            ARGV[2]  meta as JSON               ARGV[6]  D, how many deletes follow
+            ARGV[3]  TTL in ms, '' for none     ARGV[7]  S, how many sets follow
+            ARGV[4]  clear_values: 1 or 0       ARGV[8...]  D names, then S name/text
+                                                pairs, then name/delta pairs to the end
+        """
         meta = journal.meta
         ttl = "" if meta.expires_at is None else math.ceil((meta.expires_at - self._clock()) * 1000)
         args: list[str | int] = [
