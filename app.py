@@ -24,7 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from tornado.options import define, options, parse_command_line
-from tornado.web import Application, url
+from tornado.routing import PathMatches, Rule
+from tornado.web import Application, URLSpec, url
 
 from handlers import database, flash, overview, standalone
 from handlers.error_pages import NotFound
@@ -111,10 +112,10 @@ def make_app(
     routes = [
         url(r"/", IndexHandler, name="index"),
         *overview.routes(overview_sessions),
-        *standalone.routes(standalone_sessions, "/standalone"),
-        *flash.routes(flash_sessions, "/flash"),
-        *standalone.routes(securecookie_sessions, "/securecookie"),
-        *database.routes(database_sessions, "/database"),
+        one_match_per_step("/standalone", standalone.routes(standalone_sessions, "/standalone")),
+        one_match_per_step("/flash", flash.routes(flash_sessions, "/flash")),
+        one_match_per_step("/securecookie", standalone.routes(securecookie_sessions, "/securecookie")),
+        one_match_per_step("/database", database.routes(database_sessions, "/database")),
     ]
     return Application(
         routes,
@@ -129,6 +130,18 @@ def make_app(
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
     )
+
+
+def one_match_per_step(prefix: str, rules: list[URLSpec]) -> Rule:
+    """A step's routes behind one rule for their prefix: speed only, nothing else depends on it.
+
+    Tornado tries rules in order, so a request for a later step fails one
+    pattern per earlier step instead of one per earlier route. Measured with
+    ``python bench/instructions.py --only=securecookie`` (``/securecookie/get``
+    comes after 22 routes of other steps): 1,205k instructions per request with
+    it, 1,222k without (1.4 %; bare Tornado 882k).
+    """
+    return Rule(PathMatches(rf"{prefix}(?:/.*)?"), rules)
 
 
 def _process_secret() -> str:
