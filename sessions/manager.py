@@ -8,8 +8,9 @@ One request's path through it::
 
 The manager works with any Tornado ``RequestHandler``; ``SessionMixin`` calls
 ``save()`` for you before the response leaves. Everything one request knows
-about its session is kept on the handler, so nothing here is shared between
-requests except the store.
+about its session is one ``RequestState`` on the handler, so nothing here is
+shared between requests except the store. The manager talks to a ``Session``
+only through its "manager's side" methods (``take_journal``, ``saved``...).
 """
 
 from __future__ import annotations
