@@ -212,6 +212,7 @@ STEP_WALKTHROUGHS = [walkthrough for walkthrough in WALKTHROUGHS if walkthrough.
 STEP_FIXTURES = {
     "database": "redis_app",  # shows what Redis holds
     "startup-mistakes": "busy_port",  # docs/troubleshooting.md: ``python app.py`` started wrongly
+    "two-processes": "two_apps_on_one_sqlite_file",  # docs/stores.md
 }
 
 
@@ -248,6 +249,16 @@ def _listening_socket_before_a_free_port() -> socket.socket:
             except OSError:
                 busy.close()
     raise RuntimeError("found no busy port with a free port after it")
+
+
+@pytest.fixture(scope="module")
+def two_apps_on_one_sqlite_file(tmp_path_factory) -> Iterator[Rewrites]:
+    """The two ``python app.py --store=sqlite`` processes that docs/stores.md starts on ports 8081 and 8082."""
+    database = tmp_path_factory.mktemp("shared") / "sessions.sqlite3"
+    with LiveApp("--store=sqlite", f"--sqlite-path={database}") as first:
+        with LiveApp("--store=sqlite", f"--sqlite-path={database}") as second:
+            addresses = {"localhost:8081": f"localhost:{first.port}", "localhost:8082": f"localhost:{second.port}"}
+            yield Rewrites(addresses, {"sessions.sqlite3": str(database)})
 
 
 @pytest.fixture(scope="module")
