@@ -4,6 +4,7 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
 
     --port=8080 --address=127.0.0.1
     --store=memory|sqlite|redis   where sessions live (memory needs no server)
+    --memory-limit=64MB     what --store=memory may hold (KB, MB, GB or bytes); the least recently used go first
     --sqlite-path=sessions.sqlite3 --redis-url=redis://127.0.0.1:6379/0
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
@@ -36,6 +37,7 @@ from handlers.inspector import SessionInspector
 from handlers.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
+from sessions.sizes import parse_size
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 
@@ -52,6 +54,7 @@ def option(name: str, **settings: object) -> None:
 option("port", default=8080, help="port to listen on")
 option("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
 option("store", default="memory", help="session store: memory, sqlite or redis")
+option("memory_limit", default="64MB", help="bytes --store=memory may hold: 64MB, 512KB, 1GB or a number")
 option("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
 option("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
 option("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
@@ -130,7 +133,8 @@ def make_app(
         static_path=str(HERE / "static"),
         static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
         xsrf_cookies=True,
-        cookie_secret=secrets[0],  # keys the XSRF tokens that SessionMixin binds to each session
+        cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
+        xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
         session_store=store,
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
@@ -160,13 +164,21 @@ def configured_secrets() -> list[str]:
 def store_from_options() -> SessionStore:
     """The store ``--store`` names; ``serve`` checks that it answers before serving."""
     if options.store == "memory":
-        return MemoryStore()
+        return MemoryStore(max_bytes=memory_limit())
     if options.store == "sqlite":
         startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
         return RedisStore(options.redis_url)
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
+
+
+def memory_limit() -> int:
+    """``--memory-limit`` in bytes; a value that is not a size stops the app with one line."""
+    try:
+        return parse_size(options.memory_limit)
+    except ValueError as error:
+        raise startup.StartupError(f"--memory-limit: {error}") from None
 
 
 async def serve(store: SessionStore) -> None:
@@ -206,7 +218,7 @@ def main() -> None:
             return
         asyncio.run(serve(store_from_options()))
     except startup.StartupError as mistake:
-        sys.exit(f"error: {mistake}")
+        sys.exit(str(mistake))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,11 @@ from sessions import MemoryStore, PlainCodec, new_session_id  # noqa: E402
 from sessions.record import Journal, Meta  # noqa: E402
 
 COOKIE_NAME = "benchsid"
+NAMESPACE = COOKIE_NAME  # what a manager with this cookie name would use
 #: What an idle logged-in session of the overview step holds.
 LOGGED_IN = {"v:authenticated": "true"}
+#: A memory store bound that the measurement never reaches (evictions would free memory while it counts).
+UNBOUNDED = 2**40
 
 
 def rate(operation: Callable[[], object], seconds: float) -> float:
@@ -126,12 +129,12 @@ async def store_rates(seconds: float, workdir: Path, redis_url: str | None) -> d
 
 async def _server_store_rate(store: Any, seconds: float) -> float:
     session_id = new_session_id()
-    await store.save(session_id, journal(create=True, sets=dict(LOGGED_IN)))
+    await store.save(NAMESPACE, session_id, journal(create=True, sets=dict(LOGGED_IN)))
 
     async def load_and_save() -> None:
-        if await store.load(session_id) is None:
+        if await store.load(NAMESPACE, session_id) is None:
             raise AssertionError("the session disappeared")
-        await store.save(session_id, journal(increments={"v:count": 1}))
+        await store.save(NAMESPACE, session_id, journal(increments={"v:count": 1}))
 
     return await async_rate(load_and_save, seconds)
 
@@ -146,7 +149,7 @@ async def _cookie_store_rate(store: Any, codec: Any, seconds: float) -> float:
 
     async def load_and_save() -> None:
         decoded = codec.decode(COOKIE_NAME, cookie)
-        session_id, loaded = await store.open(decoded.payload)
+        session_id, loaded = await store.open(NAMESPACE, decoded.payload)
         loaded.fields["v:count"] = "1"
         codec.encode(COOKIE_NAME, store.payload(session_id, loaded))
 
@@ -158,17 +161,17 @@ async def memory_per_session(count: int) -> dict[str, float]:
 
     async def fill(store: MemoryStore) -> None:
         for _ in range(count):
-            await store.save(new_session_id(), journal(create=True, sets=dict(LOGGED_IN)))
+            await store.save(NAMESPACE, new_session_id(), journal(create=True, sets=dict(LOGGED_IN)))
 
-    store = MemoryStore(max_sessions=count + 1)
+    store = MemoryStore(max_bytes=UNBOUNDED)
     gc.collect()
     rss_before = _rss()
     await fill(store)
     gc.collect()
     rss_delta = _rss() - rss_before
-    await store.destroy_all()
+    await store.destroy_all(NAMESPACE)
 
-    store = MemoryStore(max_sessions=count + 1)
+    store = MemoryStore(max_bytes=UNBOUNDED)
     gc.collect()
     tracemalloc.start()
     traced_before = tracemalloc.get_traced_memory()[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tornado.web import RedirectHandler, url
 
-from sessions import LEVELS, SessionManager
+from sessions import LEVELS, SessionManager, refuse_cross_site
 
 from .base import SessionHandler
 from .pages import StepPageHandler
@@ -22,6 +22,7 @@ EMPTY = "Empty name!!"
 
 
 class SetHandler(SessionHandler):
+    @refuse_cross_site  # it changes the session on GET, so another site must not trigger it
     async def get(self) -> None:
         session = await self.get_session()
         session.set_flash("name", "iris")
@@ -63,6 +64,7 @@ class PageHandler(StepPageHandler):
 class MessageHandler(SessionHandler):
     """The form's target: flash the message, then redirect to the page (post/redirect/get)."""
 
+    @refuse_cross_site  # beside the XSRF token: defence in depth, as on every action route
     async def post(self) -> None:
         message = self.get_body_argument("message", "").strip()
         level = self.get_body_argument("level", "")

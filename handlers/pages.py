@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from sessions import SessionManager
+from sessions import CrossSiteGuard, SessionManager
 
 from .base import SessionHandler
 
@@ -42,12 +42,15 @@ class ActionRefused(Exception):
         self.status, self.text = status, text
 
 
-class StepActionHandler(SessionHandler):
+class StepActionHandler(CrossSiteGuard, SessionHandler):
     """A route that changes the session, for ``curl`` and for the step page's forms.
 
     GET answers in plain text, exactly as the Iris example does. POST (a form on
     the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
     back to the page (post/redirect/get), whose inspector then shows the result.
+    ``CrossSiteGuard`` refuses both when another site's page sent the browser
+    (``Sec-Fetch-Site: cross-site``): a SameSite=Lax cookie rides along on a
+    cross-site navigation, and XSRF tokens guard POST only.
     Subclasses implement ``act()``, which returns the plain-text answer or
     raises ``ActionRefused``.
     """

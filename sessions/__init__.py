@@ -19,6 +19,7 @@ from .errors import (
     SessionTooLargeError,
     StoreUnavailableError,
 )
+from .fetch_metadata import CrossSiteGuard, refuse_cross_site
 from .flashes import LEVELS, FlashMessage
 from .ids import new_session_id
 from .manager import SessionManager
@@ -35,6 +36,7 @@ __all__ = [
     "CookieAttributes",
     "CookieCodec",
     "CookieStore",
+    "CrossSiteGuard",
     "Decoded",
     "EncryptedCodec",
     "FlashMessage",
@@ -54,4 +56,5 @@ __all__ = [
     "SessionTooLargeError",
     "StoreUnavailableError",
     "new_session_id",
+    "refuse_cross_site",
 ]

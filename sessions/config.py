@@ -21,6 +21,8 @@ from .stores.base import SessionStore
 from .stores.memory import MemoryStore
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 6265 cookie-name
+#: No ':' (Redis keys are ``prefix + namespace + ":" + ID``) and nothing a shell or SQL would mind.
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class Config:
     """
 
     cookie_name: str = "sid"
+    #: The part of the store this manager's sessions live in; ``None``: the cookie
+    #: name. Managers sharing a store must differ here (their cookie names do), so
+    #: an ID one of them issued opens nothing under another.
+    namespace: str | None = None
     expires: timedelta | None = None
     idle_timeout: timedelta | None = timedelta(minutes=30)
     absolute_timeout: timedelta | None = timedelta(hours=8)
@@ -53,9 +59,16 @@ class Config:
     codec: CookieCodec = field(default_factory=PlainCodec)
     clock: Callable[[], float] = time.time
 
+    @property
+    def store_namespace(self) -> str:
+        """The namespace the store keeps this manager's sessions in."""
+        return self.cookie_name if self.namespace is None else self.namespace
+
     def __post_init__(self) -> None:
         if not _TOKEN.fullmatch(self.cookie_name):
             raise ValueError(f"cookie_name {self.cookie_name!r} is not a valid cookie name")
+        if self.namespace is not None and not _NAMESPACE.fullmatch(self.namespace):
+            raise ValueError(f"namespace {self.namespace!r} must be 1-64 letters, digits, '_', '-' or '.'")
         for name in ("expires", "idle_timeout", "absolute_timeout"):
             value = getattr(self, name)
             if value is not None and value <= timedelta(0):

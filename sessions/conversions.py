@@ -70,7 +70,10 @@ def to_int(key: str, value: Any) -> int:
     if isinstance(value, float) and math.isfinite(value):
         return int(value)
     if isinstance(value, str) and _INT_SYNTAX.fullmatch(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits(), 4300 by default)
+            raise ConversionError(key, value, "an int") from None
     raise ConversionError(key, value, "an int")
 
 
@@ -92,7 +95,10 @@ def to_float64(key: str, value: Any) -> float:
         except OverflowError:
             raise ConversionError(key, value, "a float") from None
     if isinstance(value, str) and _FLOAT_SYNTAX.fullmatch(value):
-        return float(value)
+        number = float(value)
+        if math.isinf(number) and "inf" not in value.lower():
+            raise ConversionError(key, value, "a float")  # Go's ParseFloat: out of range, not infinity
+        return number
     raise ConversionError(key, value, "a float")
 
 
@@ -117,9 +123,15 @@ def to_boolean(key: str, value: Any) -> bool:
     raise ConversionError(key, value, "a boolean")
 
 
-def to_counter(value: Any) -> int:
-    """The number ``increment()`` starts from: the int reading, else 0 (as Iris)."""
+def to_counter(key: str, value: Any) -> int:
+    """The number ``increment()`` starts from: the int reading, else 0 (as Iris).
+
+    A string of digits too long to convert raises ``ConversionError``: counting
+    it as 0 would silently replace a number with a small one.
+    """
     try:
-        return to_int("", value)
+        return to_int(key, value)
     except ConversionError:
+        if isinstance(value, str) and _INT_SYNTAX.fullmatch(value):
+            raise
         return 0

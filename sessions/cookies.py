@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import formatdate
 
-from tornado.httputil import HTTPServerRequest, parse_cookie
+from tornado.httputil import HTTPServerRequest
 
 #: What a browser keeps at most per cookie (name, value and attributes).
 BROWSER_COOKIE_LIMIT = 4096
@@ -40,12 +40,33 @@ class CookieAttributes:
         return self.secure if self.secure is not None else request.protocol == "https"
 
 
-def read_cookie(request: HTTPServerRequest, name: str) -> str | None:
-    """Return the value of cookie ``name`` in the request, or ``None``."""
+def read_cookie_values(request: HTTPServerRequest, name: str) -> list[str]:
+    """Every non-empty value the request sends for cookie ``name``, in the order sent.
+
+    A browser sends several when cookies of one name were set with different
+    ``Domain`` or ``Path`` attributes, e.g. one of ours and one a sibling
+    subdomain planted for the parent domain. ``parse_cookie`` would keep only
+    the last, which may be the planted one.
+    """
     header = request.headers.get("Cookie")
     if not header or name not in header:
-        return None
-    return parse_cookie(header).get(name) or None
+        return []
+    found = []
+    for chunk in header.split(";"):
+        key, equals, value = chunk.partition("=")
+        if equals and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if value:
+                found.append(value)
+    return found
+
+
+def read_cookie(request: HTTPServerRequest, name: str) -> str | None:
+    """Return the first value of cookie ``name`` in the request, or ``None``."""
+    values = read_cookie_values(request, name)
+    return values[0] if values else None
 
 
 def set_cookie_header(

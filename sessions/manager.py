@@ -21,12 +21,13 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from tornado.web import RequestHandler
 
 from .config import Config
-from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie, set_cookie_header
+from .codecs import Decoded
+from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie_values, set_cookie_header
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
@@ -66,6 +67,14 @@ class _RequestState:
     headers_sent: bool = False
 
 
+class _Found(NamedTuple):
+    """A cookie value that opened a live stored session."""
+
+    decoded: Decoded
+    session_id: str
+    record: Record
+
+
 def _states(handler: RequestHandler) -> dict[SessionManager, _RequestState]:
     return handler.__dict__.setdefault(_STATE_ATTRIBUTE, {})
 
@@ -82,6 +91,8 @@ class SessionManager:
         """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``)."""
         config = config or Config()
         self.config = dataclasses.replace(config, **options) if options else config
+        #: Where this manager's sessions live in the store (see ``Config.namespace``).
+        self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
 
     @property
@@ -121,17 +132,21 @@ class SessionManager:
         """The ID of the session this request holds or will hold, without store I/O.
 
         That is the started session's ID once it is (or is about to be) stored,
-        otherwise the ID the request's cookie names. ``None`` for a visitor with no
-        session. Used to bind XSRF tokens to the session.
+        otherwise the first well-formed ID among the values of the request's
+        cookie. ``None`` for a visitor with no session. Used to bind XSRF tokens
+        to the session.
         """
         state = _states(handler).get(self)
         if state is not None:
             session = state.session
             stored = session is not None and (session._stored or session._has_changes())
             return session.id if stored else None
-        raw = read_cookie(handler.request, self.config.cookie_name)
-        decoded = None if raw is None else self.config.codec.decode(self.config.cookie_name, raw)
-        return None if decoded is None else self.store.session_id(decoded.payload)
+        for raw in read_cookie_values(handler.request, self.config.cookie_name):  # the first well-formed one
+            decoded = self.config.codec.decode(self.config.cookie_name, raw)
+            session_id = None if decoded is None else self.store.session_id(decoded.payload)
+            if session_id is not None:
+                return session_id
+        return None
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
@@ -186,16 +201,21 @@ class SessionManager:
         return is_valid_session_id(session_id) and await self._destroy_stored(session_id)
 
     async def destroy_all(self) -> None:
-        """Delete every session in the store (destroy listeners are not called)."""
-        await self._store(self.store.destroy_all())
-        log.info("destroyed all sessions in the %s store", self.store.name)
+        """Delete every session of this manager (destroy listeners are not called).
+
+        Other managers' sessions in the same store stay: each lives in its own namespace.
+        """
+        await self._store(self.store.destroy_all(self.namespace))
+        log.info("destroyed all %s sessions in the %s store", self.namespace, self.store.name)
 
     async def destroy_user(self, user: str) -> int:
         """Destroy every session of ``user`` ("log out everywhere"); return how many there were.
 
         A session belongs to a user once a handler sets ``session.user`` (at login).
+        Only this manager's sessions are reached: a login is a manager's affair, and
+        another manager that records the same user name keeps its sessions.
         """
-        destroyed = await self._store(self.store.destroy_user(user))
+        destroyed = await self._store(self.store.destroy_user(self.namespace, user))
         for session_id in destroyed:
             log.info("session %s destroyed (all sessions of its user)", fingerprint(session_id))
             self._notify_destroyed(session_id)
@@ -235,21 +255,41 @@ class SessionManager:
     # -- internals ------------------------------------------------------------
 
     async def _load(self, handler: RequestHandler) -> _RequestState:
-        raw = read_cookie(handler.request, self.config.cookie_name)
-        if raw is None:
+        """Open the first value of the cookie that leads to a live session, else start a fresh one.
+
+        A browser may send several values under the cookie's name (a sibling
+        subdomain can plant one): each is tried in order. The cookie is deleted
+        only when every value is proven dead: refused by the codec, malformed, or
+        its session found expired. A well-formed ID the store does not know is not
+        proof: a concurrent login may have just renamed it, and its answer carries
+        the browser's new cookie, which a deletion here could overtake.
+        """
+        raws = read_cookie_values(handler.request, self.config.cookie_name)
+        if not raws:
             return _RequestState(self._new_session(handler), had_cookie=False)
+        all_dead = True
+        for raw in raws:
+            found, dead = await self._open(raw)
+            if found is not None:
+                session = self._session(handler, found.session_id, found.record, stored=True)
+                reissue = found.decoded.reissue
+                return _RequestState(session, had_cookie=True, payload=found.decoded.payload, send_cookie=reissue)
+            all_dead = all_dead and dead
+        return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=all_dead)
+
+    async def _open(self, raw: str) -> tuple[_Found | None, bool]:
+        """The live session one cookie value opens, if any, and whether the value is proven dead."""
         decoded = self.config.codec.decode(self.config.cookie_name, raw)
-        opened = None if decoded is None else await self._store(self.store.open(decoded.payload))
+        opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
-            return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=True)
+            return None, decoded is None or self.store.session_id(decoded.payload) is None
         session_id, record = opened
         if self._is_expired(record.meta):
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
-            return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=True)
-        session = self._session(handler, session_id, record, stored=True)
-        return _RequestState(session, had_cookie=True, payload=decoded.payload, send_cookie=decoded.reissue)
+            return None, True
+        return _Found(decoded, session_id, record), False
 
     def _needs_write(self, state: _RequestState) -> bool:
         session = state.session
@@ -268,18 +308,41 @@ class SessionManager:
         meta = session._meta
         meta.touched = self.config.clock()
         meta.expires_at = self._expires_at(meta)
+        user_written = session._user_changed
         journal = session._take_journal(meta.copy(), state.previous_id)
         try:
-            counted = await self._store(self.store.save(session.id, journal))
+            counted = await self._store(self.store.save(self.namespace, session.id, journal))
         except SessionGoneError:
-            log.info("session %s was destroyed while a request ran: its changes are dropped", fingerprint(session.id))
-            state.session, state.send_cookie, state.delete_cookie = None, False, state.had_cookie
-            return
+            if journal.previous_id is None or not (journal.sets or journal.increments or user_written):
+                # Destroyed (logout) or renamed (a login) by another request: that request's
+                # answer decides the cookie, so this one neither resurrects nor deletes it.
+                log.info("session %s ended while a request ran: its changes are dropped", fingerprint(session.id))
+                state.session, state.send_cookie = None, False
+                return
+            journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
         session._saved(counted)
         payload = self.store.payload(session.id, Record(session._fields, journal.meta))
         state.send_cookie |= payload != state.payload or state.expiry_changed
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
+
+    async def _save_fresh(self, session: Session, gone: Journal, user_written: bool) -> tuple[Journal, dict[str, str]]:
+        """Save a login (a regenerate that wrote something) whose old session vanished mid-request, as a new session.
+
+        Two logins at once from one browser (a double click) race: the first
+        renames the old session, the second then finds it gone. The second still
+        logs the browser in, with only what it wrote itself (never the vanished
+        session's other values, which may have been destroyed on purpose), so
+        whichever answer the browser applies last leaves it logged in.
+        """
+        meta = self._fresh_meta()
+        meta.user = gone.meta.user if user_written else None
+        meta.expires_at = self._expires_at(meta)
+        journal = Journal(meta, create=True, sets=gone.sets, increments=gone.increments)
+        log.info("session %s vanished during regenerate(): starting a fresh one", fingerprint(str(gone.previous_id)))
+        counted = await self._store(self.store.save(self.namespace, session.id, journal))
+        session._restart(Record(dict(gone.sets), meta.copy()))
+        return journal, counted
 
     def _log_saved(self, session: Session, journal: Journal) -> None:
         if journal.create:
@@ -288,7 +351,7 @@ class SessionManager:
             log.info("session %s regenerated as %s", fingerprint(journal.previous_id), fingerprint(session.id))
 
     async def _destroy_stored(self, session_id: str) -> bool:
-        existed = await self._store(self.store.destroy(session_id))
+        existed = await self._store(self.store.destroy(self.namespace, session_id))
         if existed:
             log.info("session %s destroyed", fingerprint(session_id))
             self._notify_destroyed(session_id)
@@ -317,10 +380,12 @@ class SessionManager:
 
     def _new_session(self, handler: RequestHandler) -> Session:
         """A session that exists only in this request until something is written to it."""
+        return self._session(handler, self._new_id(), Record({}, self._fresh_meta()), stored=False)
+
+    def _fresh_meta(self) -> Meta:
+        """The timestamps of a session that starts now."""
         now, expires = self.config.clock(), self.config.expires
-        deadline = None if expires is None else now + expires.total_seconds()
-        record = Record({}, Meta(created=now, touched=now, deadline=deadline))
-        return self._session(handler, self._new_id(), record, stored=False)
+        return Meta(created=now, touched=now, deadline=None if expires is None else now + expires.total_seconds())
 
     def _session(self, handler: RequestHandler, session_id: str, record: Record, *, stored: bool) -> Session:
         session = Session(session_id, record, stored=stored)

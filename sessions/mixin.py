@@ -65,19 +65,21 @@ class SessionMixin(RequestHandler):
         """Tornado's masked XSRF token, derived from the session when there is one.
 
         Tornado's own token is a double-submit cookie that any session could
-        present; this one is an HMAC of the session ID (keyed with the app's
-        ``cookie_secret``), so a token from another session is refused, and
-        ``regenerate()`` (login) rotates it. ``xsrf_form_html()`` keeps working.
-        A visitor without a session gets Tornado's token.
+        present; this one is an HMAC of the session ID (keyed with the newest of
+        the application's ``xsrf_session_secrets``, else its ``cookie_secret``), so
+        a token from another session is refused, and ``regenerate()`` (login)
+        rotates it. ``xsrf_form_html()`` keeps working. A visitor without a
+        session gets Tornado's token.
         """
-        binding = self._xsrf_binding()
-        if binding is None:
+        secrets, session_id = self._xsrf_binding_inputs()
+        if session_id is None:
             return super().xsrf_token
-        return xsrf.mask(binding)
+        return xsrf.mask(xsrf.binding(secrets[0], session_id))
 
     def check_xsrf_cookie(self) -> None:
-        binding = self._xsrf_binding()
-        if binding is None:
+        """Accept a token made under any secret of the ring: a form rendered before a rotation still posts."""
+        secrets, session_id = self._xsrf_binding_inputs()
+        if session_id is None:
             super().check_xsrf_cookie()
             return
         token = (
@@ -87,15 +89,15 @@ class SessionMixin(RequestHandler):
         )
         if not token:
             raise HTTPError(403, "'_xsrf' argument missing from POST")
-        if not xsrf.matches(token, binding):
+        if not any(xsrf.matches(token, xsrf.binding(secret, session_id)) for secret in secrets):
             raise HTTPError(403, "XSRF token does not match this session")
 
-    def _xsrf_binding(self) -> bytes | None:
-        secret = self.settings.get("cookie_secret")
-        if not secret:
-            return None
-        session_id = self.get_session_manager().request_session_id(self)
-        return None if session_id is None else xsrf.binding(secret, session_id)
+    def _xsrf_binding_inputs(self) -> tuple[list[xsrf.Secret], str | None]:
+        """The token secrets (newest first) and the session ID tokens are bound to (``None``: no binding)."""
+        secrets = xsrf.secrets_from_settings(self.settings)
+        if not secrets:
+            return secrets, None
+        return secrets, self.get_session_manager().request_session_id(self)
 
     async def get_session(self) -> Session:
         """Return this request's session, loading it on first use (Iris's ``Start``)."""

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import conversions, values
+from .errors import ConversionError
 
 VALUE_PREFIX = "v:"
 FLASH_PREFIX = "f:"
@@ -101,13 +102,18 @@ def _fields_well_formed(fields: dict[str, str]) -> bool:
     return True
 
 
-def increment_text(stored: str | None, delta: int) -> str:
+def increment_text(stored: str | None, delta: int, key: str = "") -> str:
     """Return the stored text of a counter after adding ``delta``.
 
-    A missing or non-numeric value counts as 0, as in Iris's ``Increment``.
+    A missing or non-numeric value counts as 0, as in Iris's ``Increment``. A
+    count with more digits than Python converts to text raises ``ConversionError``
+    (``key`` names the value in its message).
     """
-    current = 0 if stored is None else conversions.to_counter(values.unpack(stored))
-    return values.dumps(current + delta)
+    current = 0 if stored is None else conversions.to_counter(key, values.unpack(stored))
+    try:
+        return values.dumps(current + delta)
+    except ValueError:
+        raise ConversionError(key, stored, "a counter with fewer digits than Python converts") from None
 
 
 def apply_journal(fields: dict[str, str], journal: Journal) -> dict[str, str]:

@@ -193,7 +193,7 @@ class Session(FlashMixin):
         stored = self._fields.get(name)
         if stored is not None and values.is_immutable(stored):
             raise ImmutableKeyError(key)
-        text = increment_text(stored, n)
+        text = increment_text(stored, n, key)
         if name in self._sets or name in self._deletes or self._cleared or not self._stored:
             self._write(name, text)
         else:
@@ -300,6 +300,11 @@ class Session(FlashMixin):
 
     def _rename(self, session_id: str) -> None:
         self._id = session_id
+
+    def _restart(self, record: Record) -> None:
+        """Hold ``record`` instead of what was loaded: the loaded session vanished (see the manager)."""
+        self._fields, self._meta = record.fields, record.meta
+        self._handed_out.clear()
 
     def _note_mutated_values(self) -> None:
         """Journal the lists and dicts ``get()`` handed out that the handler changed in place.

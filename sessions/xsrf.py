@@ -1,6 +1,6 @@
 """XSRF tokens bound to a session, in the masked form Tornado's templates use.
 
-The token is an HMAC of the session ID keyed with the application's secret, so
+The token is an HMAC of the session ID keyed with the application's newest secret, so
 it is the same for every page of one session, different for every session, and
 new after ``regenerate()``. Like Tornado's own token it is masked with a fresh
 random value in every response (a defence against BREACH-style compression
@@ -13,14 +13,32 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
+from typing import Any
 
 _TOKEN_BYTES = 16
+#: The application setting holding the secrets that key the tokens, newest first (``[NEW, OLD]``):
+#: new tokens are made under the newest, a token made under any of them is accepted, so a form
+#: rendered before a secret rotation still posts after it. Without it, ``cookie_secret`` is used
+#: (a dict of versions counts as a ring, the highest version newest).
+SECRETS_SETTING = "xsrf_session_secrets"
+
+Secret = str | bytes
 
 
-def binding(secret: str | bytes | dict[int, str | bytes], session_id: str) -> bytes:
-    """The unmasked token of a session; ``secret`` is Tornado's ``cookie_secret`` setting."""
-    if isinstance(secret, dict):  # Tornado's versioned secrets: the highest version keys the binding
-        secret = secret[max(secret)]
+def secrets_from_settings(settings: Mapping[str, Any]) -> list[Secret]:
+    """The application's token secrets, newest first; empty when it has none."""
+    ring = settings.get(SECRETS_SETTING)
+    if ring:
+        return list(ring)
+    secret = settings.get("cookie_secret")
+    if isinstance(secret, dict):  # Tornado's versioned secrets
+        return [secret[version] for version in sorted(secret, reverse=True)]
+    return [secret] if secret else []
+
+
+def binding(secret: Secret, session_id: str) -> bytes:
+    """The unmasked token of a session under one secret."""
     key = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(key, b"sessions.xsrf|" + session_id.encode(), hashlib.sha256).digest()[:_TOKEN_BYTES]
 

@@ -20,13 +20,13 @@ class CountingMemoryStore(MemoryStore):
         super().__init__(**kwargs)
         self.loads = self.saves = 0
 
-    async def load(self, session_id):
+    async def load(self, namespace, session_id):
         self.loads += 1
-        return await super().load(session_id)
+        return await super().load(namespace, session_id)
 
-    async def save(self, session_id, journal):
+    async def save(self, namespace, session_id, journal):
         self.saves += 1
-        return await super().save(session_id, journal)
+        return await super().save(namespace, session_id, journal)
 
 
 class ApiHandler(SessionHandler):

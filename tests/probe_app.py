@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from tornado.web import Application, RequestHandler, URLSpec
 
-from sessions import ImmutableKeyError, SessionManager, SessionMixin, SessionStore
+from sessions import ConversionError, ImmutableKeyError, SessionManager, SessionMixin, SessionStore
 
 COOKIE = "probe"
 EXPIRES = timedelta(minutes=45)
@@ -78,9 +78,30 @@ class GetHandler(ProbeHandler):
 class IncrementHandler(ProbeHandler):
     async def get(self, key: str) -> None:
         session = await self.loaded_session()
-        session.increment(key)
+        try:
+            session.increment(key)
+        except ConversionError as exc:
+            self.answer(str(exc), 400)
+            return
         await self.save_session()  # the session now holds the store's count, exact under concurrency
         self.answer(session.get(key))
+
+
+class IncrementUnsavedHandler(ProbeHandler):
+    """Answers what ``increment()`` itself returns: this request's view, before the store counts."""
+
+    async def get(self, key: str) -> None:
+        session = await self.loaded_session()
+        self.answer(session.increment(key))
+
+
+class GetIntHandler(ProbeHandler):
+    async def get(self, key: str) -> None:
+        session = await self.get_session()
+        try:
+            self.answer(session.get_int(key))
+        except ConversionError as exc:
+            self.answer(str(exc), 400)
 
 
 class FlashHandler(ProbeHandler):
@@ -97,15 +118,19 @@ class GetFlashHandler(ProbeHandler):
 
 
 class SlowWriteHandler(ProbeHandler):
-    """Loads the session, then waits for the test before writing to it."""
+    """Loads the session, then waits for the test before writing to it (``op=set``, ``increment``,
+    ``regenerate``, which regenerates then sets, or ``rename``, which only regenerates)."""
 
     async def get(self, key: str) -> None:
         session = await self.get_session()
         self.gates.loaded.set()
         await self.gates.release.wait()
-        if self.get_argument("op", "set") == "increment":
+        op = self.get_argument("op", "set")
+        if op in ("regenerate", "rename"):  # a login: a new ID, then a write; or the new ID alone
+            await self.get_session_manager().regenerate(self)
+        if op == "increment":
             session.increment(key)
-        else:
+        elif op != "rename":
             session.set(key, True)
         self.answer(None)
 
@@ -140,7 +165,9 @@ def make_probe_app(store: SessionStore, clock: Callable[[], float]) -> Applicati
         (r"/set/(\w+)", SetHandler),
         (r"/set-immutable/(\w+)", SetImmutableHandler),
         (r"/get/(\w+)", GetHandler),
+        (r"/get-int/(\w+)", GetIntHandler),
         (r"/increment/(\w+)", IncrementHandler),
+        (r"/increment-unsaved/(\w+)", IncrementUnsavedHandler),
         (r"/flash/(\w+)", FlashHandler),
         (r"/get-flash/(\w+)", GetFlashHandler),
         (r"/slow/(\w+)", SlowWriteHandler),

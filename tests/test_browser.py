@@ -9,10 +9,14 @@ runs and nothing is downloaded. Each step page is saved as a screenshot in
 from __future__ import annotations
 
 import base64
+import html
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from selenium import webdriver
@@ -24,6 +28,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
 from tests.live_app import ROOT, LiveApp
+from tests.test_fetch_metadata import REFUSED
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -249,3 +254,70 @@ def test_database_values_keep_their_type_and_survive_a_restart_on_sqlite(browser
         rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
         assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
         assert "The 'name' on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
+
+
+# -- another site's page navigating the browser to the app ------------------------------
+
+
+class AttackerPage(BaseHTTPRequestHandler):
+    """``/?to=URL``: a page that sends the browser, top level, to ``URL`` as soon as it loads."""
+
+    def do_GET(self) -> None:
+        target = html.escape(parse_qs(urlparse(self.path).query)["to"][0])
+        body = f'<a id="go" href="{target}">win a prize</a><script>document.getElementById("go").click()</script>'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=UTF-8")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def attacker_url() -> Iterator[str]:
+    """The attacker's site: ``localhost`` on another port, a different site from the app's ``127.0.0.1``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AttackerPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def follow_attacker_link(driver: webdriver.Chrome, attacker_url: str, target: str) -> str:
+    """Open the attacker's page, wait until it has navigated the browser to ``target``; return the body."""
+    driver.get(f"{attacker_url}/?to={target}")
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.current_url == target and d.execute_script("return document.readyState") == "complete"
+    )
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chrome, base_url: str, attacker_url):
+    browser.get(f"{base_url}/login?user=victim")  # typed in the address bar: Sec-Fetch-Site: none
+    assert browser.find_element(By.TAG_NAME, "body").text == ""
+    cookie = browser.get_cookie(COOKIE)["value"]
+
+    # The Lax cookie does ride along on the cross-site navigation: a read-only route sees the session.
+    assert follow_attacker_link(browser, attacker_url, f"{base_url}/secret") == "The cake is a lie!"
+    assert follow_attacker_link(browser, attacker_url, f"{base_url}/logout-everywhere") == REFUSED
+    assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
+
+    assert browser.get_cookie(COOKIE)["value"] == cookie
+    browser.get(f"{base_url}/overview")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-user]").text == "victim"
+
+    browser.get(f"{base_url}/logout-everywhere")  # typed: still works
+    assert browser.find_element(By.TAG_NAME, "body").text == "Logged out victim everywhere: 1 session(s) ended"
+    assert browser.get_cookie(COOKIE) is None
+
+
+def test_another_site_cannot_log_the_browser_in_as_the_attacker(
+    browser: webdriver.Chrome, base_url: str, attacker_url
+):
+    assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
+    assert browser.get_cookie(COOKIE) is None
+    browser.get(f"{base_url}/secret")
+    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"

@@ -21,6 +21,9 @@ def session_with(value) -> Session:
     return session
 
 
+#: More digits than Python converts to an int (sys.get_int_max_str_digits() is 4300 by default).
+TOO_LONG = "9" * 4301
+
 # (getter, stored value, expected result or the exception it raises)
 TABLE = [
     ("get_string", "iris", "iris"),
@@ -44,6 +47,8 @@ TABLE = [
     ("get_int", True, ConversionError),  # a bool is not an int here, unlike Python's True == 1
     ("get_int", None, ConversionError),
     ("get_int", {"a": 1}, ConversionError),
+    ("get_int", TOO_LONG, ConversionError),  # Python's int() refuses it with a bare ValueError
+    ("get_int64", TOO_LONG, ConversionError),
     ("get_int64", 2**63 - 1, 2**63 - 1),
     ("get_int64", str(-(2**63)), -(2**63)),
     ("get_int64", 2**63, ConversionError),
@@ -56,6 +61,9 @@ TABLE = [
     ("get_float64", "abc", ConversionError),
     ("get_float64", "1_000", ConversionError),
     ("get_float64", False, ConversionError),
+    ("get_float64", "9" * 400, ConversionError),  # beyond a double: Go's ParseFloat says out of range
+    ("get_float64", "-inf", -math.inf),  # infinity spelt out is a float, as in Go
+    ("get_float32", TOO_LONG, ConversionError),
     ("get_float32", "0.1", 0.10000000149011612),
     ("get_float32", 0.5, 0.5),
     ("get_float32", 3, 3.0),
@@ -139,3 +147,15 @@ def test_get_flash_string_converts_consumes_and_raises_like_the_typed_getters():
     with pytest.raises(ConversionError):
         session.get_flash_string("cart")
     assert session.get_flash_string("cart", default="?") == "?"
+
+
+@pytest.mark.parametrize("stored", [TOO_LONG, 10**4300 - 1], ids=["digits-beyond-4300", "count-reaching-4301-digits"])
+def test_increment_of_a_number_too_long_to_convert_is_a_conversion_error_and_changes_nothing(stored):
+    session = session_with(stored)
+    with pytest.raises(ConversionError, match="'k'"):
+        session.increment("k")
+    assert session.get("k") == stored and not session._increments and session._sets == {"v:k": encode("k", stored)}
+
+
+def test_increment_still_counts_a_non_numeric_value_as_zero():
+    assert session_with("abc").increment("k", 2) == 2

@@ -25,6 +25,7 @@ from tests.cookie_client import CookieClient, set_cookies, text
 
 SECRET = "the cookie store tests' secret, 32+ bytes long"
 COOKIE = "jar"
+NS = "test"  # the namespace of the store-level tests (the cookie store needs none: see its docstring)
 
 
 class PutHandler(SessionHandler):
@@ -213,8 +214,8 @@ def test_a_cookie_store_needs_an_encrypting_codec():
 @pytest.mark.gen_test
 async def test_the_store_keeps_nothing_on_the_server():
     store = CookieStore()
-    assert await store.load("A" * 43) is None
-    assert await store.destroy("A" * 43) is False
+    assert await store.load(NS, "A" * 43) is None
+    assert await store.destroy(NS, "A" * 43) is False
 
 
 @pytest.mark.gen_test
@@ -222,7 +223,7 @@ async def test_payload_round_trip():
     store = CookieStore()
     meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
     record = Record({"v:name": '"iris"', "f:notice": '"hi"'}, meta)
-    session_id, opened = await store.open(store.payload("S" * 43, record))
+    session_id, opened = await store.open(NS, store.payload("S" * 43, record))
     assert session_id == "S" * 43
     assert opened == record
 
@@ -246,4 +247,4 @@ async def test_payload_round_trip():
     ],
 )
 async def test_a_malformed_payload_is_no_session(payload):
-    assert await CookieStore().open(payload) is None
+    assert await CookieStore().open(NS, payload) is None

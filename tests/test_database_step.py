@@ -8,6 +8,7 @@ from sessions import SessionStore
 from tests.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "sessionscookieid"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 pytestmark = pytest.mark.usefixtures("store")  # the app fixture is looked up late: parametrize it here
 
 
@@ -46,13 +47,17 @@ async def test_set_int_stores_an_int_that_reads_back_as_an_int(client: CookieCli
     await client.get("/database/set/int/age/-27")
     await client.get("/database/set/label/27")
 
-    record = await store.load(client.jar[COOKIE])
+    record = await store.load(NS, client.jar[COOKIE])
     assert record.fields["v:age"] == "-27"  # a JSON int, not Redis's float64 or a string
     assert record.fields["v:label"] == '"27"'
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("value", ["abc", "4.5", "1e3", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "4.5", "1e3", "99999999999999999999", "9" * 4301],  # the last: more digits than Python's int() takes
+    ids=lambda value: value if len(value) < 30 else f"{len(value)}-digits",
+)
 async def test_set_int_refuses_a_non_integer_with_400(client: CookieClient, value):
     response = await client.get(f"/database/set/int/age/{value}")
     assert response.code == 400
@@ -65,18 +70,18 @@ async def test_the_session_lasts_45_minutes_and_update_moves_the_store_and_the_c
     response = await client.get("/database/set")
     session_id = client.jar[COOKIE]
     assert "Max-Age=2700" in set_cookies(response)[COOKIE]
-    assert (await store.load(session_id)).meta.expires_at == pytest.approx(clock() + 2700)
+    assert (await store.load(NS, session_id)).meta.expires_at == pytest.approx(clock() + 2700)
 
     clock.advance(30 * 60)
     response = await client.get("/database/update")
     assert "Max-Age=2700" in set_cookies(response)[COOKIE]
-    assert (await store.load(session_id)).meta.expires_at == pytest.approx(clock() + 2700)
+    assert (await store.load(NS, session_id)).meta.expires_at == pytest.approx(clock() + 2700)
 
     clock.advance(30 * 60)  # 60 minutes after creation, 30 after the update
     assert await body(client, "/get") == (200, "The 'name' on the /set was: iris")
     clock.advance(16 * 60)
     assert await body(client, "/get") == (200, "The 'name' on the /set was: ")
-    assert await store.load(session_id) is None
+    assert await store.load(NS, session_id) is None
 
 
 @pytest.mark.gen_test
@@ -86,6 +91,6 @@ async def test_destroy_removes_the_session_from_the_store(client: CookieClient, 
 
     response = await client.get("/database/destroy")
     assert "Max-Age=0" in set_cookies(response)[COOKIE]
-    assert await store.load(session_id) is None
+    assert await store.load(NS, session_id) is None
     other_client.jar[COOKIE] = session_id
     assert await body(other_client, "/get") == (200, "The 'name' on the /set was: ")

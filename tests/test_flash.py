@@ -21,6 +21,7 @@ from tests.cookie_client import CookieClient, set_cookies, text
 from tests.flash_probes import probe_routes
 
 COOKIE = "myappsessionid"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 SET_TEXT = "Message set, is available for the next request"
 EMPTY = "Empty name!!"
 TEST_TEXT = "Ok you are coming from /set ,the value of the name is iris, and again from the same context: iris"
@@ -41,7 +42,7 @@ async def probe(client: CookieClient, operation: str, **query: Any) -> Any:
 
 
 async def stored_fields(store: SessionStore, client: CookieClient) -> dict[str, str]:
-    record = await store.load(client.jar[COOKIE])
+    record = await store.load(NS, client.jar[COOKIE])
     assert record is not None
     return record.fields
 

@@ -7,6 +7,7 @@ import pytest
 from tests.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "mycookiesessionnameid"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 
 
 @pytest.mark.gen_test
@@ -112,7 +113,7 @@ async def test_a_cookie_the_server_did_not_issue_is_never_adopted(client: Cookie
     issued = client.jar[COOKIE]
     assert issued != planted
     assert text(await client.get("/secret")) == "The cake is a lie!"
-    assert await store.load(planted) is None
+    assert await store.load(NS, planted) is None
 
 
 @pytest.mark.gen_test

@@ -12,6 +12,11 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.redis import META_FIELD, RedisStore
 
+#: The namespace these store-level tests keep their records in (a manager uses its cookie name).
+NS = "test"
+#: A session's key: the store's prefix, the namespace, the ID.
+KEY_PREFIX = f"session:{NS}:"
+
 
 @pytest.fixture
 def raw(redis_url):
@@ -48,22 +53,22 @@ def commands(raw) -> dict[str, int]:
 @pytest.mark.gen_test
 async def test_a_session_is_one_hash_with_its_metadata_and_a_ttl(store, raw, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
 
-    fields = raw.hgetall("session:" + session_id)
+    fields = raw.hgetall(KEY_PREFIX + session_id)
     assert json.loads(fields.pop(META_FIELD))["user"] == "ann"
     assert fields == {"v:a": "1", "f:n": '"hi"'}
-    assert 3598_000 < raw.pttl("session:" + session_id) <= 3600_000
+    assert 3598_000 < raw.pttl(KEY_PREFIX + session_id) <= 3600_000
 
 
 @pytest.mark.gen_test
 async def test_load_and_save_take_one_round_trip_each(store, raw, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))  # loads the script
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))  # loads the script
     raw.config_resetstat()
 
-    record = await store.load(session_id)
-    await store.save(session_id, Journal(meta(clock), sets={"v:b": "2"}, deletes={"v:a"}, increments={"v:n": 1}))
+    record = await store.load(NS, session_id)
+    await store.save(NS, session_id, Journal(meta(clock), sets={"v:b": "2"}, deletes={"v:a"}, increments={"v:n": 1}))
 
     assert record.fields == {"v:a": "1"}
     calls = commands(raw)
@@ -76,9 +81,9 @@ async def test_load_and_save_take_one_round_trip_each(store, raw, clock):
 async def test_a_hostile_id_never_becomes_a_key(store, raw, hostile):
     raw.config_resetstat()
 
-    assert await store.open(hostile) is None
+    assert await store.open(NS, hostile) is None
     with pytest.raises(ValueError):
-        await store.destroy(hostile)
+        await store.destroy(NS, hostile)
 
     assert commands(raw) == {}
 
@@ -87,41 +92,41 @@ async def test_a_hostile_id_never_becomes_a_key(store, raw, hostile):
 async def test_destroy_all_deletes_only_keys_under_its_prefix(redis_url, raw, clock, io_loop):
     store = RedisStore(redis_url, prefix="app[1]*:", clock=clock)  # glob characters are escaped
     mine, theirs = new_session_id(), new_session_id()
-    await store.save(mine, Journal(meta(clock), create=True))
-    raw.set("app1X:" + theirs, "another app's key that the unescaped glob would match")
+    await store.save(NS, mine, Journal(meta(clock), create=True))
+    raw.set(f"app1X:{NS}:" + theirs, "another app's key that the unescaped glob would match")
     raw.set("unrelated", "x")
 
-    await store.destroy_all()
+    await store.destroy_all(NS)
     await store.close()
 
-    assert sorted(raw.keys()) == ["app1X:" + theirs, "unrelated"]
+    assert sorted(raw.keys()) == [f"app1X:{NS}:" + theirs, "unrelated"]
 
 
 @pytest.mark.gen_test
 async def test_stores_with_different_prefixes_do_not_see_each_other(redis_url, store, clock):
     other = RedisStore(redis_url, prefix="other-app:", clock=clock)
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
 
-    assert await other.load(session_id) is None
+    assert await other.load(NS, session_id) is None
     await other.close()
 
 
 @pytest.mark.gen_test
 async def test_a_save_whose_expiry_has_passed_leaves_nothing(store, raw, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock, lifetime=-1), create=True, sets={"v:a": "1"}))
+    await store.save(NS, session_id, Journal(meta(clock, lifetime=-1), create=True, sets={"v:a": "1"}))
 
-    assert raw.exists("session:" + session_id) == 0
+    assert raw.exists(KEY_PREFIX + session_id) == 0
 
 
 @pytest.mark.gen_test
 async def test_a_counter_beyond_lua_exact_range_is_refused_and_nothing_is_written(store, raw, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:n": str(2**60)}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:n": str(2**60)}))
 
     with pytest.raises(StoreUnavailableError, match="beyond 2\\^53"):
-        await store.save(session_id, Journal(meta(clock), sets={"v:other": "1"}, increments={"v:n": 1}))
+        await store.save(NS, session_id, Journal(meta(clock), sets={"v:other": "1"}, increments={"v:n": 1}))
 
-    assert raw.hget("session:" + session_id, "v:n") == str(2**60)
-    assert raw.hget("session:" + session_id, "v:other") is None
+    assert raw.hget(KEY_PREFIX + session_id, "v:n") == str(2**60)
+    assert raw.hget(KEY_PREFIX + session_id, "v:other") is None

@@ -5,20 +5,26 @@ The routes it shares with the standalone step are tested for both in test_standa
 
 from __future__ import annotations
 
+import http.client
 import logging
+import re
 import subprocess
 import sys
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from tornado.options import options
 
 import app as app_module
-from sessions import EncryptedCodec, KeyRing
+from sessions import EncryptedCodec, KeyRing, xsrf
 from tests.cookie_client import CookieClient, set_cookies, text
+from tests.live_app import LiveApp
 
 COOKIE = "mycustomsessionid"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 OLD = "the securecookie tests' older secret, 32+ bytes"
 NEW = "the securecookie tests' newer secret, 32+ bytes"
 EMPTY = "The name on the /set was: "
@@ -57,10 +63,10 @@ async def test_iris_encode_decode_sequence(client: CookieClient):
 async def test_the_cookie_carries_the_session_id_encrypted(client: CookieClient, store, clock):
     await client.get("/securecookie/set")
     value = client.jar[COOKIE]
-    assert await store.load(value) is None  # the value is not the ID...
+    assert await store.load(NS, value) is None  # the value is not the ID...
     session_id = codec(NEW, clock=clock).decode(COOKIE, value).payload
     assert session_id not in value
-    record = await store.load(session_id)  # ...it opens to it
+    record = await store.load(NS, session_id)  # ...it opens to it
     assert record.fields == {"v:name": '"iris"'}
 
 
@@ -139,6 +145,53 @@ async def test_an_active_cookie_is_refreshed_before_it_ages_out(client: CookieCl
     response = await client.get("/securecookie/get")
     assert "Max-Age=3599;" in set_cookies(response)[COOKIE]  # the session's own end is unchanged
     assert codec(NEW, clock=clock).inspect(COOKIE, client.jar[COOKIE]).issued_at == int(clock.now)
+
+
+# -- XSRF tokens across a secret rotation ----------------------------------------------
+
+
+def form_token(html: str) -> str:
+    found = re.search(r'name="_xsrf" value="([^"]+)"', html)
+    assert found, "the page has no form"
+    return found[1]
+
+
+async def post_set(client: CookieClient, token: str):
+    return await client.fetch("/securecookie/set", method="POST", body=urlencode({"_xsrf": token}))
+
+
+@pytest.mark.gen_test
+async def test_a_form_token_made_under_any_secret_of_the_ring_is_accepted(client: CookieClient, clock):
+    await client.get("/securecookie/set")
+    session_id = codec(NEW, clock=clock).decode(COOKIE, client.jar[COOKIE]).payload
+
+    page_token = form_token(text(await client.get("/securecookie/page")))
+    assert xsrf.matches(page_token, xsrf.binding(NEW, session_id))  # new tokens: the newest secret
+    assert not xsrf.matches(page_token, xsrf.binding(OLD, session_id))
+
+    rendered_before_the_rotation = xsrf.mask(xsrf.binding(OLD, session_id)).decode()
+    assert (await post_set(client, rendered_before_the_rotation)).code == 303
+    forged = xsrf.mask(xsrf.binding("a secret this app never had, 32+ bytes", session_id)).decode()
+    assert (await post_set(client, forged)).code == 403
+
+
+def test_a_form_rendered_before_a_restart_with_a_new_secret_still_posts(tmp_path: Path):
+    """The issue's case for real: ``python app.py --secret=OLD``, then ``--secret=NEW,OLD`` on the same SQLite."""
+    store = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
+    old, new = OLD.replace(",", ""), NEW.replace(",", "")  # --secret is comma-separated
+    with LiveApp(*store, f"--secret={old}") as before:
+        login = urllib.request.urlopen(f"{before.url}/login?user=ann")
+        cookie = login.headers["Set-Cookie"].split(";")[0]
+        page = urllib.request.urlopen(urllib.request.Request(f"{before.url}/overview", headers={"Cookie": cookie}))
+        token = form_token(page.read().decode())
+
+    with LiveApp(*store, f"--secret={new},{old}") as after:
+        connection = http.client.HTTPConnection("127.0.0.1", after.port, timeout=10)
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        connection.request("POST", "/logout", body=urlencode({"_xsrf": token}), headers=headers)
+        response = connection.getresponse()
+        connection.close()
+    assert (response.status, response.getheader("Location")) == (303, "/overview")
 
 
 # -- where the secrets come from ---------------------------------------------------

@@ -16,6 +16,7 @@ from tests.api_app import CountingMemoryStore, make_api_app
 from tests.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "api"
+NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
 HOUR = 3600
 
 
@@ -199,7 +200,7 @@ async def test_regenerate_keeps_data_and_kills_the_old_id(client, other_client, 
     new = json.loads(response.body)["id"]
     assert client.jar[COOKIE] == new != old
     assert (await get_json(client, "/values"))["values"] == {"name": ["iris", "str"]}
-    assert await store.load(old) is None
+    assert await store.load(NS, old) is None
     other_client.jar[COOKIE] = old
     assert (await get_json(other_client, "/values"))["len"] == 0
 

@@ -1,9 +1,13 @@
-"""What only the SQLite store promises: its file layout, purge, several connections, a free event loop."""
+"""What only the SQLite store promises: its file layout, purge, several connections, a free event loop,
+loads that never wait for writes, and a file deleted or replaced under it noticed."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,9 @@ from sessions.errors import SessionGoneError, StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.sqlite import SQLiteStore
+
+#: The namespace these store-level tests keep their records in (a manager uses its cookie name).
+NS = "test"
 
 
 @pytest.fixture
@@ -37,7 +44,7 @@ def query(path, sql: str) -> list[tuple]:
 @pytest.mark.gen_test
 async def test_the_file_holds_a_row_per_session_and_per_field_in_wal_mode(store, path, clock):
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:n": '"hi"'}))
 
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
     assert ("sessions_expires_at",) in query(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
@@ -48,8 +55,8 @@ async def test_the_file_holds_a_row_per_session_and_per_field_in_wal_mode(store,
 @pytest.mark.gen_test
 async def test_purge_deletes_expired_sessions_with_their_fields(store, path, clock):
     short, long = new_session_id(), new_session_id()
-    await store.save(short, Journal(meta(clock, lifetime=60), create=True, sets={"v:a": "1", "v:b": "2"}))
-    await store.save(long, Journal(meta(clock, lifetime=600), create=True, sets={"v:a": "1"}))
+    await store.save(NS, short, Journal(meta(clock, lifetime=60), create=True, sets={"v:a": "1", "v:b": "2"}))
+    await store.save(NS, long, Journal(meta(clock, lifetime=600), create=True, sets={"v:a": "1"}))
 
     clock.advance(61)
     assert await store.purge() == 1
@@ -61,11 +68,11 @@ async def test_purge_deletes_expired_sessions_with_their_fields(store, path, clo
 @pytest.mark.gen_test
 async def test_a_save_that_fails_does_not_undo_the_purge_it_ran(store, path, clock):
     expired = new_session_id()
-    await store.save(expired, Journal(meta(clock, lifetime=60), create=True))
+    await store.save(NS, expired, Journal(meta(clock, lifetime=60), create=True))
     clock.advance(61)  # past the expiry and the purge interval: the next save purges first
 
     with pytest.raises(SessionGoneError):  # a save to a session that is gone rolls back
-        await store.save(new_session_id(), Journal(meta(clock)))
+        await store.save(NS, new_session_id(), Journal(meta(clock)))
 
     assert query(path, "SELECT id FROM sessions") == []
 
@@ -75,20 +82,20 @@ async def test_two_connections_to_one_file_never_lose_an_increment(store, path, 
     """Two store objects have two connections and two threads, as two processes would."""
     other = SQLiteStore(path, clock=clock)
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True))
+    await store.save(NS, session_id, Journal(meta(clock), create=True))
 
-    increments = [s.save(session_id, Journal(meta(clock), increments={"v:n": 1})) for s in (store, other) * 50]
+    increments = [s.save(NS, session_id, Journal(meta(clock), increments={"v:n": 1})) for s in (store, other) * 50]
     counts = await asyncio.gather(*increments)
 
     assert sorted(int(count["v:n"]) for count in counts) == list(range(1, 101))
-    assert (await other.load(session_id)).fields["v:n"] == "100"
+    assert (await other.load(NS, session_id)).fields["v:n"] == "100"
     await other.close()
 
 
 @pytest.mark.gen_test
 async def test_the_event_loop_keeps_running_while_a_save_waits_for_a_lock(path, clock):
     store = SQLiteStore(path, clock=clock, busy_timeout=0.5)
-    await store.save(new_session_id(), Journal(meta(clock), create=True))
+    await store.save(NS, new_session_id(), Journal(meta(clock), create=True))
     other_process = sqlite3.connect(path, isolation_level=None)
     other_process.execute("BEGIN IMMEDIATE")
     ticks = 0
@@ -101,9 +108,145 @@ async def test_the_event_loop_keeps_running_while_a_save_waits_for_a_lock(path, 
 
     ticker = asyncio.ensure_future(tick())
     with pytest.raises(StoreUnavailableError, match="database is locked"):
-        await store.save(new_session_id(), Journal(meta(clock), create=True))
+        await store.save(NS, new_session_id(), Journal(meta(clock), create=True))
     ticker.cancel()
     other_process.close()
     await store.close()
 
     assert ticks >= 5  # a blocked loop would not have ticked at all during the half-second wait
+
+
+@pytest.mark.gen_test
+async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, clock, caplog):
+    with sqlite3.connect(path) as db:  # the first layout: no namespace column, user_version 0
+        db.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, created REAL, touched REAL, deadline REAL,"
+                   " expires_at REAL, user TEXT)")
+        db.execute("CREATE TABLE session_fields (session_id TEXT, name TEXT, value TEXT)")
+        db.execute("INSERT INTO sessions VALUES (?, 1, 1, NULL, NULL, NULL)", ("a" * 43,))
+
+    assert await store.load(NS, "a" * 43) is None
+    await store.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+
+    assert "older layout: they are dropped" in caplog.text
+    assert query(path, "PRAGMA user_version") == [(2,)]
+    assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_loads_go_on_and_each_queued_save_gives_up_on_its_own_time_while_another_process_writes(path, clock):
+    """Another process (a backup, a migration) holds the write lock; our clients keep loading and saving."""
+    busy_timeout = 1.0
+    store = SQLiteStore(path, clock=clock, busy_timeout=busy_timeout)
+    logged_in = new_session_id()
+    await store.save(NS, logged_in, Journal(meta(clock), create=True, sets={"v:user": '"alice"'}))
+    await store.load(NS, logged_in)  # both connections open, as in a running app
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+
+    async def timed_save() -> float:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="database is locked"):
+            await store.save(NS, new_session_id(), Journal(meta(clock), create=True))
+        return time.monotonic() - started
+
+    saves = [asyncio.ensure_future(timed_save()) for _ in range(5)]  # queued at once on the one writer thread
+    load_times = []
+    while not all(save.done() for save in saves):
+        started = time.monotonic()
+        record = await store.load(NS, logged_in)
+        load_times.append(time.monotonic() - started)
+        assert record is not None and record.fields["v:user"] == '"alice"'
+        await asyncio.sleep(0.02)
+    save_times = await asyncio.gather(*saves)
+    other_process.execute("COMMIT")
+    other_process.close()
+    await store.save(NS, logged_in, Journal(meta(clock), sets={"v:after": "1"}))  # the lock is free: saves work
+    await store.close()
+
+    assert len(load_times) >= 5 and max(load_times) < 0.5  # queued behind the saves, a load took seconds
+    for seconds in save_times:  # each gives up busy_timeout after its own call, not 1, 2, 3... timeouts in
+        assert 0.8 * busy_timeout <= seconds < 1.8 * busy_timeout, save_times
+
+
+def delete_database(path: Path) -> None:
+    """Delete the file and its WAL companions, as an operator clearing sessions by hand would."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.gen_test
+async def test_a_file_deleted_while_open_is_noticed_and_created_afresh(store, path, clock, caplog):
+    before = new_session_id()
+    await store.save(NS, before, Journal(meta(clock), create=True))
+    assert await store.load(NS, before) is not None  # both connections have the file open
+
+    delete_database(path)
+
+    assert await store.load(NS, before) is None  # its sessions went with the file
+    after = new_session_id()
+    await store.save(NS, after, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    assert path.exists()
+    other_process = SQLiteStore(path, clock=clock)  # sees what this store writes: the same, new file
+    assert (await other_process.load(NS, after)).fields == {"v:a": "1"}
+    await other_process.close()
+    assert caplog.text.count("was deleted or replaced while open") == 1  # both threads reopened; told once
+
+
+@pytest.mark.gen_test
+async def test_a_file_replaced_while_open_is_read_and_written_in_its_new_version(store, path, clock, tmp_path):
+    before, restored = new_session_id(), new_session_id()
+    await store.save(NS, before, Journal(meta(clock), create=True))
+    assert await store.load(NS, before) is not None
+    backup = SQLiteStore(tmp_path / "backup.sqlite3", clock=clock)
+    await backup.save(NS, restored, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await backup.close()  # the last connection folds the WAL back: one self-contained file
+
+    delete_database(path)
+    os.replace(tmp_path / "backup.sqlite3", path)
+
+    assert (await store.load(NS, restored)).fields == {"v:a": "1"}
+    assert await store.load(NS, before) is None
+    await store.save(NS, restored, Journal(meta(clock), sets={"v:b": "2"}))
+    assert sorted(query(path, "SELECT name, value FROM session_fields")) == [("v:a", "1"), ("v:b", "2")]
+
+
+@pytest.mark.gen_test
+async def test_a_new_session_beyond_max_sessions_drops_the_expired_then_the_nearest_to_expiry(path, clock, caplog):
+    store = SQLiteStore(path, clock=clock, max_sessions=3)
+    expired, soon, later, never = (new_session_id() for _ in range(4))
+    await store.save(NS, expired, Journal(meta(clock, lifetime=10), create=True))
+    await store.save(NS, soon, Journal(meta(clock, lifetime=600), create=True))
+    await store.save(NS, later, Journal(meta(clock, lifetime=900), create=True))
+    clock.advance(11)
+
+    await store.save(NS, never, Journal(Meta(created=clock(), touched=clock()), create=True))  # the expired made room
+    assert {row[0] for row in query(path, "SELECT id FROM sessions")} == {soon, later, never}
+    assert "evicted" not in caplog.text
+    newest = new_session_id()
+    await store.save(NS, newest, Journal(meta(clock, lifetime=3600), create=True))  # full: the nearest to expiry goes
+    assert {row[0] for row in query(path, "SELECT id FROM sessions")} == {later, never, newest}
+    assert "full (max_sessions=3): evicted 1 sessions nearest to expiry" in caplog.text
+    await store.save(NS, later, Journal(meta(clock), sets={"v:a": "1"}))  # saving an existing session evicts none
+    assert len(query(path, "SELECT id FROM sessions")) == 3
+    await store.save(NS, new_session_id(), Journal(meta(clock), create=True))  # evicts again: not logged again
+    assert caplog.text.count("evicted") == 1
+    await store.close()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_flood_of_big_sessions_keeps_the_file_within_max_sessions(path, clock):
+    """Logins with 60 KB each: past max_sessions the file stops growing, freed pages are reused."""
+    big = {"v:blob": '"' + "x" * 60_000 + '"'}
+
+    async def flood(sessions: int) -> int:
+        store = SQLiteStore(path, clock=clock, max_sessions=20)
+        for _ in range(sessions):
+            await store.save(NS, new_session_id(), Journal(meta(clock), create=True, sets=big))
+        await store.close()  # folds the WAL back into the file
+        return path.stat().st_size
+
+    full = await flood(20)
+    after_four_times_as_many = await flood(60)
+
+    assert len(query(path, "SELECT id FROM sessions")) == 20
+    assert full > 20 * 60_000 and after_four_times_as_many < 1.3 * full

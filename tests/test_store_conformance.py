@@ -30,6 +30,8 @@ from tests.cookie_client import CookieClient, set_cookies, text
 from tests.live_app import LiveApp
 from tests.probe_app import COOKIE, EXPIRES, make_probe_app
 
+NS = COOKIE  # the probe app\'s manager keeps its sessions in the namespace of its cookie name
+
 
 @pytest.fixture
 def store(any_store: SessionStore) -> SessionStore:
@@ -57,12 +59,12 @@ def server_ttl(store, clock, request):
         request.addfinalizer(client.close)
 
         async def ttl(session_id: str) -> float:
-            return client.pttl(store.prefix + session_id) / 1000
+            return client.pttl(f"{store.prefix}{NS}:{session_id}") / 1000
 
     else:
 
         async def ttl(session_id: str) -> float:
-            record = await store.load(session_id)
+            record = await store.load(NS, session_id)
             return record.meta.expires_at - clock()
 
     return ttl
@@ -130,7 +132,7 @@ async def test_every_json_type_reads_back_with_its_type(client: CookieClient, st
     got = answer(await client.get("/get/key"))  # a later request, loaded from the store
     assert got["found"] is True
     assert same_typed(got["value"], value), (got["value"], value)
-    record = await store.load(client.jar[COOKIE])
+    record = await store.load(NS, client.jar[COOKIE])
     assert record.fields["v:key"] == values.encode("key", value)
 
 
@@ -142,7 +144,7 @@ async def test_set_immutable_holds_across_requests(client: CookieClient, store):
     assert response.code == 409
     assert "set_immutable" in json.loads(response.body)
     assert answer(await client.get("/get/role"))["value"] == "admin"
-    record = await store.load(client.jar[COOKIE])
+    record = await store.load(NS, client.jar[COOKIE])
     assert values.is_immutable(record.fields["v:role"])
 
 
@@ -157,7 +159,7 @@ async def test_an_expired_session_is_gone_and_its_cookie_gets_a_fresh_session(cl
     clock.advance(EXPIRES.total_seconds() + 1)
     got = answer(await client.get("/get/a"))
     assert got == {"found": False, "value": None}
-    assert await store.load(old_id) is None
+    assert await store.load(NS, old_id) is None
 
     await client.get(path("/set/b", 2))
     assert client.jar[COOKIE] != old_id
@@ -167,14 +169,14 @@ async def test_an_expired_session_is_gone_and_its_cookie_gets_a_fresh_session(cl
 async def test_the_store_forgets_expired_sessions_on_its_own(store: SessionStore, clock):
     """Memory sweeps, SQLite purges (both on a later write), Redis expires the key."""
     short, long = new_session_id(), new_session_id()
-    await store.save(short, Journal(meta(clock, lifetime=0.05), create=True, sets={"v:a": "1"}))
+    await store.save(NS, short, Journal(meta(clock, lifetime=0.05), create=True, sets={"v:a": "1"}))
 
     clock.advance(3600)  # past the sweep and purge intervals
-    await store.save(long, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await store.save(NS, long, Journal(meta(clock), create=True, sets={"v:a": "1"}))
     await asyncio.sleep(0.2)  # Redis counts its TTL in real time
 
-    assert await store.load(short) is None
-    assert await store.load(long) is not None
+    assert await store.load(NS, short) is None
+    assert await store.load(NS, long) is not None
 
 
 @pytest.mark.gen_test
@@ -209,6 +211,17 @@ async def test_shift_expiration_moves_the_store_expiry_and_the_cookie_together(c
     assert answer(await client.get("/get/a"))["found"] is True
 
 
+@pytest.mark.gen_test
+async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_500(client: CookieClient, store):
+    too_long = "9" * 4301  # more digits than Python's int() converts
+    await client.get(path("/set/n", too_long))
+
+    for route in ("/get-int/n", "/increment/n"):
+        response = await client.get(route)
+        assert response.code == 400 and json.loads(response.body).startswith("session value 'n' = '999")
+    assert answer(await client.get("/get/n"))["value"] == too_long  # the failed increment wrote nothing
+
+
 # -- no lost updates -----------------------------------------------------------------
 
 
@@ -220,7 +233,7 @@ async def test_fifty_concurrent_requests_setting_different_keys_all_land(wide_cl
     responses = await asyncio.gather(*(wide_client.get(path(f"/set/k{i}", i)) for i in range(50)))
 
     assert [response.code for response in responses] == [200] * 50
-    record = await store.load(wide_client.jar[COOKIE])
+    record = await store.load(NS, wide_client.jar[COOKIE])
     assert {f"v:k{i}": str(i) for i in range(50)}.items() <= record.fields.items()
 
 
@@ -232,8 +245,21 @@ async def test_a_hundred_concurrent_increments_count_exactly_a_hundred(wide_clie
     responses = await asyncio.gather(*(wide_client.get("/increment/n") for _ in range(100)))
 
     assert sorted(answer(response) for response in responses) == list(range(1, 101))
-    record = await store.load(wide_client.jar[COOKIE])
+    record = await store.load(NS, wide_client.jar[COOKIE])
     assert record.fields["v:n"] == "100"
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_increment_returns_this_requests_view_and_the_store_still_counts_every_one(wide_client, app, store):
+    """What the README promises: without awaiting save_session(), concurrent increments may return the
+    same number (each saw the count as it loaded it), and the stored total is still exact."""
+    await wide_client.get(path("/set/seed", 0))
+    app.settings["gates"].barrier = asyncio.Barrier(60)  # all 60 have loaded before any saves
+
+    responses = await asyncio.gather(*(wide_client.get("/increment-unsaved/n") for _ in range(60)))
+
+    assert [answer(response) for response in responses] == [1] * 60
+    assert (await store.load(NS, wide_client.jar[COOKIE])).fields["v:n"] == "60"
 
 
 @pytest.mark.gen_test
@@ -252,10 +278,66 @@ async def test_a_request_still_running_at_logout_does_not_bring_the_session_back
     response = await slow
 
     assert response.code == 200
-    assert await store.load(session_id) is None
+    assert await store.load(NS, session_id) is None
     other_client.jar[COOKIE] = session_id  # the old cookie, replayed
     assert answer(await other_client.get("/get/user")) == {"found": False, "value": None}
     assert answer(await other_client.get("/get/late")) == {"found": False, "value": None}
+
+
+@pytest.mark.gen_test
+async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_its_own_writes(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    old_id = client.jar[COOKIE]
+    gates = app.settings["gates"]
+
+    login = asyncio.ensure_future(client.get("/slow/late?op=regenerate"))
+    await gates.loaded.wait()
+    await client.get("/logout")  # the old session ends while the login runs
+    gates.release.set()
+    response = await login
+
+    assert response.code == 200
+    new_id = client.jar[COOKIE]  # the login's answer came last: the browser holds its cookie
+    assert new_id != old_id and await store.load(NS, old_id) is None
+    assert (await store.load(NS, new_id)).fields == {"v:late": "true"}  # nothing of the destroyed session
+    assert answer(await client.get("/get/user")) == {"found": False, "value": None}
+
+
+@pytest.mark.gen_test
+async def test_a_regenerate_that_wrote_nothing_and_found_its_session_gone_creates_none(
+    client: CookieClient, app, store
+):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    rename = asyncio.ensure_future(client.get("/slow/late?op=rename"))
+    await gates.loaded.wait()
+    await client.get("/logout")
+    gates.release.set()
+    response = await rename
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert COOKIE not in client.jar  # the logout's deletion stands
+
+
+@pytest.mark.gen_test
+async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client: CookieClient, app, store):
+    await client.get(path("/set/user", "ann"))
+    gates = app.settings["gates"]
+
+    slow = asyncio.ensure_future(client.get("/slow/late"))
+    await gates.loaded.wait()
+    await client.get("/regenerate")  # a login renames the session under the slow request
+    renamed = client.jar[COOKIE]
+    gates.release.set()
+    response = await slow
+
+    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert client.jar[COOKIE] == renamed
+    assert answer(await client.get("/get/user")) == {"found": True, "value": "ann"}
+    assert answer(await client.get("/get/late")) == {"found": False, "value": None}  # its write was dropped
 
 
 # -- regenerate ----------------------------------------------------------------------
@@ -273,8 +355,8 @@ async def test_regenerate_moves_the_data_to_a_new_id_and_the_old_id_is_dead(
     new_id = client.jar[COOKIE]
 
     assert new_id != old_id
-    assert await store.load(old_id) is None
-    assert (await store.load(new_id)).fields == {"v:a": "[1,2]", "f:notice": '"moved"'}
+    assert await store.load(NS, old_id) is None
+    assert (await store.load(NS, new_id)).fields == {"v:a": "[1,2]", "f:notice": '"moved"'}
     assert answer(await client.get("/get/a"))["value"] == [1, 2]
     other_client.jar[COOKIE] = old_id
     assert answer(await other_client.get("/get/a"))["found"] is False
@@ -294,13 +376,13 @@ async def test_a_save_applies_the_journal_exactly_like_apply_journal(store: Sess
         increments={"v:n": 5, "v:a": 1, "f:count": 2},
     )
     session_id = new_session_id()
-    await store.save(session_id, Journal(meta(clock), create=True, sets=dict(start)))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets=dict(start)))
 
-    counted = await store.save(session_id, journal)
+    counted = await store.save(NS, session_id, journal)
 
     expected = dict(start)
     assert counted == apply_journal(expected, journal)
-    assert (await store.load(session_id)).fields == expected
+    assert (await store.load(NS, session_id)).fields == expected
 
 
 STORED_COUNTERS = [None, "5", "!5", "-12", "3.9", "-3.9", "-0.5", "1e3", '"42"', '"+7"', '"-007"', '"4.5"',
@@ -312,35 +394,35 @@ STORED_COUNTERS = [None, "5", "!5", "-12", "3.9", "-3.9", "-0.5", "1e3", '"42"',
 async def test_increment_counts_like_increment_text(store: SessionStore, clock, stored):
     session_id = new_session_id()
     sets = {} if stored is None else {"v:n": stored}
-    await store.save(session_id, Journal(meta(clock), create=True, sets=sets))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets=sets))
 
-    counted = await store.save(session_id, Journal(meta(clock), increments={"v:n": 3}))
+    counted = await store.save(NS, session_id, Journal(meta(clock), increments={"v:n": 3}))
 
     assert counted == {"v:n": increment_text(stored, 3)}
-    assert (await store.load(session_id)).fields["v:n"] == increment_text(stored, 3)
+    assert (await store.load(NS, session_id)).fields["v:n"] == increment_text(stored, 3)
 
 
 @pytest.mark.gen_test
 async def test_a_save_to_a_gone_record_raises_and_writes_nothing(store: SessionStore, clock):
     gone, fresh = new_session_id(), new_session_id()
     with pytest.raises(SessionGoneError):
-        await store.save(gone, Journal(meta(clock), sets={"v:a": "1"}))
+        await store.save(NS, gone, Journal(meta(clock), sets={"v:a": "1"}))
     with pytest.raises(SessionGoneError):
-        await store.save(fresh, Journal(meta(clock), previous_id=gone, sets={"v:a": "1"}))
-    assert await store.load(gone) is None
-    assert await store.load(fresh) is None
+        await store.save(NS, fresh, Journal(meta(clock), previous_id=gone, sets={"v:a": "1"}))
+    assert await store.load(NS, gone) is None
+    assert await store.load(NS, fresh) is None
 
 
 @pytest.mark.gen_test
 async def test_destroy_and_destroy_all(store: SessionStore, clock):
     ids = [new_session_id() for _ in range(3)]
     for session_id in ids:
-        await store.save(session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+        await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
 
-    assert await store.destroy(ids[0]) is True
-    assert await store.destroy(ids[0]) is False
-    await store.destroy_all()
-    assert [await store.load(session_id) for session_id in ids] == [None, None, None]
+    assert await store.destroy(NS, ids[0]) is True
+    assert await store.destroy(NS, ids[0]) is False
+    await store.destroy_all(NS)
+    assert [await store.load(NS, session_id) for session_id in ids] == [None, None, None]
 
 
 @pytest.mark.gen_test
@@ -352,31 +434,31 @@ async def test_destroy_user_ends_only_that_users_live_sessions(store: SessionSto
     alice = [new_session_id() for _ in range(3)]
     bob, nobody = new_session_id(), new_session_id()
     for session_id in alice:
-        await store.save(session_id, owned("alice"))
-    await store.save(bob, owned("bob"))
-    await store.save(nobody, owned(None))
+        await store.save(NS, session_id, owned("alice"))
+    await store.save(NS, bob, owned("bob"))
+    await store.save(NS, nobody, owned(None))
     renamed = new_session_id()  # alice's first session, regenerated (login): the new ID is hers
-    await store.save(renamed, Journal(owned("alice").meta, previous_id=alice[0]))
+    await store.save(NS, renamed, Journal(owned("alice").meta, previous_id=alice[0]))
     relabelled = owned("bob")  # alice's second session, now logged in as bob
     relabelled.create = False
-    await store.save(alice[1], relabelled)
+    await store.save(NS, alice[1], relabelled)
 
     expired = new_session_id()  # alice's, past its expiry but not yet swept, purged or dropped by Redis
-    await store.save(expired, owned("alice", lifetime=10))
+    await store.save(NS, expired, owned("alice", lifetime=10))
     clock.advance(11)
 
-    assert sorted(await store.destroy_user("alice")) == sorted([renamed, alice[2]])
-    assert await store.load(expired) is None
-    assert [await store.load(session_id) for session_id in (renamed, alice[2])] == [None, None]
-    assert all([await store.load(session_id) for session_id in (bob, nobody, alice[1])])
-    assert await store.destroy_user("alice") == []
-    assert sorted(await store.destroy_user("bob")) == sorted([bob, alice[1]])
+    assert sorted(await store.destroy_user(NS, "alice")) == sorted([renamed, alice[2]])
+    assert await store.load(NS, expired) is None
+    assert [await store.load(NS, session_id) for session_id in (renamed, alice[2])] == [None, None]
+    assert all([await store.load(NS, session_id) for session_id in (bob, nobody, alice[1])])
+    assert await store.destroy_user(NS, "alice") == []
+    assert sorted(await store.destroy_user(NS, "bob")) == sorted([bob, alice[1]])
 
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("payload", ["*", "session:*", "../../etc/passwd", "a b", "A" * 43])
 async def test_a_hostile_or_unknown_id_opens_nothing(store: SessionStore, payload):
-    assert await store.open(payload) is None
+    assert await store.open(NS, payload) is None
 
 
 # -- restart and several processes ---------------------------------------------------
@@ -456,7 +538,7 @@ async def test_a_record_written_by_something_else_is_no_session(client: CookieCl
     session_id = client.jar[COOKIE]
     if isinstance(store, RedisStore):
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        key = store.prefix + session_id
+        key = f"{store.prefix}{NS}:{session_id}"
         meta = json.loads(raw.hget(key, "__meta__"))
         {"value": lambda: raw.hset(key, "v:name", "{not json"), "field name": lambda: raw.hset(key, "stray", "1"),
          "metadata": lambda: raw.hset(key, "__meta__", "[1, 2"),
@@ -466,11 +548,11 @@ async def test_a_record_written_by_something_else_is_no_session(client: CookieCl
     else:
         with sqlite3.connect(store.path) as db:
             db.execute({"value": "UPDATE session_fields SET value = '{not json'",
-                        "field name": "INSERT INTO session_fields VALUES (?, 'stray', '1')",
+                        "field name": "INSERT INTO session_fields VALUES (?, ?, 'stray', '1')",
                         "metadata": "UPDATE sessions SET deadline = x'00'",
                         "metadata type": "UPDATE sessions SET created = 'yesterday'",
                         "expiry type": "UPDATE sessions SET expires_at = 'soon'"}[corruption],
-                       (session_id,) if corruption == "field name" else ())
+                       (NS, session_id) if corruption == "field name" else ())
 
     response = await client.get("/get/name")
     assert response.code == 200 and answer(response)["value"] is None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import time
 
 import pytest
 
@@ -96,6 +98,36 @@ async def test_sqlite_locked_beyond_the_busy_timeout_gives_503_then_recovers(
     assert text(await client.get("/secret")) == "The cake is a lie!"
 
 
+@pytest.mark.gen_test(timeout=30)
+@pytest.mark.parametrize("outage_store", ["sqlite-busy-1s"], indirect=True)
+async def test_sqlite_reads_answer_at_once_while_logins_wait_out_another_process_lock(
+    client: CookieClient, http_client, base_url, outage_store: SQLiteStore
+):
+    """A backup or a second process holds the write lock: each login gives up on its own time, pages read on."""
+    assert (await client.get("/login")).code == 200
+    other_process = sqlite3.connect(outage_store.path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+
+    async def timed_login() -> tuple[int, float]:
+        started = time.monotonic()
+        response = await CookieClient(http_client, base_url).get("/login")  # a newcomer: the login must write
+        return response.code, time.monotonic() - started
+
+    logins = [asyncio.ensure_future(timed_login()) for _ in range(4)]
+    read_times = []
+    while not all(login.done() for login in logins):
+        started = time.monotonic()
+        assert text(await client.get("/secret")) == "The cake is a lie!"
+        read_times.append(time.monotonic() - started)
+    answers = await asyncio.gather(*logins)
+    other_process.execute("COMMIT")
+    other_process.close()
+
+    assert len(read_times) >= 3 and max(read_times) < 0.5, read_times  # never behind the waiting logins
+    for code, seconds in answers:  # about busy_timeout (1 s) each, not 1, 2, 3, 4 s one after another
+        assert code == 503 and 0.8 <= seconds < 1.8, answers
+
+
 @pytest.mark.gen_test
 @pytest.mark.parametrize("outage_store", ["sqlite-not-a-database"], indirect=True)
 async def test_sqlite_path_that_is_not_a_database_gives_503(client: CookieClient, outage_store, caplog):
@@ -112,6 +144,8 @@ def outage_store(request, clock, tmp_path, io_loop):
         store = SQLiteStore(tmp_path / "not-mounted-yet" / "sessions.sqlite3", clock=clock)
     elif kind == "sqlite-locked":
         store = SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock, busy_timeout=0.2)
+    elif kind == "sqlite-busy-1s":
+        store = SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock, busy_timeout=1.0)
     else:
         (tmp_path / "sessions.sqlite3").write_bytes(b"this is not a SQLite database, it is a text file" * 100)
         store = SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock)

@@ -2,7 +2,7 @@
 
 Runs concurrent session saves and loads against a SQLite file while a ticker
 coroutine measures event-loop lag (how late a 1 ms sleep wakes up), twice: with
-the store as shipped (its calls run on the store's own thread) and with the
+the store as shipped (its calls run on the store's own threads) and with the
 same calls made directly on the loop. Optionally another connection holds the
 write lock for 50 ms at a time, as a second app process would under load.
 
@@ -27,17 +27,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sessions.ids import new_session_id  # noqa: E402
 from sessions.record import Journal, Meta  # noqa: E402
-from sessions.stores.sqlite import SQLiteStore  # noqa: E402
+from sessions.stores.sqlite import SQLiteStore, _Worker  # noqa: E402
+
+NAMESPACE = "lag"  # the store namespace the measurement writes in
+
+
+class InlineWorker(_Worker):
+    """A worker that runs its calls right away on the caller's thread (the event loop's)."""
+
+    async def run(self, operation, *args):
+        return self._guarded(operation, time.monotonic() + self._busy_timeout, args)
+
+    async def close(self) -> None:
+        self._disconnect()
 
 
 class InlineSQLiteStore(SQLiteStore):
     """The same store, calling SQLite on the event loop's thread: what running it inline would cost."""
 
-    async def _run(self, operation, *args):
-        return self._guarded(operation, args)
-
-    async def close(self) -> None:
-        self._disconnect()
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        workers = {"busy_timeout": 5.0, "on_file_changed": self._tell_file_changed}
+        self._writer = InlineWorker(path, "writer", query_only=False, **workers)
+        self._reader = InlineWorker(path, "reader", query_only=True, **workers)
 
 
 async def ticker(lags: list[float], stop: asyncio.Event) -> None:
@@ -50,9 +62,9 @@ async def ticker(lags: list[float], stop: asyncio.Event) -> None:
 async def worker(store: SQLiteStore, session_id: str, stop: asyncio.Event, done: list[int]) -> None:
     while not stop.is_set():
         now = time.time()
-        await store.load(session_id)
+        await store.load(NAMESPACE, session_id)
         meta = Meta(created=now, touched=now, expires_at=now + 3600)
-        await store.save(session_id, Journal(meta, sets={"v:a": "1"}, increments={"v:n": 1}))
+        await store.save(NAMESPACE, session_id, Journal(meta, sets={"v:a": "1"}, increments={"v:n": 1}))
         done.append(1)
         await asyncio.sleep(0)  # a request yields at its network I/O; inline calls alone never would
 
@@ -73,7 +85,7 @@ async def measure(store_class: type[SQLiteStore], path: Path, seconds: float, wo
     ids = [new_session_id() for _ in range(workers)]
     for session_id in ids:
         now = time.time()
-        await store.save(session_id, Journal(Meta(now, now, expires_at=now + 3600), create=True))
+        await store.save(NAMESPACE, session_id, Journal(Meta(now, now, expires_at=now + 3600), create=True))
     stop, lags, done = asyncio.Event(), [], []
     tasks = [asyncio.ensure_future(ticker(lags, stop))]
     tasks += [asyncio.ensure_future(worker(store, session_id, stop, done)) for session_id in ids]

@@ -4,6 +4,12 @@ Kept as small as aiohttp-session's: the manager does everything that is the same
 for every store (cookies, expiry rules, typed values, flashes) and a store only
 keeps records. Every method is a coroutine because real stores do network or
 disk I/O; the in-memory store simply never waits.
+
+One store may serve several managers (an app has one per cookie name), so every
+record lives in a *namespace*, the manager's (``Config.namespace``, by default
+its cookie name), and every method names it: a session ID that one manager
+issued is an unknown ID to every other, and a manager's ``destroy_all`` or
+``destroy_user`` never reaches another manager's sessions.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ class SessionStore(ABC):
 
     Contract, checked by the conformance suite in ``tests/`` against every store:
 
+    * A record is identified by ``(namespace, session_id)``: the same ID in two
+      namespaces is two unrelated records (or one and none).
     * ``load`` returns the record or ``None``; it never creates one.
     * ``save`` applies a journal atomically with respect to other saves of the
       same record, and returns the new text of every incremented field. When
@@ -36,24 +44,24 @@ class SessionStore(ABC):
     cookie_only: bool = False
 
     @abstractmethod
-    async def load(self, session_id: str) -> Record | None:
-        """Return the record stored under ``session_id``, or ``None``."""
+    async def load(self, namespace: str, session_id: str) -> Record | None:
+        """Return the record stored under ``session_id`` in ``namespace``, or ``None``."""
 
     @abstractmethod
-    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
-        """Apply ``journal`` to the record under ``session_id``."""
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
+        """Apply ``journal`` to the record under ``session_id`` (``journal.previous_id`` is in the same namespace)."""
 
     @abstractmethod
-    async def destroy(self, session_id: str) -> bool:
+    async def destroy(self, namespace: str, session_id: str) -> bool:
         """Delete a record; tell whether there was one."""
 
     @abstractmethod
-    async def destroy_all(self) -> None:
-        """Delete every record this store holds."""
+    async def destroy_all(self, namespace: str) -> None:
+        """Delete every record of ``namespace``."""
 
     @abstractmethod
-    async def destroy_user(self, user: str) -> list[str]:
-        """Delete every record whose ``meta.user`` is ``user``; return the IDs of those still live.
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
+        """Delete every record of ``namespace`` whose ``meta.user`` is ``user``; return the IDs of those still live.
 
         One past its expiry that the store has not dropped yet is deleted too,
         but not returned: it had ended already.
@@ -66,7 +74,7 @@ class SessionStore(ABC):
     # A server-side store puts only the session ID in the cookie. A store that
     # keeps the whole session in the cookie overrides these two methods.
 
-    async def open(self, payload: str) -> tuple[str, Record] | None:
+    async def open(self, namespace: str, payload: str) -> tuple[str, Record] | None:
         """Return ``(session ID, record)`` for a decoded cookie payload, or ``None``.
 
         The ID's format is checked before it reaches ``load``, so a hostile
@@ -75,7 +83,7 @@ class SessionStore(ABC):
         session_id = self.session_id(payload)
         if session_id is None:
             return None
-        record = await self.load(session_id)
+        record = await self.load(namespace, session_id)
         return None if record is None else (session_id, record)
 
     def session_id(self, payload: str) -> str | None:

@@ -18,6 +18,9 @@ plainly:
 * Concurrent requests of one visitor each send back a whole cookie; the last
   response wins (no per-field merge, unlike the server-side stores).
 
+Namespaces (see ``base.py``) need nothing here: the encrypting codec binds each
+cookie to its name, so one manager's cookie never opens under another's name.
+
 It must be used with an encrypting codec (``sessions.crypto.EncryptedCodec``):
 ``Config`` refuses ``PlainCodec``, which would let anyone read and forge it.
 """
@@ -43,11 +46,11 @@ class CookieStore(SessionStore):
     name = "cookie"
     cookie_only = True
 
-    async def load(self, session_id: str) -> Record | None:
+    async def load(self, namespace: str, session_id: str) -> Record | None:
         """There is nothing to look up by ID: the record is only ever in the cookie."""
         return None
 
-    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         """Nothing to write: the manager sends the updated record in ``Set-Cookie``.
 
         The session object already holds every change (only this request can
@@ -55,20 +58,20 @@ class CookieStore(SessionStore):
         """
         return {}
 
-    async def destroy(self, session_id: str) -> bool:
+    async def destroy(self, namespace: str, session_id: str) -> bool:
         """Nothing on the server to delete; the manager still expires the cookie."""
         return False
 
-    async def destroy_all(self) -> None:
+    async def destroy_all(self, namespace: str) -> None:
         log.warning(
             "cookie sessions cannot be revoked on the server; remove their secret from the key ring to end them all"
         )
 
-    async def destroy_user(self, user: str) -> list[str]:
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
         log.warning("cookie sessions cannot be revoked on the server: destroy_user(%r) ends none", user)
         return []
 
-    async def open(self, payload: str) -> tuple[str, Record] | None:
+    async def open(self, namespace: str, payload: str) -> tuple[str, Record] | None:
         return _parse_payload(payload)
 
     def session_id(self, payload: str) -> str | None:

@@ -1,82 +1,142 @@
-"""The default store: records in a dict in this process.
+"""The default store: records in this process's memory, bounded by bytes.
 
 Fast and needs no server, but sessions live only as long as the process and are
 not shared between processes (use SQLite or Redis for that). Unlike Iris's
 memory store and express-session's MemoryStore it does not grow without bound:
-expired records are swept periodically (one pass every ``sweep_interval``
-seconds, triggered by writes, instead of one timer per session) and the oldest
-records are evicted beyond ``max_sessions``.
+
+* It holds at most ``max_bytes`` of records (64 MiB by default), by the estimate
+  of ``record_size`` kept as a running total, so a flood of new sessions costs
+  memory up to the bound and no further. A bound by count would not do: one
+  session may hold 100 bytes or 64 KiB.
+* At the bound it evicts the least recently *used* record (loaded or saved), not
+  the oldest created: a user who keeps clicking outlives any flood of new
+  sessions, which then only push out each other and the idle ones. Evictions are
+  logged at WARNING at most once a minute, with how many went since the last warning.
+* Expired records are swept periodically (one pass every ``sweep_interval``
+  seconds, triggered by writes, instead of one timer per session).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
-from ..errors import SessionGoneError
+from ..errors import SessionGoneError, SessionTooLargeError
 from ..record import Journal, Meta, Record, apply_journal
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.memory")
 
+#: The default bound: about 80,000 idle logged-in sessions (about 830 bytes each by
+#: ``record_size``) or 1,000 at the manager's 64 KiB cap; small next to a server's RAM.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: What a record costs beyond its ID and field texts: the ``Record``, its ``Meta``
+#: and timestamps, its fields dict (with the table its first field allocates), the
+#: key tuple and the ordered dict's entry.
+#: Measured with tracemalloc on CPython 3.11 (64-bit); ``tests/test_memory_store.py``
+#: checks the estimate against tracemalloc.
+RECORD_OVERHEAD = 640
+#: What a field costs beyond the UTF-8 length of its name and text: two ``str``
+#: headers and a slot in the fields dict.
+FIELD_OVERHEAD = 120
+#: Evictions are logged at most this often (seconds): a flood evicts on every request.
+EVICTION_WARNING_INTERVAL = 60.0
+
+Key = tuple[str, str]  # (namespace, session ID)
+
+
+def record_size(session_id: str, fields: dict[str, str]) -> int:
+    """Estimate the bytes a stored record holds, from its ID and fields.
+
+    UTF-8 lengths never undercount what CPython keeps for a string's characters
+    (1, 2 or 4 bytes each), and the fixed overheads cover the objects around them.
+    """
+    texts = sum(FIELD_OVERHEAD + len(name.encode()) + len(text.encode()) for name, text in fields.items())
+    return RECORD_OVERHEAD + len(session_id) + texts
+
 
 class MemoryStore(SessionStore):
-    """Session records in a dict, bounded and swept."""
+    """Session records in an ordered dict, least recently used first, bounded by bytes and swept."""
 
     name = "memory"
 
     def __init__(
         self,
         *,
-        max_sessions: int = 100_000,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         sweep_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_sessions < 1:
-            raise ValueError("max_sessions must be at least 1")
-        self._records: dict[str, Record] = {}
-        self._max_sessions = max_sessions
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
+        self._records: OrderedDict[Key, Record] = OrderedDict()
+        self._bytes = 0  # record_size of every record, kept as records come and go
+        self._max_bytes = max_bytes
         self._sweep_interval = sweep_interval
         self._clock = clock
         self._next_sweep = clock() + sweep_interval
+        self._unreported_evictions = 0
+        self._next_eviction_warning = -math.inf
 
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, session_id: str) -> Record | None:
-        record = self._records.get(session_id)
+    @property
+    def bytes_held(self) -> int:
+        """The estimated bytes of every record held (``record_size`` summed), never above ``max_bytes``."""
+        return self._bytes
+
+    async def load(self, namespace: str, session_id: str) -> Record | None:
+        key = (namespace, session_id)
+        record = self._records.get(key)
         if record is None:
             return None
+        self._records.move_to_end(key)  # used: the last to be evicted
         return Record(dict(record.fields), record.meta.copy())
 
-    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
+        """Apply the journal to a copy of the record, so a refused save changes nothing."""
         self._sweep_if_due()
-        record = self._take_record(session_id, journal)
-        counted = apply_journal(record.fields, journal)
-        record.meta = journal.meta.copy()
+        source = (namespace, journal.previous_id or session_id)
+        stored = self._records.get(source)
+        if stored is None and not journal.create:
+            raise SessionGoneError(session_id)
+        fields = {} if stored is None else dict(stored.fields)
+        counted = apply_journal(fields, journal)
+        size = record_size(session_id, fields)
+        if size > self._max_bytes:
+            raise SessionTooLargeError(size, self._max_bytes, what="session in the memory store")
+        self._discard(source)
+        self._discard((namespace, session_id))
+        self._make_room(size)
+        self._records[namespace, session_id] = Record(fields, journal.meta.copy())
+        self._bytes += size
         return counted
 
-    async def destroy(self, session_id: str) -> bool:
-        return self._records.pop(session_id, None) is not None
+    async def destroy(self, namespace: str, session_id: str) -> bool:
+        return self._discard((namespace, session_id))
 
-    async def destroy_all(self) -> None:
-        self._records.clear()
+    async def destroy_all(self, namespace: str) -> None:
+        for key in [key for key in self._records if key[0] == namespace]:
+            self._discard(key)
 
-    async def destroy_user(self, user: str) -> list[str]:
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
         now = self._clock()
-        doomed = [sid for sid, record in self._records.items() if record.meta.user == user]
-        live = [sid for sid in doomed if not _expired(self._records[sid].meta, now)]
-        for sid in doomed:
-            del self._records[sid]
+        doomed = [key for key, record in self._records.items() if key[0] == namespace and record.meta.user == user]
+        live = [key[1] for key in doomed if not _expired(self._records[key].meta, now)]
+        for key in doomed:
+            self._discard(key)
         return live
 
     def sweep(self) -> int:
         """Drop every expired record now; return how many went."""
         now = self._clock()
-        expired = [sid for sid, record in self._records.items() if _expired(record.meta, now)]
-        for sid in expired:
-            del self._records[sid]
+        expired = [key for key, record in self._records.items() if _expired(record.meta, now)]
+        for key in expired:
+            self._discard(key)
         self._next_sweep = now + self._sweep_interval
         return len(expired)
 
@@ -84,26 +144,38 @@ class MemoryStore(SessionStore):
         if self._clock() >= self._next_sweep:
             self.sweep()
 
-    def _take_record(self, session_id: str, journal: Journal) -> Record:
-        """Find (or, for a new session, make) the record a journal applies to."""
-        source = journal.previous_id or session_id
-        record = self._records.pop(source, None) if journal.previous_id else self._records.get(source)
+    def _discard(self, key: Key) -> bool:
+        """Remove a record and its bytes from the total; tell whether there was one."""
+        record = self._records.pop(key, None)
         if record is None:
-            if not journal.create:
-                raise SessionGoneError(session_id)
-            record = Record({}, journal.meta.copy())
-            self._make_room()
-        self._records[session_id] = record
-        return record
+            return False
+        self._bytes -= record_size(key[1], record.fields)
+        return True
 
-    def _make_room(self) -> None:
-        if len(self._records) < self._max_sessions:
+    def _make_room(self, size: int) -> None:
+        """Evict the least recently used records until ``size`` more bytes fit (``size`` <= the bound)."""
+        evicted = 0
+        while self._bytes + size > self._max_bytes:
+            self._discard(next(iter(self._records)))
+            evicted += 1
+        if evicted:
+            self._report_evictions(evicted)
+
+    def _report_evictions(self, count: int) -> None:
+        """Log at WARNING, at most once per ``EVICTION_WARNING_INTERVAL``: a flood evicts on every request."""
+        self._unreported_evictions += count
+        now = self._clock()
+        if now < self._next_eviction_warning:
             return
-        self.sweep()
-        while len(self._records) >= self._max_sessions:
-            oldest = next(iter(self._records))
-            del self._records[oldest]
-            log.warning("memory store full (%d sessions): evicted the oldest", self._max_sessions)
+        log.warning(
+            "memory store full (max_bytes=%d, %d sessions held): "
+            "least recently used sessions evicted since the last warning: %d",
+            self._max_bytes,
+            len(self._records),
+            self._unreported_evictions,
+        )
+        self._unreported_evictions = 0
+        self._next_eviction_warning = now + EVICTION_WARNING_INTERVAL
 
 
 def _expired(meta: Meta, now: float) -> bool:

@@ -1,7 +1,7 @@
 """The distributed store: one Redis hash per session (``redis.asyncio`` from redis-py).
 
 Every app process pointed at the same Redis sees the same sessions. A session
-is the hash ``prefix + ID``: its ``v:``/``f:`` fields as the hash's fields, its
+is the hash ``prefix + namespace + ":" + ID``: its ``v:``/``f:`` fields as the hash's fields, its
 metadata as JSON in the ``__meta__`` field (a name no value or flash field can
 have), and its expiry as the key's TTL, so Redis forgets it on its own.
 
@@ -17,8 +17,8 @@ as an absolute time: the app's clock and the Redis host's clock never need to
 agree, and a test clock drives expiry the same way as the real one.
 
 IDs are checked before they become keys, and no glob pattern is ever built from
-one; ``destroy_all`` scans with the configured prefix only (glob characters in
-it escaped). Any Redis failure (refused, timed out, out of memory) surfaces as
+one; ``destroy_all`` scans with the prefix and namespace only (glob characters in
+them escaped). Any Redis failure (refused, timed out, out of memory) surfaces as
 ``StoreUnavailableError`` and is not retried: a save that timed out may have
 run, and running it twice would count its increments twice.
 """
@@ -218,8 +218,8 @@ class RedisStore(SessionStore):
         # Where we connect, for error messages: never the URL, which may hold a password.
         self._where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
 
-    async def load(self, session_id: str) -> Record | None:
-        fields = await self._call(self._client.hgetall(self._key(session_id)))
+    async def load(self, namespace: str, session_id: str) -> Record | None:
+        fields = await self._call(self._client.hgetall(self._key(namespace, session_id)))
         meta = fields.pop(META_FIELD, None)
         if meta is None:
             return None
@@ -232,39 +232,45 @@ class RedisStore(SessionStore):
             return None
         return record
 
-    async def save(self, session_id: str, journal: Journal) -> dict[str, str]:
-        key = self._key(session_id)
-        source = key if journal.previous_id is None else self._key(journal.previous_id)
-        keys = [key, source] if journal.meta.user is None else [key, source, self._user_key(journal.meta.user)]
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
+        key = self._key(namespace, session_id)
+        source = key if journal.previous_id is None else self._key(namespace, journal.previous_id)
+        user = journal.meta.user
+        keys = [key, source] if user is None else [key, source, self._user_key(namespace, user)]
         reply = await self._call(self._save_script(keys=keys, args=self._script_args(journal)))
         if reply[0] == 0:
             raise SessionGoneError(journal.previous_id or session_id)
         return dict(zip(reply[1::2], reply[2::2]))
 
-    async def destroy(self, session_id: str) -> bool:
-        return await self._call(self._client.delete(self._key(session_id))) > 0
+    async def destroy(self, namespace: str, session_id: str) -> bool:
+        return await self._call(self._client.delete(self._key(namespace, session_id))) > 0
 
-    async def destroy_all(self) -> None:
-        await self._call(self._destroy_all())
+    async def destroy_all(self, namespace: str) -> None:
+        await self._call(self._destroy_all(namespace))
 
-    async def destroy_user(self, user: str) -> list[str]:
-        script = self._destroy_user_script(keys=[self._user_key(user)], args=[user, repr(self._clock())])
-        keys = await self._call(script)
-        return [key[len(self.prefix):] for key in keys]
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
+        keys = [self._user_key(namespace, user)]
+        destroyed = await self._call(self._destroy_user_script(keys=keys, args=[user, repr(self._clock())]))
+        start = len(self._key_prefix(namespace))
+        return [key[start:] for key in destroyed]
 
     async def close(self) -> None:
         await self._client.aclose()
 
     # -- internals ------------------------------------------------------------
 
-    def _key(self, session_id: str) -> str:
+    def _key_prefix(self, namespace: str) -> str:
+        """What every key of a namespace starts with; a namespace holds no ':', so none is a prefix of another's."""
+        return f"{self.prefix}{namespace}:"
+
+    def _key(self, namespace: str, session_id: str) -> str:
         if not is_valid_session_id(session_id):
             raise ValueError("not a session ID; refusing to build a Redis key from it")
-        return self.prefix + session_id
+        return self._key_prefix(namespace) + session_id
 
-    def _user_key(self, user: str) -> str:
+    def _user_key(self, namespace: str, user: str) -> str:
         """The set of a user's session keys; ':' cannot occur in an ID, so it never meets a session key."""
-        return f"{self.prefix}user:{user}"
+        return f"{self._key_prefix(namespace)}user:{user}"
 
     def _script_args(self, journal: Journal) -> list[str | int]:
         meta = journal.meta
@@ -285,8 +291,8 @@ class RedisStore(SessionStore):
             args += [name, delta]
         return args
 
-    async def _destroy_all(self) -> None:
-        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
+    async def _destroy_all(self, namespace: str) -> None:
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self._key_prefix(namespace)) + "*"
         batch: list[str] = []
         async for key in self._client.scan_iter(match=pattern, count=500):
             batch.append(key)
