@@ -34,6 +34,8 @@ HELP_FLAGS = {"--help", "-help", "-h"}
 _PORTS_TO_TRY = 100
 #: Where Tornado's own options (logging) are defined: the heading of their group in ``--help`` starts with it.
 _TORNADO_DIR = os.path.normpath(os.path.dirname(tornado.__file__))
+#: The namespace of the start-up check's look-up: no manager's, so it can find nothing.
+_CHECK_NAMESPACE = "startup-check"
 #: What a value of each type should look like, for the message about a value that does not parse.
 _EXPECTED = {int: "a whole number", float: "a number"}
 
@@ -149,7 +151,7 @@ async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> 
     and changes nothing in it.
     """
     try:
-        await store.load(new_session_id())
+        await store.load(_CHECK_NAMESPACE, new_session_id())
     except StoreUnavailableError as error:
         if store.name == "redis":
             raise StartupError(
