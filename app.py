@@ -32,6 +32,7 @@ from tornado.web import Application, url
 import startup
 
 from handlers import database, flash, overview, standalone
+from handlers.error_pages import NotFound
 from handlers.index import IndexHandler
 from handlers.inspector import SessionInspector
 from handlers.static import StaticFiles
@@ -131,7 +132,8 @@ def make_app(
         routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
-        static_handler_class=StaticFiles,  # serves /static/ (Tornado adds the route for static_path)
+        static_handler_class=StaticFiles,  # serves /static/ and /favicon.ico (Tornado adds their routes)
+        default_handler_class=NotFound,  # a 404 in the site's layout for a browser
         xsrf_cookies=True,
         cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
         xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them

@@ -6,9 +6,11 @@ from tornado.web import RequestHandler
 
 from sessions import SessionMixin
 
+from .error_pages import ErrorPages
 
-class SessionHandler(SessionMixin, RequestHandler):
-    """A handler with a session and a plain-text writer, as the Iris examples answer."""
+
+class SessionHandler(ErrorPages, SessionMixin, RequestHandler):
+    """A handler with a session, a plain-text writer, as the Iris examples answer, and error pages for browsers."""
 
     def write_text(self, body: str = "", status: int = 200) -> None:
         """Answer with ``body`` as ``text/plain`` (an empty body is Iris's "ok")."""

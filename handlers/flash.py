@@ -12,9 +12,10 @@ from __future__ import annotations
 from tornado.web import RedirectHandler, url
 
 from sessions import LEVELS, SessionManager, refuse_cross_site
+from sessions.flashes import MESSAGE_MARK
 
 from .base import SessionHandler
-from .pages import StepPageHandler
+from .pages import ActionRefused, StepActionHandler, StepPageHandler
 
 #: Longest message the form accepts: a flash is a line of feedback, not a document.
 MAX_MESSAGE_LENGTH = 500
@@ -58,23 +59,28 @@ class PageHandler(StepPageHandler):
 
     async def get(self) -> None:
         session = await self.get_session()
-        await self.render_step(messages=session.get_messages(), levels=LEVELS, max_length=MAX_MESSAGE_LENGTH)
+        # Which flashes this page consumes, for the inspector: the messages it is about to read.
+        consumed = [key for key in session.peek_flashes() if key.startswith(MESSAGE_MARK)]
+        await self.render_step(
+            messages=session.get_messages(), levels=LEVELS, max_length=MAX_MESSAGE_LENGTH, consumed_flashes=consumed
+        )
 
 
-class MessageHandler(SessionHandler):
+class MessageHandler(StepActionHandler):
     """The form's target: flash the message, then redirect to the page (post/redirect/get)."""
 
-    @refuse_cross_site  # beside the XSRF token: defence in depth, as on every action route
-    async def post(self) -> None:
+    SUPPORTED_METHODS = ("POST",)
+    redirect_status = 302  # as the README's transcript shows; the session is saved before it leaves
+
+    async def act(self) -> str:
         message = self.get_body_argument("message", "").strip()
         level = self.get_body_argument("level", "")
         problem = _check(message, level)
         if problem:
-            self.write_text(problem, status=400)
-            return
+            raise ActionRefused(400, problem)
         session = await self.get_session()
         session.flash(message, level)
-        self.redirect(self.reverse_url("flash"))  # 302; the session is saved before it leaves
+        return ""
 
 
 def _check(message: str, level: str) -> str | None:
@@ -94,7 +100,7 @@ def routes(manager: SessionManager) -> list[url]:
     return [
         url(r"/flash", RedirectHandler, {"url": "/flash/"}),
         url(r"/flash/", PageHandler, kwargs, name="flash"),
-        url(r"/flash/message", MessageHandler, kwargs, name="flash_message"),
+        url(r"/flash/message", MessageHandler, {**kwargs, "page": "/flash/"}, name="flash_message"),
         url(r"/flash/set", SetHandler, kwargs),
         url(r"/flash/get", GetHandler, kwargs),
         url(r"/flash/test", TestHandler, kwargs),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .pages import TutorialPageMixin
+from .error_pages import ErrorPages
 
 
-class IndexHandler(TutorialPageMixin):
+class IndexHandler(ErrorPages):
     """Lists the steps; it never touches a session, so it never creates one."""
 
     def get(self) -> None:

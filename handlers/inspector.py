@@ -13,13 +13,18 @@ echo a session cookie back into HTML.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tornado.web import UIModule
 
 from sessions import SessionManager, SessionMixin
 from sessions.cookies import read_cookie
+from sessions.flashes import MESSAGE_MARK
+
+if TYPE_CHECKING:
+    from .last_action import LastAction
 
 
 def describe_time(moment: float | None, now: float) -> str:
@@ -39,6 +44,11 @@ def describe(items: dict[str, Any]) -> list[dict[str, str]]:
         {"key": key, "type": type(value).__name__, "json": json.dumps(value, ensure_ascii=False)}
         for key, value in items.items()
     ]
+
+
+def flash_label(key: str) -> str:
+    """A flash's key as a learner knows it: a ``flash()`` message's internal ordering key is not shown."""
+    return "a flash() message" if key.startswith(MESSAGE_MARK) else key
 
 
 def open_envelope(manager: SessionManager, raw_cookie: str | None, now: float) -> dict[str, str] | None:
@@ -62,10 +72,26 @@ def open_envelope(manager: SessionManager, raw_cookie: str | None, now: float) -
     }
 
 
-class SessionInspector(UIModule):
-    """Renders ``inspector.html`` for the page's session: ``{% module SessionInspector() %}``."""
+def mark_rows(
+    rows: list[dict[str, str]], what: str, last_action: LastAction | None, consumed: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """Each row with how the learner's last click changed it (``added``/``changed``), or ``consumed`` by this page."""
+    for row in rows:
+        change = "" if last_action is None else last_action.change_of(what, row["key"])
+        row["change"] = "consumed" if row["key"] in consumed else change
+        row["label"] = flash_label(row["key"]) if what == "flash" else row["key"]
+    return rows
 
-    def render(self) -> str:
+
+class SessionInspector(UIModule):
+    """Renders ``inspector.html`` for the page's session: ``{% module SessionInspector(last_action) %}``.
+
+    ``last_action`` (the report of the click that led here, or ``None``) marks the
+    rows it added or changed and lists the values it removed; ``consumed`` names
+    the flashes this page read.
+    """
+
+    def render(self, last_action: LastAction | None = None, consumed: Sequence[str] = ()) -> str:
         handler = self.handler
         assert isinstance(handler, SessionMixin), "the inspector needs a session handler"
         manager: SessionManager = handler.get_session_manager()
@@ -82,8 +108,9 @@ class SessionInspector(UIModule):
             envelope=open_envelope(manager, raw_cookie, now),
             session=session,
             stored=stored,
-            values=describe(session.get_all()),
-            flashes=describe(session.peek_flashes()),
+            values=mark_rows(describe(session.get_all()), "value", last_action),
+            removed=[] if last_action is None else last_action.removed("value"),
+            flashes=mark_rows(describe(session.peek_flashes()), "flash", last_action, consumed),
             created=describe_time(session.created_at, now) if stored else "",
             expires=describe_time(session.expires_at, now) if stored else "",
         )

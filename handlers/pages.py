@@ -1,37 +1,15 @@
-"""What every HTML page of the tutorial shares: the store's name and the step navigation.
-
-The steps come from the application setting ``tutorial_steps`` (``app.STEPS``),
-so a page knows where it stands in the teaching order without importing the app.
-"""
+"""The step pages and the action routes their forms post to."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tornado.web import RequestHandler
+from sessions import CrossSiteGuard, SessionManager, SessionTooLargeError
 
-from sessions import CrossSiteGuard, SessionManager
-
+from . import last_action
 from .base import SessionHandler
-
-
-class TutorialPageMixin(RequestHandler):
-    """Adds ``store_name``, ``steps``, ``current_step``, ``step_number``, ``previous_step`` and ``next_step``."""
-
-    def get_template_namespace(self) -> dict[str, Any]:
-        namespace = super().get_template_namespace()
-        steps: list[dict[str, str]] = self.settings.get("tutorial_steps", [])
-        index = next((i for i, step in enumerate(steps) if step["path"] == self.request.path), None)
-        namespace.update(
-            store_name=self.settings["session_store"].name,
-            steps=steps,
-            current_step=None if index is None else steps[index],
-            step_number=None if index is None else index + 1,
-            previous_step=steps[index - 1] if index else None,
-            # The index page leads to the first step; the last step leads back to the index.
-            next_step=steps[0 if index is None else index + 1] if steps and index != len(steps) - 1 else None,
-        )
-        return namespace
+from .error_pages import session_error_answer
+from .layout import wants_html
 
 
 class ActionRefused(Exception):
@@ -47,13 +25,17 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
 
     GET answers in plain text, exactly as the Iris example does. POST (a form on
     the step's page, checked by Tornado's ``_xsrf``) does the same and redirects
-    back to the page (post/redirect/get), whose inspector then shows the result.
-    ``CrossSiteGuard`` refuses both when another site's page sent the browser
-    (``Sec-Fetch-Site: cross-site``): a SameSite=Lax cookie rides along on a
-    cross-site navigation, and XSRF tokens guard POST only.
+    back to the page (post/redirect/get), whose inspector then shows the result;
+    a browser's POST also takes a report of what it did back to the page
+    (``post_from_page``). ``CrossSiteGuard`` refuses both when another site's
+    page sent the browser (``Sec-Fetch-Site: cross-site``): a SameSite=Lax cookie
+    rides along on a cross-site navigation, and XSRF tokens guard POST only.
     Subclasses implement ``act()``, which returns the plain-text answer or
     raises ``ActionRefused``.
     """
+
+    #: post/redirect/get: "see the page" (303) after a POST.
+    redirect_status = 303
 
     def initialize(self, session_manager: SessionManager | None = None, page: str = "/") -> None:
         super().initialize(session_manager)
@@ -69,15 +51,42 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
             self.write_text(refused.text, status=refused.status)
 
     async def post(self, *path_args: str) -> None:
+        if wants_html(self.request):
+            await self.post_from_page(*path_args)
+            return
         try:
             await self.act(*path_args)
         except ActionRefused as refused:
             self.write_text(refused.text, status=refused.status)
             return
-        self.redirect(self.page, status=303)
+        self.redirect(self.page, status=self.redirect_status)
+
+    # -- a browser's form post: the same action, reported on the page it goes back to -----------
+
+    async def post_from_page(self, *path_args: str) -> None:
+        """Act, save, then go back to the page with a report of what the POST did (``last_action``).
+
+        A refusal goes back to the page too, in the report, instead of leaving the
+        learner on a bare text page; ``curl`` still gets the plain-text 400.
+        """
+        manager = self.get_session_manager()
+        await self.get_session()  # loaded first, so the report can compare before and after
+        before = last_action.view_session(self, manager)
+        refusal: tuple[int, str] | None = None
+        try:
+            await self.act(*path_args)
+        except ActionRefused as refused:
+            refusal = refused.status, refused.text
+        except SessionTooLargeError as error:
+            refusal = session_error_answer(error)
+        await self.save_session()  # the Set-Cookie header is final only once the session is saved
+        set_cookies = self._headers.get_list("Set-Cookie")  # Tornado has no public reader of response headers
+        report = last_action.build_report(self, manager, self.page, self.redirect_status, before, set_cookies, refusal)
+        last_action.remember(self, report)
+        self.redirect(self.page, status=self.redirect_status)
 
 
-class StepPageHandler(TutorialPageMixin, SessionHandler):
+class StepPageHandler(SessionHandler):
     """A step's page: loads the step's session (never creating one) and renders its template.
 
     Loading is what lets the session inspector show the session: ``start()``
@@ -88,5 +97,7 @@ class StepPageHandler(TutorialPageMixin, SessionHandler):
     template: str = ""
 
     async def render_step(self, **kwargs: Any) -> None:
+        """Render the step's template, with the report of the learner's last click when it led here."""
         session = await self.get_session()
-        await self.render(self.template, session=session, **kwargs)
+        kwargs.setdefault("consumed_flashes", [])
+        await self.render(self.template, session=session, last_action=last_action.take(self), **kwargs)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from tornado.web import HTTPError, StaticFileHandler
 
+from .error_pages import ErrorPages
 
-class StaticFiles(StaticFileHandler):
-    """Tornado's static handler, answering 404 for a path with a NUL byte.
+
+class StaticFiles(ErrorPages, StaticFileHandler):
+    """Tornado's static handler, answering 404 for a path with a NUL byte, and in the site's layout to a browser.
 
     Tornado hands ``/static/%00`` to ``os.path.realpath``, which raises
     ``ValueError: embedded null byte``: a 500 for a URL anyone can type. No file

@@ -23,9 +23,11 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 class RedisServer:
     """Start, stop and restart one ``redis-server``."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *extra_args: str) -> None:
+        """``extra_args`` are more ``redis-server`` flags, e.g. ``"--maxmemory", "4mb"``."""
         self.port = free_port()
         self.workdir = workdir
+        self.extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,6 +42,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--dir", str(self.workdir),
+            *self.extra_args,
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

@@ -1,16 +1,12 @@
 """The tutorial in a real browser: Debian's headless Chromium, driven by Selenium.
 
-The app runs as ``python app.py`` on a free port (real HTTP). Selenium is pointed
-at the system's chromedriver and Chromium explicitly, so Selenium Manager never
-runs and nothing is downloaded. Each step page is saved as a screenshot in
-``test-artifacts/screenshots/`` for a human to look at.
+The app runs as ``python app.py`` on a free port (real HTTP). Each step page is
+saved as a screenshot in ``test-artifacts/screenshots/`` for a human to look at.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -21,18 +17,23 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
-from tests.live_app import ROOT, LiveApp
+from tests.browser_tools import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    inspector,
+    save_screenshot,
+    severe_console_entries,
+    start_chromium,
+    submit,
+)
+from tests.live_app import LiveApp
 from tests.test_fetch_metadata import REFUSED
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 COOKIE = "mycookiesessionnameid"
 
 
@@ -46,66 +47,11 @@ def base_url() -> Iterator[str]:
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     """A fresh headless Chromium with its own profile (so its own cookies) per test."""
-    os.environ["SE_OFFLINE"] = "true"  # belt and braces: Selenium Manager must never reach the network
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1100,900",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.implicitly_wait(0)
+    driver = start_chromium(tmp_path / "profile")
     try:
         yield driver
     finally:
         driver.quit()
-
-
-def severe_console_entries(driver: webdriver.Chrome) -> list[dict]:
-    """Console errors (and failed resource loads) since the last call."""
-    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-
-
-def save_screenshot(driver: webdriver.Chrome, name: str) -> None:
-    """Save the whole page, not only the window, as ``test-artifacts/screenshots/<name>.png``."""
-    width, height = driver.execute_script(
-        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
-    )
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {"captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
-    )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
-
-
-def inspector(driver: webdriver.Chrome, field: str) -> str:
-    return driver.find_element(By.CSS_SELECTOR, f'[data-inspector="{field}"]').text
-
-
-def submit(driver: webdriver.Chrome, button_id: str) -> None:
-    """Click a form's button and wait until the page the redirect leads to has loaded.
-
-    The old page is marked with a window property, which a new page does not
-    have. (Waiting for the old ``<html>`` element to go stale was flaky:
-    chromedriver sometimes answers "node does not belong to the document"
-    mid-navigation, which Selenium's staleness check does not expect.)
-    """
-    driver.execute_script("window.beforeSubmit = true")
-    driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
-        lambda d: d.execute_script("return window.beforeSubmit === undefined && document.readyState === 'complete'")
-    )
 
 
 def test_the_system_browser_is_used_and_nothing_is_downloaded(browser: webdriver.Chrome):

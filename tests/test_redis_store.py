@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -37,7 +38,9 @@ def meta(clock, lifetime: float = 3600) -> Meta:
 
 
 #: What the save script calls inside Redis (INFO commandstats counts those too).
-SCRIPT_COMMANDS = {"exists", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl"}
+SCRIPT_COMMANDS = {
+    "type", "exists", "del", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl",
+}
 
 
 def commands(raw) -> dict[str, int]:
@@ -130,3 +133,21 @@ async def test_a_counter_beyond_lua_exact_range_is_refused_and_nothing_is_writte
 
     assert raw.hget(KEY_PREFIX + session_id, "v:n") == str(2**60)
     assert raw.hget(KEY_PREFIX + session_id, "v:other") is None
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("how", ["keyword", "url"])
+async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_url, raw, clock, how):
+    if how == "keyword":
+        store = RedisStore(redis_url, clock=clock, max_connections=3)
+    else:
+        store = RedisStore(redis_url + "?max_connections=3", clock=clock)
+    session_id = new_session_id()
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    raw.execute_command("CLIENT", "PAUSE", 300, "ALL")  # so that 50 loads are all in flight together
+
+    records = await asyncio.gather(*(store.load(NS, session_id) for _ in range(50)))
+
+    assert [record.fields for record in records] == [{"v:a": "1"}] * 50
+    assert raw.info("clients")["connected_clients"] == 1 + 3  # ours, and the store's three
+    await store.close()

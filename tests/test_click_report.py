@@ -1,0 +1,233 @@
+"""The report of a click and the error pages, over real HTTP: what a browser gets, and that curl gets what it got.
+
+A browser is a request that accepts ``text/html`` (``BROWSER``); ``curl`` sends
+``Accept: */*`` and keeps Iris's plain-text answers, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+from tornado.web import create_signed_value
+
+from app import make_app
+from handlers.last_action import (
+    COOKIE_NAME,
+    Change,
+    CookieChange,
+    LastAction,
+    SessionView,
+    classify_cookie,
+    mask_cookie,
+    session_diff,
+    shorten,
+)
+from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.stores.sqlite import SQLiteStore
+from tests.cookie_client import CookieClient, set_cookies, text
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+CURL = {"Accept": "*/*"}
+TORNADO_404 = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
+TORNADO_405 = "<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>"
+
+
+async def post_as_browser(client: CookieClient, page: str, action: str, fields: dict[str, str] | None = None):
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page, headers=BROWSER)))
+    assert token, f"{page} has no form"
+    body = urlencode({"_xsrf": token[1], **(fields or {})})
+    return await client.fetch(action, method="POST", body=body, headers=BROWSER)
+
+
+def report_in(response) -> dict:
+    """The JSON inside the signed ``tutorial_last_action`` cookie a response sets (its base64 field)."""
+    header = set_cookies(response)[COOKIE_NAME]
+    signed = header.split(";")[0].split("=", 1)[1].strip('"')
+    return json.loads(base64.b64decode(signed.split("|")[4].split(":", 1)[1]))
+
+
+@pytest.mark.gen_test
+async def test_curl_posts_get_no_report_cookie(client: CookieClient):
+    response = await client.fetch("/standalone/set", method="POST", body="", headers=CURL)
+    assert response.code == 403  # no _xsrf: as before
+    await client.get("/standalone/page", headers=CURL)
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))[1]
+    response = await client.fetch("/standalone/set", method="POST", body=f"_xsrf={token}", headers=CURL)
+    assert (response.code, response.headers["Location"]) == (303, "/standalone/page")
+    assert list(set_cookies(response)) == ["mysessionid"]
+
+
+@pytest.mark.gen_test
+async def test_a_browser_post_carries_a_masked_report_to_its_page_once(client: CookieClient):
+    response = await post_as_browser(client, "/standalone/page", "/standalone/set")
+    assert (response.code, response.headers["Location"]) == (303, "/standalone/page")
+    header = set_cookies(response)[COOKIE_NAME]
+    for attribute in ("HttpOnly", "Max-Age=60", "Path=/standalone/page", "SameSite=Lax"):
+        assert attribute in header
+    session_id = client.jar["mysessionid"]
+    report = report_in(response)
+    assert session_id not in json.dumps(report)  # masked: never a session ID in the report
+    assert (report["request"], report["status"], report["fate"]) == ("POST /standalone/set", 303, "created")
+    assert report["cookie"]["kind"] == "new"
+    assert report["cookie"]["header"].startswith(f"mysessionid={session_id[:6]}…;")
+    assert report["changes"] == [
+        {"what": "value", "change": "added", "key": "name", "before": None, "after": '"iris"', "note": ""}
+    ]
+
+    page = await client.get("/standalone/page", headers=BROWSER)
+    assert 'data-last-action="request">POST /standalone/set</code>' in text(page)
+    assert set_cookies(page)[COOKIE_NAME].startswith(f'{COOKIE_NAME}=""; expires=')  # read once: cleared
+    assert "data-last-action" not in text(await client.get("/standalone/page", headers=BROWSER))
+
+
+@pytest.mark.gen_test
+async def test_a_forged_or_misplaced_report_is_ignored(client: CookieClient):
+    response = await post_as_browser(client, "/standalone/page", "/standalone/set")
+    signed = set_cookies(response)[COOKIE_NAME].split(";")[0].split("=", 1)[1].strip('"')
+    client.jar[COOKIE_NAME] = signed[:-1] + ("0" if signed[-1] != "0" else "1")  # one digit of the signature
+    page = await client.get("/standalone/page", headers=BROWSER)
+    assert page.code == 200 and "data-last-action" not in text(page)
+
+    client.jar[COOKIE_NAME] = signed  # genuine, but about another page
+    page = await client.get("/securecookie/page", headers=BROWSER)
+    assert page.code == 200 and "data-last-action" not in text(page)
+
+
+@pytest.mark.gen_test
+async def test_a_refused_browser_post_goes_back_to_the_page_and_curl_keeps_its_400(client: CookieClient, store):
+    fields = {"key": "age", "value": "twenty", "kind": "int"}
+    response = await post_as_browser(client, "/database/page", "/database/value", fields)
+    assert (response.code, response.headers["Location"]) == (303, "/database/page")
+    report = report_in(response)
+    assert report["refusal_status"] == 400 and report["refusal"].startswith("Bad Request: the value 'twenty'")
+    assert report["fields"] == "key=age value=twenty kind=int"  # without the _xsrf token
+    assert len(store) == 0 and "sessionscookieid" not in client.jar
+
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/database/page")))[1]
+    response = await client.fetch("/database/value", method="POST", body=urlencode({"_xsrf": token, **fields}))
+    assert (response.code, text(response)) == (
+        400, "Bad Request: the value 'twenty' is not a 64-bit integer (use digits, like 42 or -7)"
+    )
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    "path,status,curl_body,way_back",
+    [
+        ("/database/missing", 404, TORNADO_404, '<a class="button-link" href="/database/page" data-way-back>'),
+        ("/nowhere", 404, TORNADO_404, '<a class="button-link" href="/" data-way-back>'),
+        ("/database/value", 405, TORNADO_405, '<a class="button-link" href="/database/page" data-way-back>'),
+        ("/flash/message", 405, TORNADO_405, '<a class="button-link" href="/flash/" data-way-back>'),
+    ],
+)
+async def test_error_pages_in_the_layout_for_a_browser_and_tornados_answer_for_curl(
+    client: CookieClient, path, status, curl_body, way_back
+):
+    page = await client.get(path, headers=BROWSER)
+    assert page.code == status
+    html = text(page)
+    assert f'data-error-status="{status}"' in html and way_back in html
+    assert '<link rel="stylesheet" href="/static/style.css?v=' in html
+    curl = await client.get(path, headers=CURL)
+    assert (curl.code, text(curl)) == (status, curl_body)
+
+
+@pytest.mark.gen_test
+async def test_a_stale_form_is_a_403_page_that_says_why(client: CookieClient):
+    response = await client.fetch("/login", method="POST", body="user=iris", headers=BROWSER)
+    assert response.code == 403
+    assert "_xsrf&#x27; argument missing from POST" in text(response)
+    assert '<a class="button-link" href="/overview" data-way-back>' in text(response)
+
+
+@pytest.mark.gen_test
+async def test_the_favicon_is_served(client: CookieClient):
+    response = await client.get("/favicon.ico")
+    assert response.code == 200 and response.body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+class TestStoreOutage:
+    @pytest.fixture
+    def app(self, clock, tmp_path, io_loop):
+        store = SQLiteStore(tmp_path / "not-mounted" / "sessions.sqlite3", clock=clock)
+        yield make_app(store=store, clock=clock)
+        io_loop.run_sync(store.close)
+
+    @pytest.mark.gen_test
+    async def test_a_store_outage_is_a_page_for_a_browser_and_the_exact_text_for_curl(self, client: CookieClient):
+        client.jar["sessionscookieid"] = "A" * 43
+        page = await client.get("/database/page", headers=BROWSER)
+        assert page.code == 503 and 'data-error-status="503"' in text(page)
+        assert ">Try again</a>" in text(page) and STORE_UNAVAILABLE_TEXT in text(page)
+        curl = await client.get("/database/page", headers=CURL)
+        assert (curl.code, text(curl)) == (503, STORE_UNAVAILABLE_TEXT)
+
+
+# -- the report's parts --------------------------------------------------------------------------------
+
+ID_A, ID_B = "a" * 43, "b" * 43
+
+
+@pytest.mark.parametrize(
+    "set_cookies_,sent,before,after,kind,why",
+    [
+        ([], None, None, None, "none", "your browser holds no cookie"),
+        ([], ID_A, ID_A, ID_A, "none", "keeps the cookie it has"),
+        ([f"sid={ID_A}; Path=/"], None, None, ID_A, "new", "a new session was stored"),
+        ([f"sid={ID_B}; Path=/"], ID_A, ID_A, ID_B, "changed", "a new session ID"),
+        (["sid=sealedagain; Path=/"], "sealed", ID_A, ID_A, "changed", "sealed afresh"),
+        ([f"sid={ID_A}; Max-Age=7200"], ID_A, ID_A, ID_A, "changed", "new expiry"),
+        (["sid=; Max-Age=0; Path=/"], ID_A, ID_A, None, "deleted", "drops the cookie"),
+        (["other=x", f"sid={ID_A}"], None, None, ID_A, "new", "a new session"),  # another cookie is not it
+    ],
+)
+def test_the_set_cookie_is_classified(set_cookies_, sent, before, after, kind, why):
+    change = classify_cookie("sid", set_cookies_, sent, SessionView(before), SessionView(after))
+    assert change.kind == kind and why in change.why
+    assert ID_A not in change.header and ID_B not in change.header
+
+
+def test_a_cookie_value_is_masked_to_its_first_characters():
+    assert mask_cookie(f"sid={ID_A}; Path=/; HttpOnly") == "sid=aaaaaa…; Path=/; HttpOnly"
+    assert mask_cookie("sid=; Max-Age=0") == "sid=; Max-Age=0"
+
+
+def test_the_session_diff_names_added_changed_and_removed_values_and_flashes():
+    before = SessionView(ID_A, {"a": "1", "b": "2"}, {"@0001": '{"level": "info"}'}, None, 100.0)
+    after = SessionView(ID_A, {"a": "1", "b": "3", "c": "4"}, {}, "ada", 160.0)
+    changes = [(c.what, c.change, c.key, c.before, c.after) for c in session_diff(before, after, now=0.0)]
+    assert changes[:5] == [
+        ("value", "changed", "b", "2", "3"),
+        ("value", "added", "c", None, "4"),
+        ("flash", "removed", "@0001", '{"level": "info"}', None),
+        ("user", "changed", "", None, "ada"),
+        ("expiry", "changed", "", changes[4][3], changes[4][4]),
+    ]
+    assert session_diff(before, after, now=0.0)[4].note == "1 min later"
+
+
+def test_a_report_that_does_not_parse_is_none():
+    assert LastAction.from_json("not json") is None
+    assert LastAction.from_json('{"page": "/x"}') is None
+    assert LastAction.from_json("[]") is None
+    fine = LastAction("/p", "POST /x", "", 303, "kept", CookieChange("none", "", ""), [])
+    assert LastAction.from_json(fine.to_json()) == fine
+    assert LastAction.from_json(fine.to_json().replace("303", "999")) is None
+
+
+def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
+    wide = "😀" * 1000
+    report = LastAction(
+        "/database/page", "POST /database/value", shorten(f"key=k value={wide}", 96), 303, "kept",
+        CookieChange("changed", "sessionscookieid=abcdef…; Path=/", "why"),
+        [Change("value", "changed", shorten(f"{i}{wide}", 64), shorten(wide), shorten(wide)) for i in range(8)],
+        refusal=shorten(wide, 192), refusal_status=400,
+    )
+    report.fit()
+    cookie = create_signed_value("a secret", COOKIE_NAME, report.to_json())
+    assert len(cookie) + 120 < 4096  # the attributes and the name take less than 120 bytes
+    assert 0 < len(report.changes) < 8 and report.more == 8 - len(report.changes)
