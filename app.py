@@ -18,14 +18,18 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from tornado.options import define, options, parse_command_line
+from tornado.httpserver import HTTPServer
+from tornado.options import define, options
 from tornado.routing import PathMatches, Rule
 from tornado.web import Application, URLSpec, url
+
+import startup
 
 from handlers import database, flash, overview, standalone
 from handlers.error_pages import NotFound
@@ -41,15 +45,22 @@ from sessions.stores.sqlite import SQLiteStore
 HERE = Path(__file__).parent
 log = logging.getLogger("app")
 
-define("port", default=8080, help="port to listen on")
-define("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
-define("store", default="memory", help="session store: memory, sqlite or redis")
-define("memory_limit", default="64MB", help="bytes --store=memory may hold: 64MB, 512KB, 1GB or a number")
-define("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
-define("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
-define("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
-define("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
-define("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
+
+def option(name: str, **settings: object) -> None:
+    """Define one of the app's command-line options, under the heading ``app.py`` in ``--help``
+    (Tornado's default heading is the file's full path)."""
+    define(name, group="app.py", **settings)
+
+
+option("port", default=8080, help="port to listen on")
+option("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+option("store", default="memory", help="session store: memory, sqlite or redis")
+option("memory_limit", default="64MB", help="bytes --store=memory may hold: 64MB, 512KB, 1GB or a number")
+option("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
+option("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
+option("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
+option("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
+option("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
 TWO_HOURS = timedelta(hours=2)
@@ -159,14 +170,15 @@ def configured_secrets() -> list[str]:
 
 
 def store_from_options() -> SessionStore:
-    """The store ``--store`` names, connected lazily: the app starts even if the store is down."""
+    """The store ``--store`` names; ``serve`` checks that it answers before serving."""
     if options.store == "memory":
         return MemoryStore(max_bytes=memory_limit())
     if options.store == "sqlite":
+        startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
         return RedisStore(options.redis_url)
-    raise SystemExit(f"--store must be memory, sqlite or redis, not {options.store!r}")
+    raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
 def memory_limit() -> int:
@@ -174,13 +186,20 @@ def memory_limit() -> int:
     try:
         return parse_size(options.memory_limit)
     except ValueError as error:
-        raise SystemExit(f"--memory-limit: {error}") from None
+        raise startup.StartupError(f"--memory-limit: {error}") from None
 
 
 async def serve(store: SessionStore) -> None:
-    """Serve until Ctrl-C or SIGTERM, then close connections and the store."""
+    """Check the store and the port, serve until Ctrl-C or SIGTERM, then close connections and the store."""
+    try:
+        await startup.check_store(store, options.redis_url, options.sqlite_path)
+        sockets = startup.listening_sockets(options.port, options.address)  # last: nothing to close after it
+    except startup.StartupError:
+        await store.close()
+        raise
     app = make_app(store, secrets=configured_secrets())
-    server = app.listen(options.port, options.address, xheaders=options.xheaders)
+    server = HTTPServer(app, xheaders=options.xheaders)
+    server.add_sockets(sockets)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info(
         "serving the sessions tutorial on http://%s:%d/ with the %s store (Ctrl-C to stop)",
@@ -200,11 +219,14 @@ async def serve(store: SessionStore) -> None:
 
 
 def main() -> None:
-    parse_command_line()
-    if options.generate_secret:
-        print(new_secret())
-        return
-    asyncio.run(serve(store_from_options()))
+    try:
+        startup.parse_options(sys.argv)
+        if options.generate_secret:
+            print(new_secret())
+            return
+        asyncio.run(serve(store_from_options()))
+    except startup.StartupError as mistake:
+        sys.exit(str(mistake))
 
 
 if __name__ == "__main__":

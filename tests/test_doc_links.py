@@ -48,3 +48,12 @@ def test_a_dead_link_is_found(tmp_path: Path):
     (tmp_path / "a.md").write_text("# Title\n[ok](#title) [gone](missing.md) [no heading](#nope)\n")
     assert links(tmp_path / "a.md") == ["#title", "missing.md", "#nope"]
     assert anchors(tmp_path / "a.md") == {"title"}
+
+
+def test_ci_runs_the_readmes_test_command():
+    """The README promises that its test command is what CI runs: a fresh clone passes with it."""
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    (test_command,) = [line for line in quick_start.splitlines() if line.endswith("-m pytest")]
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci_lines

@@ -15,7 +15,10 @@ contributors the same, so that the README's readers need not read it.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
+import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT, LiveApp
+from tests.live_app import ROOT, LiveApp, free_port
 
 #: Where the README says the app is; replaced by where the test runs it.
 README_ADDRESS = "localhost:8080"
@@ -46,6 +49,16 @@ OMITTABLE_HEADERS = {"server", "date", "content-type", "content-length", "etag",
 class Command:
     line: str
     expected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Rewrites:
+    """How a document's commands become the test's."""
+
+    #: Addresses and ports: rewritten in the commands and in the output the document expects.
+    everywhere: dict[str, str]
+    #: Programs (``redis-cli``, ``python app.py``): rewritten in the commands only.
+    commands: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,18 +139,21 @@ def collect() -> list[Walkthrough]:
     ]
 
 
-def replay(walkthrough: Walkthrough, rewrites: dict[str, str], directory: Path) -> list[str]:
+def replay(walkthrough: Walkthrough, rewrites: Rewrites, directory: Path) -> list[str]:
     """Run the step's commands in order in one bash; return a report of every mismatch.
 
-    ``rewrites`` turns the README's addresses into the test's (``localhost:8080``
-    into the app's port, ``redis-cli`` into ``redis-cli -p`` the test's Redis).
+    ``rewrites`` turns the document's addresses into the test's (``localhost:8080``
+    into the app's port, in the commands and in the output the document expects)
+    and its programs into the test's (``redis-cli`` into ``redis-cli -p`` the
+    test's Redis, in the commands).
     One shell for the whole step, as a reader's terminal: a variable one command
     sets (``token=$(...)``) is there for the next. A marker line printed after
     each command splits the output back into each command's share.
     """
     marker = f"--- end of command {uuid.uuid4().hex} ---"
+    in_commands = {**rewrites.everywhere, **rewrites.commands}
     script = "exec 2>&1\n" + "".join(
-        f"{_rewrite(command.line, rewrites)}\nprintf '\\n%s\\n' '{marker}'\n" for command in walkthrough.commands
+        f"{_rewrite(command.line, in_commands)}\nprintf '\\n%s\\n' '{marker}'\n" for command in walkthrough.commands
     )
     result = subprocess.run(
         ["bash", "-c", script], cwd=directory, stdout=subprocess.PIPE, text=True, timeout=_COMMAND_TIMEOUT
@@ -145,9 +161,10 @@ def replay(walkthrough: Walkthrough, rewrites: dict[str, str], directory: Path) 
     outputs = result.stdout.split(f"\n{marker}\n")
     mismatches = []
     for command, output in zip(walkthrough.commands, outputs, strict=False):
-        actual = without_omitted_headers(output.splitlines(), command.expected)
-        if normalize(_trim(actual)) != normalize(_trim(command.expected)):
-            expected_text, actual_text = "\n".join(command.expected), "\n".join(actual)
+        expected = [_rewrite(line, rewrites.everywhere) for line in command.expected]
+        actual = without_omitted_headers(output.splitlines(), expected)
+        if normalize(_trim(actual)) != normalize(_trim(expected)):
+            expected_text, actual_text = "\n".join(expected), "\n".join(actual)
             mismatches.append(f"$ {command.line}\n--- README says:\n{expected_text}\n--- the app says:\n{actual_text}")
     if len(outputs) != len(walkthrough.commands) + 1:
         mismatches.append(f"the commands did not all run to the end; the shell printed:\n{result.stdout}")
@@ -155,9 +172,11 @@ def replay(walkthrough: Walkthrough, rewrites: dict[str, str], directory: Path) 
 
 
 def _rewrite(line: str, rewrites: dict[str, str]) -> str:
-    for old, new in rewrites.items():
-        line = line.replace(old, new)
-    return line
+    """Every rewrite in one pass, so that one rewrite's result (a port) is never rewritten by another."""
+    if not rewrites:
+        return line
+    pattern = "|".join(re.escape(old) for old in sorted(rewrites, key=len, reverse=True))
+    return re.sub(pattern, lambda match: rewrites[match[0]], line)
 
 
 def without_omitted_headers(actual: list[str], expected: list[str]) -> list[str]:
@@ -189,27 +208,69 @@ def _trim(lines: list[str]) -> list[str]:
 
 WALKTHROUGHS = collect()
 STEP_WALKTHROUGHS = [walkthrough for walkthrough in WALKTHROUGHS if walkthrough.step]
-#: Steps whose walkthrough runs on an app started with --store=redis (they show what Redis holds).
-REDIS_STEPS = {"database"}
+#: The fixture each step runs against when it is not ``memory_app`` (``python app.py`` as the README starts it).
+STEP_FIXTURES = {
+    "database": "redis_app",  # shows what Redis holds
+    "startup-mistakes": "busy_port",  # docs/troubleshooting.md: ``python app.py`` started wrongly
+    "two-processes": "two_apps_on_one_sqlite_file",  # docs/stores.md
+}
 
 
 @pytest.fixture(scope="module")
-def memory_app() -> Iterator[dict[str, str]]:
+def memory_app() -> Iterator[Rewrites]:
     """``python app.py`` as the README starts it (the memory store)."""
     with LiveApp() as app:
-        yield {README_ADDRESS: f"localhost:{app.port}"}
+        yield Rewrites({README_ADDRESS: f"localhost:{app.port}"})
 
 
 @pytest.fixture(scope="module")
-def redis_app(redis_server) -> Iterator[dict[str, str]]:
+def busy_port() -> Iterator[Rewrites]:
+    """A port something already listens on, the next one free, and a Redis port nothing listens on.
+
+    The troubleshooting page's ``python app.py`` runs the real app.py on the busy
+    port, with the tests' Python; the page's 8080, 8081 and 6379 become these ports.
+    """
+    with _listening_socket_before_a_free_port() as busy:
+        port, no_redis = busy.getsockname()[1], free_port()
+        app = f"{sys.executable} {ROOT / 'app.py'} --port={port} --redis-url=redis://127.0.0.1:{no_redis}/0"
+        yield Rewrites({"8080": str(port), "8081": str(port + 1), "6379": str(no_redis)}, {"python app.py": app})
+
+
+def _listening_socket_before_a_free_port() -> socket.socket:
+    """A socket listening on a port whose next port is free, as 8081 is beside a busy 8080."""
+    for _ in range(100):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", busy.getsockname()[1] + 1))
+                return busy
+            except OSError:
+                busy.close()
+    raise RuntimeError("found no busy port with a free port after it")
+
+
+@pytest.fixture(scope="module")
+def two_apps_on_one_sqlite_file(tmp_path_factory) -> Iterator[Rewrites]:
+    """The two ``python app.py --store=sqlite`` processes that docs/stores.md starts on ports 8081 and 8082."""
+    database = tmp_path_factory.mktemp("shared") / "sessions.sqlite3"
+    with LiveApp("--store=sqlite", f"--sqlite-path={database}") as first:
+        with LiveApp("--store=sqlite", f"--sqlite-path={database}") as second:
+            addresses = {"localhost:8081": f"localhost:{first.port}", "localhost:8082": f"localhost:{second.port}"}
+            yield Rewrites(addresses, {"sessions.sqlite3": str(database)})
+
+
+@pytest.fixture(scope="module")
+def redis_app(redis_server) -> Iterator[Rewrites]:
     """``python app.py --store=redis`` on the tests' real redis-server."""
     with LiveApp("--store=redis", f"--redis-url={redis_server.url}") as app:
-        yield {README_ADDRESS: f"localhost:{app.port}", "redis-cli ": f"redis-cli -p {redis_server.port} "}
+        yield Rewrites({README_ADDRESS: f"localhost:{app.port}"}, {"redis-cli ": f"redis-cli -p {redis_server.port} "})
 
 
 @pytest.mark.parametrize("walkthrough", STEP_WALKTHROUGHS, ids=[w.id for w in STEP_WALKTHROUGHS])
 def test_readme_walkthrough_matches_the_app(walkthrough: Walkthrough, request, tmp_path: Path):
-    rewrites = request.getfixturevalue("redis_app" if walkthrough.step in REDIS_STEPS else "memory_app")
+    rewrites = request.getfixturevalue(STEP_FIXTURES.get(walkthrough.step, "memory_app"))
     mismatches = replay(walkthrough, rewrites, tmp_path)
     assert not mismatches, "the README walkthrough no longer matches the app:\n\n" + "\n\n".join(mismatches)
 
@@ -233,7 +294,7 @@ def test_every_written_step_of_the_readme_has_a_walkthrough():
     assert walked.get("overview", 0) >= 6
 
 
-def test_a_changed_answer_breaks_the_walkthrough(memory_app: dict[str, str], tmp_path: Path):
+def test_a_changed_answer_breaks_the_walkthrough(memory_app: Rewrites, tmp_path: Path):
     (overview,) = [w for w in WALKTHROUGHS if w.id == "README.md:overview"]
     secret = next(c for c in overview.commands if c.expected == ["Forbidden"])
     altered = Walkthrough("altered", "overview", [Command(secret.line, ["Forbidden!"])])
@@ -285,3 +346,27 @@ def test_only_boring_headers_may_be_left_out_of_a_transcript():
         "Server: body",
     ]
     assert "Vary: Cookie" in without_omitted_headers(actual, ["HTTP/1.1 200 OK", "Vary: Cookie"])
+
+
+def test_rewrites_never_rewrite_each_others_results():
+    assert _rewrite("--port=8080 redis:6379", {"8080": "16379", "6379": "40000"}) == "--port=16379 redis:40000"
+
+
+def test_the_securecookie_log_excerpt_is_what_the_app_logs():
+    """The README quotes what the log says about a tampered cookie: the messages, not the
+    line numbers in front of them, which move whenever the code above them does."""
+    readme = (ROOT / "README.md").read_text()
+    securecookie = readme.split("<!-- step: securecookie -->", 1)[1]
+    excerpt = securecookie.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert len(excerpt) == 2
+    with LiveApp("--logging=debug") as app:
+        with urllib.request.urlopen(f"{app.url}/securecookie/set", timeout=10) as response:
+            value = response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+        tampered = value[:40] + ("B" if value[40] == "A" else "A") + value[41:]
+        cookie = {"Cookie": f"mycustomsessionid={tampered}"}
+        with urllib.request.urlopen(urllib.request.Request(f"{app.url}/securecookie/get", headers=cookie), timeout=10):
+            pass
+        log = app.output().splitlines()
+    for message in excerpt:
+        logged = any(line.endswith(f"] {message}") for line in log)
+        assert logged, f"the app no longer logs: {message}\n" + "\n".join(log)

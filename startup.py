@@ -1,0 +1,174 @@
+"""What ``python app.py`` checks before it serves.
+
+A mistake in how the app was started (an option mistyped, a port in use, a store
+that is not there) gets one line that names the fix and exit code 1, not a
+traceback, and not a server that starts and then answers 503 "try again shortly"
+to every login when waiting will not help. A store that goes down after the
+start is another matter: the app keeps serving and answers 503 until it is back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import io
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import tornado
+from tornado.netutil import bind_sockets
+from tornado.options import Error as OptionError
+from tornado.options import options, parse_command_line
+
+from sessions import SessionStore
+from sessions.errors import StoreUnavailableError
+from sessions.ids import new_session_id
+
+#: The spellings of "show the options": Tornado's two, and the one most programs accept.
+HELP_FLAGS = {"--help", "-help", "-h"}
+#: How far past a busy port to look for a free one to suggest.
+_PORTS_TO_TRY = 100
+#: Where Tornado's own options (logging) are defined: the heading of their group in ``--help`` starts with it.
+_TORNADO_DIR = os.path.normpath(os.path.dirname(tornado.__file__))
+#: The namespace of the start-up check's look-up: no manager's, so it can find nothing.
+_CHECK_NAMESPACE = "startup-check"
+#: What a value of each type should look like, for the message about a value that does not parse.
+_EXPECTED = {int: "a whole number", float: "a number"}
+
+
+class StartupError(Exception):
+    """A mistake in how the app was started; its message is the one line the user sees, fix included."""
+
+
+def parse_options(args: list[str]) -> None:
+    """Parse ``args`` (``sys.argv``) into Tornado's options, one argument at a time.
+
+    One at a time so that a mistake is reported with the argument that made it:
+    Tornado's own parser says ``invalid literal for int()`` for ``--port=abc``
+    without naming the option. Tornado parses each argument on its own anyway;
+    its parse callbacks (which set up logging) run once at the end, as
+    ``parse_command_line`` would run them.
+    """
+    program, *arguments = args
+    if HELP_FLAGS.intersection(arguments):
+        print_help()
+        raise SystemExit(0)
+    for argument in arguments:
+        if argument == "--":
+            break
+        _parse_one(program, argument)
+    options.run_parse_callbacks()
+
+
+def _parse_one(program: str, argument: str) -> None:
+    if not argument.startswith("-"):
+        raise StartupError(f"unexpected argument {argument!r}: options start with --, as in --store=sqlite")
+    name, has_value, value = argument.lstrip("-").partition("=")
+    if name not in options:
+        raise StartupError(f"unknown option --{name}{_did_you_mean(name)}; python app.py --help lists the options")
+    try:
+        parse_command_line([program, argument], final=False)
+    except (OptionError, ValueError):
+        raise StartupError(_bad_value(name, value if has_value else None)) from None
+
+
+def _did_you_mean(name: str) -> str:
+    known = [option.replace("_", "-") for option in options.as_dict()]
+    close = difflib.get_close_matches(name.replace("_", "-"), known, n=1)
+    return f" (did you mean --{close[0]}?)" if close else ""
+
+
+def _bad_value(name: str, value: str | None) -> str:
+    default = getattr(options, name)
+    example = f"--{name}={default if default not in (None, '', []) else 'VALUE'}"
+    if value is None:
+        return f"--{name} needs a value, as in {example}"
+    expected = _EXPECTED.get(type(default), "a valid value")
+    return f"--{name}={value}: --{name} takes {expected}, as in {example}"
+
+
+def print_help() -> None:
+    """Tornado's ``--help``, with the app's options before Tornado's logging options.
+
+    Tornado lists option groups sorted by the path of the file that defined them,
+    so ``.../site-packages/tornado/log.py`` came before ``app.py``, and a reader
+    met eight log-rotation options before ``--port``.
+    """
+    text = io.StringIO()
+    options.print_help(text)
+    usage, *groups = re.split(r"(?m)^(?=\S.* options:$)", text.getvalue())
+    groups.sort(key=lambda group: group.startswith(_TORNADO_DIR))  # False, the app's, sorts first
+    sys.stdout.write(usage + "".join(groups))
+
+
+def listening_sockets(port: int, address: str) -> list[socket.socket]:
+    """Bind the port now, so that a busy port is one line with a free one to try, not a traceback."""
+    if not 0 < port < 65536:
+        raise StartupError(f"--port={port}: a port is a number from 1 to 65535; the usual one is --port=8080")
+    try:
+        return bind_sockets(port, address)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} is in use; try --port={_free_port_after(port, address)}") from None
+        if error.errno == errno.EACCES:
+            message = f"port {port} needs administrator rights (ports below 1024 do); try --port=8080"
+            raise StartupError(message) from None
+        reason = error.strerror or str(error)
+        raise StartupError(f"cannot listen on {address} port {port}: {reason}; check --address") from None
+
+
+def _free_port_after(port: int, address: str) -> int | str:
+    """The first port after ``port`` that binds now, or a placeholder when none of the next ones does."""
+    for candidate in range(port + 1, min(port + _PORTS_TO_TRY, 65535) + 1):
+        try:
+            sockets = bind_sockets(candidate, address)
+        except OSError:
+            continue
+        for sock in sockets:
+            sock.close()
+        return candidate
+    return "ANOTHER_PORT"
+
+
+def check_sqlite_path(path: str) -> None:
+    """A SQLite file can be created only in a directory that exists: say which one is missing."""
+    directory = Path(path).parent
+    if not directory.is_dir():
+        raise StartupError(
+            f"--sqlite-path={path}: the directory {directory} does not exist; "
+            f"create it (mkdir -p {directory}) or choose another path"
+        )
+
+
+async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> None:
+    """Reach the store once, through its public interface, before serving.
+
+    Loading a session ID that cannot exist touches the store as a login would,
+    and changes nothing in it.
+    """
+    try:
+        await store.load(_CHECK_NAMESPACE, new_session_id())
+    except StoreUnavailableError as error:
+        if store.name == "redis":
+            raise StartupError(
+                f"cannot reach Redis at {without_password(redis_url)}: start one with `redis-server` "
+                f"or use --store=memory ({error})"
+            ) from None
+        if store.name == "sqlite":
+            raise StartupError(
+                f"cannot use --sqlite-path={sqlite_path}: choose another file or use --store=memory ({error})"
+            ) from None
+        raise StartupError(f"the {store.name} store is unavailable: {error}") from None
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: error messages end up in terminals and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

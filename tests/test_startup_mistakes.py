@@ -1,0 +1,111 @@
+"""Mistakes in how ``python app.py`` is started: one line naming the fix, exit code 1.
+
+Each test runs the real ``app.py`` as a process, as a reader would in a terminal,
+and checks the whole of what it printed: one line, no traceback, the fix in it.
+A store that goes down after a good start is tests/test_store_outages.py's
+subject: the app keeps serving and answers 503 until the store is back.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.live_app import ROOT, free_port
+
+_TIMEOUT = 30
+
+
+def start(*options: str) -> tuple[int, str]:
+    """Run ``python app.py OPTIONS`` until it exits; return its exit code and everything it printed."""
+    result = subprocess.run(
+        [sys.executable, "app.py", *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=_TIMEOUT,
+    )
+    return result.returncode, result.stdout
+
+
+def assert_one_line_error(code: int, output: str, *expected: str) -> str:
+    assert code == 1, output
+    assert "Traceback" not in output
+    assert output.count("\n") == 1, output
+    for text in expected:
+        assert text in output
+    return output
+
+
+def test_a_port_in_use_names_a_free_port_to_try():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        output = assert_one_line_error(*start(f"--port={port}"), f"port {port} is in use; try --port=")
+    suggested = int(re.search(r"--port=(\d+)", output)[1])
+    assert suggested != port
+
+
+def test_a_mistyped_option_is_named_with_the_option_it_resembles():
+    assert_one_line_error(
+        *start("--stor=redis"), "unknown option --stor (did you mean --store?)", "python app.py --help"
+    )
+
+
+def test_a_port_that_is_not_a_number_is_refused_with_an_example():
+    assert_one_line_error(*start("--port=abc"), "--port=abc", "whole number", "--port=8080")
+
+
+def test_an_option_without_its_value_is_refused_with_an_example():
+    assert_one_line_error(*start("--port"), "--port needs a value, as in --port=8080")
+
+
+def test_an_argument_without_dashes_is_not_silently_ignored():
+    assert_one_line_error(*start("store=redis"), "unexpected argument 'store=redis'", "--store=")
+
+
+def test_an_unknown_store_lists_the_stores():
+    assert_one_line_error(*start("--store=mongo"), "--store=mongo", "memory, sqlite and redis")
+
+
+def test_redis_that_is_not_running_stops_the_start_with_the_fix():
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    output = assert_one_line_error(
+        *start("--store=redis", f"--redis-url={url}"),
+        "cannot reach Redis at redis://:***@127.0.0.1:",
+        "start one with `redis-server` or use --store=memory",
+    )
+    assert "hunter2" not in output
+
+
+def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
+    missing = tmp_path / "no-such-directory"
+    assert_one_line_error(
+        *start("--store=sqlite", f"--sqlite-path={missing / 'sessions.sqlite3'}"),
+        f"the directory {missing} does not exist; create it (mkdir -p {missing})",
+    )
+    assert not missing.exists()
+
+
+def test_a_sqlite_path_that_is_not_a_database_is_refused(tmp_path: Path):
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("shopping list\n" * 200)
+    assert_one_line_error(
+        *start("--store=sqlite", f"--sqlite-path={not_a_database}"),
+        f"cannot use --sqlite-path={not_a_database}: choose another file or use --store=memory",
+        "not a database",
+    )
+    assert not_a_database.read_text() == "shopping list\n" * 200
+
+
+def test_help_lists_the_apps_options_before_tornados_logging_options():
+    code, output = start("--help")
+    assert code == 0
+    assert "app.py options:" in output
+    assert output.index("--xheaders") < output.index("--log-file-prefix") < output.index("--logging")
+    assert re.search(r"--store\s+session store: memory, sqlite or redis", output)
