@@ -30,7 +30,6 @@ from tornado.routing import PathMatches, Rule
 from tornado.web import Application, URLSpec, url
 
 import startup
-
 from handlers import database, flash, overview, standalone
 from handlers.error_pages import NotFound
 from handlers.index import IndexHandler
@@ -72,7 +71,9 @@ STEPS = [
     {
         "title": "Overview",
         "path": "/overview",
-        "teaches": "A session remembers that you logged in: the cookie carries only an ID, the data stays on the server.",
+        "teaches": (
+            "A session remembers that you logged in: the cookie carries only an ID, the data stays on the server."
+        ),
     },
     {
         "title": "Standalone",
@@ -82,7 +83,9 @@ STEPS = [
     {
         "title": "Flash messages",
         "path": "/flash/",
-        "teaches": "A flash message is shown once: it survives the redirect to the next page, then the session forgets it.",
+        "teaches": (
+            "A flash message is shown once: it survives the redirect to the next page, then the session forgets it."
+        ),
     },
     {
         "title": "Secure cookie",

@@ -28,6 +28,7 @@ from .standalone import (  # as Iris's standalone example
     StandaloneHome,
 )
 
+
 def set_string(session: Session, key: str, value: str) -> str:
     session.set(key, value)
     return f"All ok session value of the '{key}' is: {session.get_string(key)}"

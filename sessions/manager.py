@@ -25,9 +25,9 @@ from typing import NamedTuple, TypeVar
 
 from tornado.web import RequestHandler
 
-from .config import Config
-from .codecs import Decoded
 from . import expiry
+from .codecs import Decoded
+from .config import Config
 from .cookies import delete_cookie_header, read_cookie_values
 from .errors import (
     SessionDestroyedError,

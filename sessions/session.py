@@ -302,4 +302,3 @@ class Session(Flashes):
             if text != self._fields.get(name):
                 self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
                 self._journal.note_set(name, self._fields[name])
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -242,7 +242,7 @@ async def test_the_securecookie_inspector_opens_the_envelope(client: CookieClien
     assert session_id not in opaque  # the ID travels encrypted
     assert await store.load("mycustomsessionid", session_id) is not None
     assert re.fullmatch(r"[0-9a-f]{8}", inspector(html, "key-id"))
-    issued = datetime.fromtimestamp(int(clock.now), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    issued = datetime.fromtimestamp(int(clock.now), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert inspector(html, "issued").startswith(issued)
 
     # The standalone step's cookie is not encrypted: its page shows no envelope.
@@ -306,7 +306,9 @@ async def test_the_database_buttons_drive_the_iris_routes(client: CookieClient, 
     response = await post_form(client, "/database/page", "/database/update")
     assert (response.code, text(response)) == (404, "session not found")  # as GET /database/update answers
     await post_form(client, "/database/page", "/database/set")
-    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: iris</p>' in text(await client.get("/database/page"))
+    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: iris</p>' in text(
+        await client.get("/database/page")
+    )
     response = await post_form(client, "/database/page", "/database/update")
     assert "Max-Age=2700" in set_cookies(response)["sessionscookieid"]
     await post_form(client, "/database/page", "/database/destroy")

@@ -70,7 +70,7 @@ class SessionStore(ABC):
         but not returned: it had ended already.
         """
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (a hook with a default, not an abstract method)
         """Release connections or files; the default has none."""
 
     # -- what the cookie carries ------------------------------------------------

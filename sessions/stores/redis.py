@@ -89,7 +89,9 @@ local function session_meta(name)
 end
 """
 
-_SAVE_SCRIPT = _SESSION_META_FUNCTION + """
+_SAVE_SCRIPT = (
+    _SESSION_META_FUNCTION
+    + """
 -- Applies a journal as sessions.record.apply_journal defines it. KEYS and ARGV
 -- are laid out by RedisStore.save and RedisStore._script_args (documented there).
 local key, source = KEYS[1], KEYS[2]
@@ -217,12 +219,15 @@ if users then
 end
 return reply
 """
+)
 
 # Deletes every session in a user's set that still belongs to that user (a member
 # may have been logged in as someone else since), then the set. Returns the keys
 # of those still live by the store's clock (ARGV[2]): one past its expiry that
 # Redis has not dropped yet is deleted without being counted, as the other stores do.
-_DESTROY_USER_SCRIPT = _SESSION_META_FUNCTION + """
+_DESTROY_USER_SCRIPT = (
+    _SESSION_META_FUNCTION
+    + """
 local destroyed, now = {}, tonumber(ARGV[2])
 local members = {}
 if redis.call('TYPE', KEYS[1])['ok'] == 'set' then
@@ -241,6 +246,7 @@ end
 redis.call('DEL', KEYS[1])
 return destroyed
 """
+)
 
 
 #: Connections one store (so one app process) opens to Redis at most; more requests than that
@@ -347,7 +353,7 @@ class RedisStore(SessionStore):
         reply = await self._call(self._save_script(keys=keys, args=self._script_args(journal)))
         if reply[0] == 0:
             raise SessionGoneError(journal.previous_id or session_id)
-        return dict(zip(reply[1::2], reply[2::2]))
+        return dict(zip(reply[1::2], reply[2::2], strict=True))
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
         return await self._call(self._client.delete(self._key(namespace, session_id))) > 0
@@ -437,7 +443,8 @@ class RedisStore(SessionStore):
             self._warned.popitem(last=False)
         log.warning(
             "session %s in Redis is not a record this package wrote (%s): counted as no session",
-            fingerprint(session_id), what,
+            fingerprint(session_id),
+            what,
         )
 
     async def _call(self, operation: Awaitable[T]) -> T:
