@@ -14,12 +14,30 @@ immutable flag and the value's type survive every store alike.
 from __future__ import annotations
 
 import json
+import json.scanner
 from typing import Any
 
 _IMMUTABLE_MARK = "!"
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _dumps = _encoder.encode
-_loads = json.loads
+#: json's C scanner, called directly: ``json.loads("true")`` costs 9,800 instructions,
+#: mostly its Python wrapper (type checks, a regex for whitespace, a decoder lookup);
+#: the scanner alone is 16 times faster (timeit), about 1 % of a session read.
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, faster for the compact JSON this module writes.
+
+    Anything the scanner does not consume whole (whitespace around the value,
+    trailing data, a syntax error) goes to ``json.loads``, which decodes it or
+    raises exactly as it always did.
+    """
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def encode(key: str, value: Any) -> str:
