@@ -256,8 +256,12 @@ class Session(Flashes):
         return bool(self._journal) or self._has_unsaved_consumption() or self._user_changed
 
     def check_size(self) -> None:
-        """Hold the session to its limit before a save: values grown in place show only now."""
-        if self._limit is not None:
+        """Hold the session to its limit before a save: values grown in place show only now.
+
+        Every other write was held to the limit when it was made, so with no list or dict
+        handed out there is nothing new to measure (each save would sum every field again).
+        """
+        if self._limit is not None and self._handed_out:
             self._limit.check_before_save(self._id, self._fields, self._meta)
 
     def take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
