@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -170,6 +171,10 @@ async def test_loads_go_on_and_each_queued_save_gives_up_on_its_own_time_while_a
         assert 0.8 * busy_timeout <= seconds < 1.8 * busy_timeout, save_times
 
 
+def reader_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "sqlite-store-reader"}
+
+
 def delete_database(path: Path) -> None:
     """Delete the file and its WAL companions, as an operator clearing sessions by hand would."""
     for suffix in ("", "-wal", "-shm"):
@@ -252,3 +257,25 @@ async def test_a_flood_of_big_sessions_keeps_the_file_within_max_sessions(path, 
 
     assert len(query(path, "SELECT id FROM sessions")) == 20
     assert full > 20 * 60_000 and after_four_times_as_many < 1.3 * full
+
+
+@pytest.mark.gen_test
+async def test_loads_run_on_the_loop_and_what_the_loop_cannot_read_goes_to_the_reader_thread(path, clock):
+    """A load is a look-up on the loop's own connection; a file it cannot read goes to the reader thread."""
+    readers_before = reader_threads()
+    store = SQLiteStore(path, clock=clock)
+    session_id = new_session_id()
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1", "f:b": '"2"'}))
+    assert (await store.load(NS, session_id)).fields == {"v:a": "1", "f:b": '"2"'}
+    assert await store.load(NS, new_session_id()) is None
+    assert reader_threads() == readers_before  # no load went to a thread
+    await store.close()
+
+    path.unlink()  # a fresh store on a file of another layout: only the reader thread may lay it out
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY)")
+    store = SQLiteStore(path, clock=clock)
+    assert await store.load(NS, session_id) is None
+    assert reader_threads() - readers_before  # this one did
+    assert query(path, "PRAGMA user_version") == [(2,)]
+    await store.close()

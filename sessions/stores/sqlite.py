@@ -16,23 +16,25 @@ that a flood of logins cannot grow the file without bound. The bound counts
 sessions rather than bytes because SQLite counts rows cheaply but frees pages only
 as whole pages empty, so a byte bound would evict by guesswork.
 
-Threads and locks. ``sqlite3`` calls block, so they run on two threads owned by
-the store, each with its own connection (a connection belongs to the thread that
-opened it); the event loop only hands work over and awaits it (the loop-lag
-measurement is in docs/stores.md, "SQLite and the event loop"):
+Threads and locks. ``sqlite3`` calls that may wait run on two threads owned by
+the store, each with its own connection, fed by a queue; the event loop only
+hands work over and awaits it (the loop-lag measurement is in docs/stores.md,
+"SQLite and the event loop"):
 
 * the *writer* runs saves, destroys and the purge. While another process holds
   the write lock, a save waits for it at most ``busy_timeout`` counted from the
   moment the save was called, not from when the thread got to it: a save queued
   behind others gives up when its own time is up instead of one timeout later
   for each save ahead of it.
-* the *reader* runs loads on a ``query_only`` connection. In WAL mode a reader
-  reads the last committed snapshot and never waits for a writer, so loads go on
-  at full speed while saves wait for a lock another process holds. (Only when it
-  opens a file that is missing or of another layout does it write: it lays the
-  file out first, under the write lock, as the writer would.)
+* loads run on the event loop's own thread, over a read-only connection with a
+  busy timeout of 0: in WAL mode a reader reads the last committed snapshot and
+  never waits for a writer, so a load is a look-up that never blocks the loop
+  and never queues behind saves. Whatever stops it (a checkpoint's brief lock, a
+  missing file or one of another layout, a corrupt one) sends that load to the
+  *reader* thread, whose ``query_only`` connection waits as a save would, lays a
+  missing file out under the write lock, and reports outages.
 
-Before every operation a thread compares the file its connection has open with
+Before every operation a connection's owner compares the file its connection has open with
 the file the path names now (device and inode, one ``stat``): a database deleted
 or replaced while the app runs is noticed, logged once, and reopened, instead of
 writes going on into a file no other process can see.
@@ -43,13 +45,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint
@@ -101,6 +103,11 @@ _UPSERT_FIELD = """
 INSERT INTO session_fields (namespace, session_id, name, value) VALUES (?, ?, ?, ?)
 ON CONFLICT(namespace, session_id, name) DO UPDATE SET value = excluded.value
 """
+_LOAD = f"""
+SELECT {", ".join("s." + column for column in _META_COLUMNS.split(", "))}, f.name, f.value
+FROM sessions AS s LEFT JOIN session_fields AS f ON f.namespace = s.namespace AND f.session_id = s.id
+WHERE s.namespace = ? AND s.id = ?
+"""
 #: Value fields sort between "v:" and "v;" (":" + 1), so a clear is one primary-key range.
 _VALUE_RANGE_END = VALUE_PREFIX[:-1] + chr(ord(VALUE_PREFIX[-1]) + 1)
 
@@ -118,7 +125,12 @@ def _file_identity(path: Path) -> FileIdentity:
 
 
 class _Worker:
-    """One thread of the store's and the one connection it uses, reopened when the file under the path changes."""
+    """One thread of the store's, fed by a queue, and the one connection it uses, reopened when the file changes.
+
+    A plain queue and ``call_soon_threadsafe`` rather than ``run_in_executor``: the executor's
+    two futures chained by callbacks cost a SQLite write 0.47 -> 0.60 of bare Tornado's
+    throughput in the issue 17 prototype (docs/benchmarks.md).
+    """
 
     def __init__(
         self,
@@ -135,18 +147,40 @@ class _Worker:
         self._on_file_changed = on_file_changed
         self._connection: sqlite3.Connection | None = None
         self._opened: FileIdentity = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-store-{role}")
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        # A daemon: a store nobody closed must not keep the interpreter from exiting (a save
+        # cut short there is rolled back by SQLite, as after a crash).
+        self._thread = threading.Thread(target=self._serve, name=f"sqlite-store-{role}", daemon=True)
 
     async def run(self, operation: Callable[..., T], *args: object) -> T:
         """Run ``operation(connection, *args)`` on this thread, giving up ``busy_timeout`` after this call."""
         deadline = time.monotonic() + self._busy_timeout
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._guarded, operation, deadline, args
-        )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self._thread.is_alive():
+            self._thread.start()
+        self._queue.put(_Call(loop, future, self._guarded, (operation, deadline, args)))
+        return await future
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
-        self._executor.shutdown(wait=True)
+        if self._thread.is_alive():
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[None] = loop.create_future()
+            self._queue.put(_Call(loop, done, lambda: self._disconnect(), ()))
+            self._queue.put(None)
+            await done
+            self._thread.join()
+
+    def _serve(self) -> None:
+        while (call := self._queue.get()) is not None:
+            try:
+                outcome, failure = call.function(*call.args), None
+            except BaseException as exc:  # handed to the awaiting coroutine, which raises it
+                outcome, failure = None, exc
+            try:
+                call.loop.call_soon_threadsafe(_settle, call.future, outcome, failure)
+            except RuntimeError:  # the loop closed meanwhile: nobody awaits the answer
+                pass
 
     def _guarded(self, operation: Callable[..., T], deadline: float, args: tuple[object, ...]) -> T:
         """Run ``operation`` within ``deadline``, turning SQLite failures into outages."""
@@ -182,6 +216,75 @@ class _Worker:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class _Call(NamedTuple):
+    """One operation queued for a worker's thread, and where its outcome goes."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+def _settle(future: asyncio.Future[Any], outcome: object, failure: BaseException | None) -> None:
+    """On the loop: hand a worker's outcome to the coroutine awaiting it (unless it stopped waiting)."""
+    if future.cancelled():
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
+        future.set_result(outcome)
+
+
+class _LoopReader:
+    """Loads on the event loop's own thread, over a read-only connection that never waits.
+
+    In WAL mode a read takes no lock another connection holds, so it costs the loop
+    about as long as the hand-over to a thread would (a memory-speed primary-key look-up),
+    and skipping the hand-over took a SQLite read from 0.65 to 0.76 of bare Tornado in the
+    issue 17 prototype (docs/benchmarks.md). With a busy timeout of 0 it never blocks the
+    loop: anything but an answer (SQLITE_BUSY during a checkpoint or recovery, no file
+    yet, a file of another layout, a corrupt one) raises ``sqlite3.Error``, and the store
+    runs the load on its reader thread instead, which waits, lays files out and reports
+    outages as before. It checks the file under the path per call, as the threads do.
+    """
+
+    def __init__(self, path: Path, on_file_changed: Callable[[FileIdentity], None]) -> None:
+        self._path = path
+        self._on_file_changed = on_file_changed
+        self._connection: sqlite3.Connection | None = None
+        self._opened: FileIdentity = None
+
+    def run(self, operation: Callable[..., T], *args: object) -> T:
+        """Run ``operation(connection, *args)`` now; raise ``sqlite3.Error`` if the reader thread must."""
+        try:
+            return operation(self._connection_to_current_file(), *args)
+        except sqlite3.Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _connection_to_current_file(self) -> sqlite3.Connection:
+        now = _file_identity(self._path)
+        if self._connection is not None and now != self._opened:
+            self._on_file_changed(self._opened)
+            self.close()
+        if self._connection is None:
+            if now is None:
+                raise sqlite3.OperationalError("no file yet: the reader thread creates it")
+            # Read-only, so this connection never creates or lays out a file; timeout 0: never wait.
+            uri = f"{self._path.resolve().as_uri()}?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+            if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                connection.close()
+                raise sqlite3.OperationalError("a file of another layout: the reader thread lays it out")
+            self._connection, self._opened = connection, now
+        return self._connection
 
 
 def _open_database(path: Path, timeout: float, *, query_only: bool) -> sqlite3.Connection:
@@ -246,11 +349,15 @@ class SQLiteStore(SessionStore):
         workers = {"busy_timeout": busy_timeout, "on_file_changed": self._tell_file_changed}
         self._writer = _Worker(self.path, "writer", query_only=False, **workers)
         self._reader = _Worker(self.path, "reader", query_only=True, **workers)
+        self._loop_reader = _LoopReader(self.path, self._tell_file_changed)
 
     # -- the store interface: loads on the reader's thread, everything else on the writer's
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
-        return await self._reader.run(self._load, namespace, session_id)
+        try:
+            return self._loop_reader.run(self._load, namespace, session_id)
+        except sqlite3.Error:
+            return await self._reader.run(self._load, namespace, session_id)
 
     async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         return await self._writer.run(self._save, namespace, session_id, journal)
@@ -269,6 +376,7 @@ class SQLiteStore(SessionStore):
         return await self._writer.run(self._purge)
 
     async def close(self) -> None:
+        self._loop_reader.close()
         await self._reader.close()
         await self._writer.close()  # last, so that SQLite folds the WAL back into the file
 
@@ -283,25 +391,18 @@ class SQLiteStore(SessionStore):
     # -- operations (on a worker's thread) ------------------------------------------
 
     def _load(self, db: sqlite3.Connection, namespace: str, session_id: str) -> Record | None:
-        db.execute("BEGIN")  # one snapshot for both reads, whatever other processes write meanwhile
-        try:
-            key = (namespace, session_id)
-            row = db.execute(f"SELECT {_META_COLUMNS} FROM sessions WHERE namespace = ? AND id = ?", key).fetchone()
-            if row is None:
-                return None
-            fields = dict(
-                db.execute("SELECT name, value FROM session_fields WHERE namespace = ? AND session_id = ?", key)
+        # One statement: one snapshot of the session and its fields, whatever other processes write meanwhile.
+        rows = db.execute(_LOAD, (namespace, session_id)).fetchall()
+        if not rows:
+            return None
+        fields = {name: value for *_, name, value in rows if name is not None}  # None: a session with no fields
+        record = Record(fields, Meta(*rows[0][:5]))
+        if not well_formed(record):
+            log.warning(
+                "session %s in %s is not a record this package wrote: ignored", fingerprint(session_id), self.path
             )
-            record = Record(fields, Meta(*row))
-            if not well_formed(record):
-                log.warning(
-                    "session %s in %s is not a record this package wrote: ignored", fingerprint(session_id), self.path
-                )
-                return None
-            return record
-        finally:
-            if db.in_transaction:
-                db.execute("COMMIT")
+            return None
+        return record
 
     def _save(self, db: sqlite3.Connection, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         db.execute("BEGIN IMMEDIATE")  # take the write lock before reading what we change
