@@ -95,25 +95,36 @@ class SessionMixin(RequestHandler):
             return super().finish(chunk)
         if chunk is not None:
             self.write(chunk)
-        self._session_finishing = asyncio.ensure_future(self._save_then_finish())
+        if manager.store.in_process:  # nothing to wait for: save now, then finish as Tornado would
+            try:
+                manager.save_now(self)
+            except Exception as error:
+                self._answer_save_error(error)
+            self._session_finishing = super().finish()
+        else:
+            self._session_finishing = asyncio.ensure_future(self._save_then_finish())
         return self._session_finishing
 
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
         except Exception as error:
-            answer = session_error_answer(error)
-            if answer is None:
-                log.exception("saving the session failed")
-                answer = 500, "Internal Server Error"
-            elif isinstance(error, SessionTooLargeError):
-                log.warning("refused an oversized session at save: %s", error)
-            self.clear()
-            self.write_text(answer[1], status=answer[0])
+            self._answer_save_error(error)
         try:
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
+
+    def _answer_save_error(self, error: Exception) -> None:
+        """Replace the response with the answer to a save that failed."""
+        answer = session_error_answer(error)
+        if answer is None:
+            log.exception("saving the session failed")
+            answer = 500, "Internal Server Error"
+        elif isinstance(error, SessionTooLargeError):
+            log.warning("refused an oversized session at save: %s", error)
+        self.clear()
+        self.write_text(answer[1], status=answer[0])
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Answer a session error raised by the handler as a session error found at save is answered."""

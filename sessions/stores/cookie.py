@@ -44,6 +44,7 @@ class CookieStore(SessionStore):
     """Keeps nothing: ``payload`` writes the record into the cookie and ``open`` reads it back."""
 
     name = "cookie"
+    in_process = True
     cookie_only = True
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
