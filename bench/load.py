@@ -39,6 +39,11 @@ class Measurement:
         return self.requests / self.seconds
 
     @property
+    def core_share(self) -> float | None:
+        """How much of one core the server used during the run (1.0: it was the bottleneck)."""
+        return None if self.server_cpu_s is None or not self.seconds else self.server_cpu_s / self.seconds
+
+    @property
     def cpu_us_per_request(self) -> float | None:
         if self.server_cpu_s is None or not self.requests:
             return None

@@ -27,6 +27,8 @@ def tables(results: dict) -> str:
         f"p50 {bare['p50_us'] / 1000:.2f} ms, p99 {bare['p99_us'] / 1000:.2f} ms, "
         f"{bare['cpu_us']:.0f} µs of server CPU per request.",
         "",
+        _saturation(bare),
+        "",
         "| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | × bare (req/s) | × bare (CPU) | target | met "
         "| Set-Cookie on every response |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |",
@@ -47,6 +49,19 @@ def tables(results: dict) -> str:
         lines += ["", "| micro benchmark | result | target |", "| --- | ---: | ---: |"]
         lines += _micro_rows(results["micro"])
     return "\n".join(lines)
+
+
+def _saturation(bare: dict) -> str:
+    """Whether the run is worth quoting: bare Tornado must have been limited by the server core alone."""
+    share = bare.get("core_share")
+    if share is None:
+        return "Bare Tornado's use of the server core was not measured (a run older than this check)."
+    if bare["saturated"]:
+        return f"Bare Tornado kept the server core {share:.0%} busy: the server was the bottleneck, as it must be."
+    return (
+        f"**Invalid run: bare Tornado kept the server core only {share:.0%} busy** (at least 90 % needed): "
+        "something else limited it, so every ratio to bare is flattered."
+    )
 
 
 def _micro_rows(micro: dict) -> list[str]:

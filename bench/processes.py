@@ -162,6 +162,18 @@ def read_ready_line(started: Started, timeout: float) -> str:
     raise RuntimeError(f"{started.name} did not start:\n{started.log_tail()}")
 
 
+def wait_listening(started: Started, port: int, timeout: float = 30) -> None:
+    """Wait until a server that prints no ready line (``app.py``) accepts connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and started.popen.poll() is None:
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{started.name} did not start listening on {port}:\n{started.log_tail()}")
+
+
 def python_command(script: Path, *args: str) -> list[str]:
     return [sys.executable, str(script), *args]
 

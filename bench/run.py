@@ -5,10 +5,15 @@
 
 Starts bare Tornado (``bench/bare.py``) and the project's app (``bench/server.py``,
 one process per store in turn) on 127.0.0.1, the server pinned to one core and
-the load generator (``wrk``, else ``bench/loadgen.py``) to the other. Each
+the load generator (``wrk``, else ``bench/loadgen.py``) to the other; the
+``app-*`` scenarios run ``python app.py --logging=warning`` itself instead, the
+app's real routes as a user serves them. Each
 scenario is measured right after bare Tornado, in several rounds; its ratio is
 the median of its per-round ratios to the bare run beside it, so drift of the
-machine between rounds cancels out. Every process it starts is stopped when
+machine between rounds cancels out. A run is flagged invalid, in its output and
+its JSON (``bare.saturated``), when bare Tornado kept the server core less than
+90 % busy: something else limited it then, and every ratio is flattered. Every
+process it starts is stopped when
 it ends, however it ends.
 """
 
@@ -35,9 +40,13 @@ from processes import SERVER_CORE, Processes  # noqa: E402
 from scenarios import SCENARIOS, Prepared, Scenario, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+APP = HERE.parent / "app.py"
 DEFAULT_RESULTS = HERE / "results" / "latest.json"
 #: Above this one-minute load average the machine is not quiet enough for figures worth publishing.
 BUSY_LOAD = 0.5
+#: Bare Tornado must keep the server core this busy: below it, something else (the load
+#: generator, another job) limited the run, and every ratio to bare is flattered.
+SATURATED = 0.90
 
 
 @dataclass
@@ -143,11 +152,13 @@ def _run(
         measure_bare()
         bare_runs.clear()
     for round_number in range(1, plan.rounds + 1):
-        for store in stores.STORES:
-            group = [o for o in outcomes if o.scenario.store == store and o.skipped is None]
-            if group:
-                print(f"round {round_number}/{plan.rounds}: {store} store", flush=True)
-                _run_group(processes, plan, client, group, store, redis_url, measure_bare)
+        for server in ("bench", "app"):
+            for store in stores.STORES:
+                group = [o for o in outcomes if (o.scenario.server, o.scenario.store) == (server, store)]
+                group = [o for o in group if o.skipped is None]
+                if group:
+                    print(f"round {round_number}/{plan.rounds}: {store} store, {server} server", flush=True)
+                    _run_group(processes, plan, client, group, (server, store), redis_url, measure_bare)
     micro = _run_micro(processes, plan, redis_url) if plan.micro else None
     return outcomes, bare_runs, micro
 
@@ -157,17 +168,27 @@ def _run_group(
     plan: Plan,
     client: str,
     group: list[Outcome],
-    store: str,
+    server_store: tuple[str, str],
     redis_url: str | None,
     measure_bare: object,
 ) -> None:
-    """Start a fresh server for ``store``, measure its scenarios (each beside bare Tornado), stop it."""
-    command = procs.python_command(HERE / "server.py", f"--store={store}")
+    """Start a fresh server for ``(server, store)``, measure its scenarios (each beside bare Tornado), stop it."""
+    kind, store = server_store
+    if kind == "app":  # the app as a user runs it, logging as bare Tornado does (warnings only)
+        port = procs.free_port()
+        command = procs.python_command(APP, f"--port={port}", f"--address={procs.HOST}", "--logging=warning")
+        command += [f"--store={store}", f"--sqlite-path={processes.workdir / f'app-{len(processes.started)}.db'}"]
+    else:
+        command = procs.python_command(HERE / "server.py", f"--store={store}")
     if redis_url is not None:
         command.append(f"--redis-url={redis_url}")
-    server = processes.start(f"server-{store}", command, SERVER_CORE, stdout=subprocess.PIPE)
+    server = processes.start(f"{kind}-{store}", command, SERVER_CORE, stdout=subprocess.PIPE)
     try:
-        ports = procs.ports(server)
+        if kind == "app":
+            procs.wait_listening(server, port)
+            ports = [port]
+        else:
+            ports = procs.ports(server)
         ready: list[tuple[Outcome, Prepared]] = [
             (outcome, prepare(outcome.scenario, port_for(outcome.scenario, ports))) for outcome in group
         ]
@@ -181,7 +202,7 @@ def _run_group(
             run = load.measure(processes, client, url, plan.seconds, server.pid, prepared.cookie)
             outcome.sets_cookie = prepared.sets_cookie
             outcome.pairs.append((bare_run, run))
-            print(f"  {outcome.scenario.name:<14} {run.rps:8.0f} req/s  x{run.rps / bare_run.rps:.2f} bare", flush=True)
+            print(f"  {outcome.scenario.name:<16} {run.rps:8.0f} req/s  x{run.rps / bare_run.rps:.2f} bare", flush=True)
     finally:
         processes.stop(server)
 
@@ -240,6 +261,8 @@ def _report(
 ) -> dict[str, object]:
     bare_rps = [run.rps for run in bare_runs]
     bare_cpu = [run.cpu_us_per_request for run in bare_runs if run.cpu_us_per_request is not None]
+    core_shares = [run.core_share for run in bare_runs if run.core_share is not None]
+    core_share = statistics.median(core_shares) if core_shares else None
     return {
         "date": started_at.isoformat(timespec="seconds"),
         "machine": _machine(),
@@ -252,6 +275,10 @@ def _report(
             "p50_us": statistics.median(run.p50_us for run in bare_runs) if bare_runs else None,
             "p99_us": statistics.median(run.p99_us for run in bare_runs) if bare_runs else None,
             "cpu_us": statistics.median(bare_cpu) if bare_cpu else None,
+            # The server core's share bare Tornado used (median over its runs): the run is valid
+            # only if bare Tornado, the fastest server here, was limited by that core alone.
+            "core_share": core_share,
+            "saturated": None if core_share is None else core_share >= SATURATED,
         },
         "scenarios": [
             {
@@ -260,6 +287,7 @@ def _report(
                 "store": o.scenario.store,
                 "path": o.scenario.path,
                 "target": o.scenario.target,
+                "server": o.scenario.server,
                 "status": "skipped" if o.skipped else "measured",
                 "skipped_because": o.skipped,
                 "sets_cookie_every_response": o.sets_cookie,
@@ -289,18 +317,26 @@ def _print_report(report: dict[str, object]) -> None:
             f"bare Tornado: {bare['rps']:.0f} req/s (spread {bare['rps_spread']:.0%} over {bare['runs']} runs), "
             f"p50 {bare['p50_us'] / 1000:.2f} ms, p99 {bare['p99_us'] / 1000:.2f} ms, {_num(bare['cpu_us'])} µs CPU/req"
         )
+    if bare["saturated"] is False:
+        print(
+            f"\n*** INVALID RUN: bare Tornado used only {bare['core_share']:.0%} of the server core "
+            f"(at least {SATURATED:.0%} needed): something else limited it (the load generator, another job), "
+            "so every ratio below is flattered. Retake it on a quiet machine. ***\n"
+        )
+    elif bare["core_share"] is not None:
+        print(f"bare Tornado kept the server core {bare['core_share']:.0%} busy: the server was the bottleneck")
     columns = f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'x bare':>7} {'target':>7}"
-    header = f"{'scenario':<14} {columns}  met  cookie sent"
+    header = f"{'scenario':<16} {columns}  met  cookie sent"
     print(header)
     for s in report["scenarios"]:
         if s["status"] == "skipped":
-            print(f"{s['name']:<14} SKIPPED, not measured: {s['skipped_because']}")
+            print(f"{s['name']:<16} SKIPPED, not measured: {s['skipped_because']}")
             continue
         target = "" if s["target"] is None else f">={s['target']:.2f}"
         met = "" if s["target"] is None else ("yes" if s["ratio"] >= s["target"] else "NO")
         failed = f"  ({s['failed']} failed requests!)" if s["failed"] else ""
         print(
-            f"{s['name']:<14} {s['rps']:7.0f} {s['p50_us'] / 1000:7.2f} {s['p99_us'] / 1000:7.2f} "
+            f"{s['name']:<16} {s['rps']:7.0f} {s['p50_us'] / 1000:7.2f} {s['p99_us'] / 1000:7.2f} "
             f"{_num(s['cpu_us']):>7} {s['ratio']:7.2f} {target:>7}  {met:<4} "
             f"{'every response' if s['sets_cookie_every_response'] else 'no'}{failed}"
         )

@@ -20,8 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = [sys.executable, str(ROOT / "bench" / "run.py")]
-#: A run long enough to be interrupted while its servers and load generator are up.
-ONE_SCENARIO_RUN = [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro"]
+#: A run far longer than the tests take to interrupt it (they do so as soon as its servers and load
+#: generator are up), so that however slow a busy machine makes them, it cannot end on its own first.
+ONE_SCENARIO_RUN = [*RUN, "--quick", "--seconds=600", "--only=anonymous", "--no-micro"]
 #: Every scenario: all stores and steps are on main, and the suite needs redis-server anyway.
 ALWAYS_AVAILABLE = {
     "anonymous",
@@ -29,6 +30,9 @@ ALWAYS_AVAILABLE = {
     "new-session",
     "securecookie",
     *(f"{kind}-{store}" for kind in ("read", "write") for store in ("memory", "sqlite", "redis", "cookie")),
+    "app-read-memory",
+    "app-read-sqlite",
+    "app-write-memory",
 }
 
 
@@ -101,6 +105,9 @@ def test_quick_run_measures_every_available_scenario_and_stops_its_processes(tmp
         "write-redis",
         "securecookie",
         "read-cookie",
+        "app-read-memory",
+        "app-read-sqlite",
+        "app-write-memory",
     ):
         assert by_name[name]["sets_cookie_every_response"] is False, name
     assert report["pids"], "the harness reports what it started"
