@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tornado.web import Application, RequestHandler
-
 from serving import serve_until_stopped
+from tornado.web import Application, RequestHandler
 
 
 class OkHandler(RequestHandler):

@@ -76,7 +76,13 @@ def _count(processes: Processes, script: str, extra: list[str], target, load: tu
     """Start ``script`` under callgrind, warm it up, and count instructions per request under ``load``."""
     requests, connections = load
     out = processes.workdir / f"callgrind-{script}-{len(processes.started)}.out"
-    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(HERE / f"{script}.py")]
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        str(HERE / f"{script}.py"),
+    ]
     started = processes.start(f"callgrind-{script}", command + extra, SERVER_CORE, stdout=subprocess.PIPE)
     try:
         port, path, cookie = target(procs.ports(started, timeout=120))

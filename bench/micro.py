@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import stores  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-import stores  # noqa: E402
 from sessions import MemoryStore, PlainCodec, new_session_id  # noqa: E402
 from sessions.record import Journal, Meta  # noqa: E402
 
@@ -202,7 +202,9 @@ def lines(results: dict[str, Any]) -> list[str]:
     out = []
     for section, label in (("codec_round_trips", "codec encode+decode"), ("store_load_save", "store load+save")):
         for name, figure in results[section].items():
-            value = f"{figure['per_second']:,.0f} per second" if "per_second" in figure else f"SKIPPED: {figure['skipped']}"
+            value = (
+                f"{figure['per_second']:,.0f} per second" if "per_second" in figure else f"SKIPPED: {figure['skipped']}"
+            )
             out.append(f"{label} [{name}]: {value}")
     memory = results["memory_store"]
     out.append(

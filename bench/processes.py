@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from serving import HOST  # the one loopback address every bench process uses
+
 #: The server gets this core to itself; load generators and redis-server share the other.
 SERVER_CORE = 0
 CLIENT_CORE = 1

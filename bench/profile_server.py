@@ -5,8 +5,8 @@
 Starts the bench server for the scenario's store, loads it as ``bench/run.py``
 does, samples it with ``py-spy record --nonblocking`` and prints each sample's
 owner: the innermost frame that belongs to the session layer (``sessions/``,
-``handlers/`` and the bench routes in ``bench/``), to redis-py, to Tornado, to asyncio or to the rest of the standard library
-called from them. Stdlib work called from session code (``json``, ``secrets``)
+``handlers/`` and the bench routes in ``bench/``), to redis-py, to Tornado, to asyncio or to the rest of the
+standard library called from them. Stdlib work called from session code (``json``, ``secrets``)
 counts as the session layer's, and Tornado work called from it (``set_header``)
 as Tornado's, so the split says what the session layer's own code costs.
 """
@@ -28,8 +28,14 @@ from processes import CLIENT_CORE, SERVER_CORE, Processes  # noqa: E402
 from scenarios import SCENARIOS, port_for, prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-_OWNERS = (("sessions/", "session layer"), ("handlers/", "session layer"), ("bench/", "session layer"),
-           ("redis/", "redis-py"), ("tornado/", "Tornado"), ("asyncio/", "asyncio"))
+_OWNERS = (
+    ("sessions/", "session layer"),
+    ("handlers/", "session layer"),
+    ("bench/", "session layer"),
+    ("redis/", "redis-py"),
+    ("tornado/", "Tornado"),
+    ("asyncio/", "asyncio"),
+)
 
 
 def owner(frame: str) -> str | None:

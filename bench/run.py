@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and len(chosen) != len(args.only):
         unknown = set(args.only) - {s.name for s in SCENARIOS}
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    started_at = datetime.datetime.now(datetime.timezone.utc)
+    started_at = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
     if load_before[0] > BUSY_LOAD:
         print(f"warning: load average {load_before[0]:.2f}: other work is running, numbers will be noisy", flush=True)
@@ -212,8 +212,11 @@ def _machine() -> dict[str, object]:
     import tornado
 
     cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
     return {
@@ -286,7 +289,8 @@ def _print_report(report: dict[str, object]) -> None:
             f"bare Tornado: {bare['rps']:.0f} req/s (spread {bare['rps_spread']:.0%} over {bare['runs']} runs), "
             f"p50 {bare['p50_us'] / 1000:.2f} ms, p99 {bare['p99_us'] / 1000:.2f} ms, {_num(bare['cpu_us'])} µs CPU/req"
         )
-    header = f"{'scenario':<14} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'x bare':>7} {'target':>7}  met  cookie sent"
+    columns = f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'x bare':>7} {'target':>7}"
+    header = f"{'scenario':<14} {columns}  met  cookie sent"
     print(header)
     for s in report["scenarios"]:
         if s["status"] == "skipped":

@@ -35,17 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tornado.web import Application, RequestHandler, url  # noqa: E402
-
 import stores  # noqa: E402
 from scenarios import BENCH_COOKIE  # noqa: E402
+from serving import serve_until_stopped  # noqa: E402
+from tornado.web import Application, RequestHandler, url  # noqa: E402
+
 from app import make_app  # noqa: E402
 from handlers import overview  # noqa: E402
 from handlers.base import SessionHandler  # noqa: E402
-from serving import serve_until_stopped  # noqa: E402
 from sessions import MemoryStore, SessionManager  # noqa: E402
 from sessions.crypto import new_secret  # noqa: E402
-
 
 
 class AnonymousHandler(SessionHandler):
@@ -84,8 +83,8 @@ def build_apps(store_name: str, workdir: Path, redis_url: str | None) -> tuple[A
     bench = {"session_manager": manager}
     routes = [
         url(r"/bench/anonymous", AnonymousHandler, bench),
-        url(r"/bench/login", overview.LoginHandler, bench),
-        url(r"/bench/secret", overview.SecretHandler, bench),
+        url(r"/bench/login", overview.OverviewLogin, bench),
+        url(r"/bench/secret", overview.OverviewSecret, bench),
         url(r"/bench/count", CountHandler, bench),
         url(r"/bench/same-answer", SameAnswerHandler),
     ]

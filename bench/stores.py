@@ -19,7 +19,6 @@ from sessions.stores.sqlite import SQLiteStore
 STORES = ("memory", "sqlite", "redis", "cookie")
 
 
-
 def missing(name: str) -> str | None:
     """Why store ``name`` cannot be benchmarked here, or ``None`` when it can."""
     if name == "redis" and shutil.which("redis-server") is None:

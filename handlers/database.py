@@ -14,16 +14,19 @@ and its key/value form posts to ``/database/value``.
 
 from __future__ import annotations
 
-from tornado.web import URLSpec
+from tornado.web import HTTPError, URLSpec, url
 
 from sessions import ConversionError, Session, SessionManager, SessionNotFoundError
 from sessions.conversions import to_int64
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
-from .standalone import ClearHandler, DeleteHandler, DestroyHandler, HomeHandler  # as Iris's standalone example
-
-PAGE = "/database/page"
+from .pages import StepActionHandler, StepPageHandler
+from .standalone import (  # as Iris's standalone example
+    StandaloneClear,
+    StandaloneDelete,
+    StandaloneDestroy,
+    StandaloneHome,
+)
 
 
 def set_string(session: Session, key: str, value: str) -> str:
@@ -36,8 +39,8 @@ def parse_int(value: str) -> int:
     try:
         return to_int64("value", value)
     except ConversionError:
-        raise ActionRefused(
-            400, f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
+        raise HTTPError(
+            400, reason=f"Bad Request: the value '{value}' is not a 64-bit integer (use digits, like 42 or -7)"
         ) from None
 
 
@@ -51,23 +54,23 @@ def get_name_text(session: Session) -> str:
     return f"The 'name' on the /set was: {session.get_string('name', default='')}"
 
 
-class SetNameHandler(StepActionHandler):
+class DatabaseSetName(StepActionHandler):
     async def act(self) -> str:
         return set_string(await self.get_session(), "name", "iris")
 
 
-class SetHandler(StepActionHandler):
+class DatabaseSet(StepActionHandler):
     async def act(self, key: str, value: str) -> str:
         return set_string(await self.get_session(), key, value)
 
 
-class SetIntHandler(StepActionHandler):
+class DatabaseSetInt(StepActionHandler):
     async def act(self, key: str, value: str) -> str:
         number = parse_int(value)  # before the session: a refused value creates none
         return set_int(await self.get_session(), key, number)
 
 
-class ValueFormHandler(StepActionHandler):
+class DatabaseValueForm(StepActionHandler):
     """The page's key/value form: the fields of ``/set/{key}/{value}`` and ``/set/int/...`` as a POST body."""
 
     SUPPORTED_METHODS = ("POST",)
@@ -75,59 +78,55 @@ class ValueFormHandler(StepActionHandler):
     async def act(self) -> str:
         key, value = self.get_body_argument("key", "").strip(), self.get_body_argument("value", "")
         if not key or "/" in key:
-            raise ActionRefused(400, "Bad Request: the key must be a non-empty name without '/'")
+            raise HTTPError(400, reason="Bad Request: the key must be a non-empty name without '/'")
         if self.get_body_argument("kind", "str") == "int":
             number = parse_int(value)
             return set_int(await self.get_session(), key, number)
         return set_string(await self.get_session(), key, value)
 
 
-class GetNameHandler(SessionHandler):
+class DatabaseGetName(SessionHandler):
     async def get(self) -> None:
         self.write_text(get_name_text(await self.get_session()))
 
 
-class GetHandler(SessionHandler):
+class DatabaseGet(SessionHandler):
     async def get(self, key: str) -> None:
         session = await self.get_session()
         self.write_text(f"The '{key}' on the /set was: {session.get(key)}")
 
 
-class UpdateHandler(StepActionHandler):
+class DatabaseUpdate(StepActionHandler):
     async def act(self) -> str:
         try:
             await self.get_session_manager().shift_expiration(self)
         except SessionNotFoundError as exc:
-            raise ActionRefused(404, str(exc)) from None
+            raise HTTPError(404, reason=str(exc)) from None
         return ""
 
 
-class PageHandler(StepPageHandler):
+class DatabasePage(StepPageHandler):
     template = "database.html"
 
     async def get(self) -> None:
         await self.render_step(get_text=get_name_text(await self.get_session()))
 
 
-def routes(manager: SessionManager) -> list[URLSpec]:
-    """The step's URLs, every handler sharing ``manager``."""
-    reads: list[tuple[str, type[SessionHandler]]] = [
-        (r"/database/?", HomeHandler),
-        (PAGE, PageHandler),
-        (r"/database/get", GetNameHandler),
-        (r"/database/get/([^/]+)", GetHandler),
-    ]
-    actions: list[tuple[str, type[StepActionHandler]]] = [
-        (r"/database/set", SetNameHandler),
-        (r"/database/set/int/([^/]+)/([^/]+)", SetIntHandler),
-        (r"/database/set/([^/]+)/([^/]+)", SetHandler),
-        (r"/database/value", ValueFormHandler),
-        (r"/database/delete", DeleteHandler),
-        (r"/database/clear", ClearHandler),
-        (r"/database/destroy", DestroyHandler),
-        (r"/database/update", UpdateHandler),
-    ]
+def routes(manager: SessionManager, prefix: str = "/database") -> list[URLSpec]:
+    """The step's routes under ``prefix``, all using ``manager``; named ``database_{route}``."""
     kwargs = {"session_manager": manager}
-    return [URLSpec(path, handler, kwargs) for path, handler in reads] + [
-        URLSpec(path, handler, {**kwargs, "page": PAGE}) for path, handler in actions
+    actions = {**kwargs, "page": f"{prefix}/page"}
+    return [
+        url(rf"{prefix}/?", StandaloneHome, kwargs, name="database_home"),  # as Iris's standalone example
+        url(rf"{prefix}/page", DatabasePage, kwargs, name="database_page"),
+        url(rf"{prefix}/get", DatabaseGetName, kwargs, name="database_get_name"),
+        url(rf"{prefix}/get/([^/]+)", DatabaseGet, kwargs, name="database_get"),
+        url(rf"{prefix}/set", DatabaseSetName, actions, name="database_set_name"),
+        url(rf"{prefix}/set/int/([^/]+)/([^/]+)", DatabaseSetInt, actions, name="database_set_int"),
+        url(rf"{prefix}/set/([^/]+)/([^/]+)", DatabaseSet, actions, name="database_set"),
+        url(rf"{prefix}/value", DatabaseValueForm, actions, name="database_value"),
+        url(rf"{prefix}/delete", StandaloneDelete, actions, name="database_delete"),
+        url(rf"{prefix}/clear", StandaloneClear, actions, name="database_clear"),
+        url(rf"{prefix}/destroy", StandaloneDestroy, actions, name="database_destroy"),
+        url(rf"{prefix}/update", DatabaseUpdate, actions, name="database_update"),
     ]

@@ -14,8 +14,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
-from sessions import SessionTooLargeError, StoreUnavailableError
-from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.mixin import session_error_answer
 
 from .layout import TutorialPageMixin, wants_html
 
@@ -39,15 +38,6 @@ EXPLANATIONS = {
     ),
 }
 GENERIC_EXPLANATION = "Something went wrong while answering this request."
-
-
-def session_error_answer(error: BaseException | None) -> tuple[int, str] | None:
-    """The status and plain text the session layer answers a session error with, or ``None``."""
-    if isinstance(error, StoreUnavailableError):
-        return 503, STORE_UNAVAILABLE_TEXT
-    if isinstance(error, SessionTooLargeError):
-        return 413, f"Payload Too Large: {error}"
-    return None
 
 
 class ErrorPages(TutorialPageMixin):

@@ -9,20 +9,20 @@ session store, so they survive a restart and are seen by every app process.
 
 from __future__ import annotations
 
-from tornado.web import RedirectHandler, url
+from tornado.web import HTTPError, RedirectHandler, URLSpec, url
 
 from sessions import LEVELS, SessionManager, refuse_cross_site
 from sessions.flashes import MESSAGE_MARK
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 
 #: Longest message the form accepts: a flash is a line of feedback, not a document.
 MAX_MESSAGE_LENGTH = 500
 EMPTY = "Empty name!!"
 
 
-class SetHandler(SessionHandler):
+class FlashSet(SessionHandler):
     @refuse_cross_site  # it changes the session on GET, so another site must not trigger it
     async def get(self) -> None:
         session = await self.get_session()
@@ -30,14 +30,14 @@ class SetHandler(SessionHandler):
         self.write_text("Message set, is available for the next request")
 
 
-class GetHandler(SessionHandler):
+class FlashGet(SessionHandler):
     async def get(self) -> None:
         session = await self.get_session()
         name = session.get_flash_string("name", default="")
         self.write_text(f"Hello {name}" if name else EMPTY)
 
 
-class TestHandler(SessionHandler):
+class FlashTest(SessionHandler):
     """Reads the flash twice: a consumed flash stays readable for the rest of the request."""
 
     async def get(self) -> None:
@@ -52,7 +52,7 @@ class TestHandler(SessionHandler):
         )
 
 
-class PageHandler(StepPageHandler):
+class FlashPage(StepPageHandler):
     """Shows the queued messages once; reading them is what makes them go."""
 
     template = "flash.html"
@@ -66,7 +66,7 @@ class PageHandler(StepPageHandler):
         )
 
 
-class MessageHandler(StepActionHandler):
+class FlashMessageForm(StepActionHandler):
     """The form's target: flash the message, then redirect to the page (post/redirect/get)."""
 
     SUPPORTED_METHODS = ("POST",)
@@ -77,7 +77,7 @@ class MessageHandler(StepActionHandler):
         level = self.get_body_argument("level", "")
         problem = _check(message, level)
         if problem:
-            raise ActionRefused(400, problem)
+            raise HTTPError(400, reason=problem)
         session = await self.get_session()
         session.flash(message, level)
         return ""
@@ -94,14 +94,16 @@ def _check(message: str, level: str) -> str | None:
     return None
 
 
-def routes(manager: SessionManager) -> list[url]:
-    """The step's URL specs, all sharing ``manager`` (Iris's ``myappsessionid`` sessions)."""
+def routes(manager: SessionManager, prefix: str = "/flash") -> list[URLSpec]:
+    """The step's routes under ``prefix``, all sharing ``manager`` (Iris's ``myappsessionid`` sessions);
+    named ``flash_{route}``."""
     kwargs = {"session_manager": manager}
+    page = f"{prefix}/"
     return [
-        url(r"/flash", RedirectHandler, {"url": "/flash/"}),
-        url(r"/flash/", PageHandler, kwargs, name="flash"),
-        url(r"/flash/message", MessageHandler, {**kwargs, "page": "/flash/"}, name="flash_message"),
-        url(r"/flash/set", SetHandler, kwargs),
-        url(r"/flash/get", GetHandler, kwargs),
-        url(r"/flash/test", TestHandler, kwargs),
+        url(prefix, RedirectHandler, {"url": page}, name="flash_home"),
+        url(page, FlashPage, kwargs, name="flash_page"),
+        url(rf"{prefix}/message", FlashMessageForm, {**kwargs, "page": page}, name="flash_message"),
+        url(rf"{prefix}/set", FlashSet, kwargs, name="flash_set"),
+        url(rf"{prefix}/get", FlashGet, kwargs, name="flash_get"),
+        url(rf"{prefix}/test", FlashTest, kwargs, name="flash_test"),
     ]

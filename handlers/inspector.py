@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tornado.web import UIModule
@@ -31,7 +31,7 @@ def describe_time(moment: float | None, now: float) -> str:
     """A UTC timestamp with how far it is from now, e.g. ``2026-01-01 10:00:00 UTC (in 30 min)``."""
     if moment is None:
         return "none"
-    stamp = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     seconds = round(moment - now)
     # Whole minutes to the nearest: a 2-hour session read a second after its save is "in 120 min", not 119.
     span = f"{round(abs(seconds) / 60)} min" if abs(seconds) >= 60 else f"{abs(seconds)} s"
@@ -66,7 +66,9 @@ def open_envelope(manager: SessionManager, raw_cookie: str | None, now: float) -
         "opened": "yes",
         "version": str(envelope.version),
         "key_id": envelope.key_id,
-        "key": "the newest key" if envelope.newest_key else "an older key: re-sealed under the newest on the next response",
+        "key": "the newest key"
+        if envelope.newest_key
+        else "an older key: re-sealed under the newest on the next response",
         "issued": describe_time(envelope.issued_at, now),
         "payload": envelope.payload,
     }

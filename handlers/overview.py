@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 
-from tornado.web import url
+from tornado.web import HTTPError, URLSpec, url
 
 from sessions import Session, SessionManager
 
 from .base import SessionHandler
-from .pages import ActionRefused, StepActionHandler, StepPageHandler
+from .pages import StepActionHandler, StepPageHandler
 
 #: A user name for the demo login: short, printable, no spaces.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -32,19 +32,19 @@ def secret_answer(session: Session) -> tuple[int, str]:
     return 403, "Forbidden"
 
 
-class SecretHandler(SessionHandler):
+class OverviewSecret(SessionHandler):
     async def get(self) -> None:
         status, body = secret_answer(await self.get_session())
         self.write_text(body, status=status)
 
 
-class LoginHandler(StepActionHandler):
+class OverviewLogin(StepActionHandler):
     """Log in as ``user=NAME`` (default ``iris``); there is no password in this demo."""
 
     async def act(self) -> str:
         user = self.get_argument("user", "iris")
         if not _USER_NAME.fullmatch(user):
-            raise ActionRefused(400, "Bad Request: user must be 1-64 letters, digits or _.@-")
+            raise HTTPError(400, reason="Bad Request: user must be 1-64 letters, digits or _.@-")
         session = await self.get_session()
         if not session.is_new:
             await self.get_session_manager().regenerate(self)
@@ -53,27 +53,27 @@ class LoginHandler(StepActionHandler):
         return ""
 
 
-class LogoutHandler(StepActionHandler):
+class OverviewLogout(StepActionHandler):
     async def act(self) -> str:
         await self.get_session_manager().destroy(self)
         return ""
 
 
-class LogoutEverywhereHandler(StepActionHandler):
+class OverviewLogoutEverywhere(StepActionHandler):
     """End every session of the logged-in user, on every browser and device."""
 
     async def act(self) -> str:
         session = await self.get_session()
         user = session.user
         if user is None or not session.get_boolean("authenticated", default=False):
-            raise ActionRefused(403, "Forbidden")
+            raise HTTPError(403, reason="Forbidden")
         manager = self.get_session_manager()
         await manager.destroy(self)  # this browser: the session and its cookie
         others = await manager.destroy_user(user)
         return f"Logged out {user} everywhere: {others + 1} session(s) ended"
 
 
-class OverviewPageHandler(StepPageHandler):
+class OverviewPage(StepPageHandler):
     template = "overview.html"
 
     async def get(self) -> None:
@@ -82,14 +82,17 @@ class OverviewPageHandler(StepPageHandler):
         await self.render_step(secret_status=status, secret_text=body, user=session.user)
 
 
-def routes(manager: SessionManager) -> list[url]:
-    """The step's URLs at the site's root, as in Iris; its forms post to them and come back to ``/overview``."""
+def routes(manager: SessionManager, prefix: str = "") -> list[URLSpec]:
+    """The step's routes, at the site's root as in Iris; named ``overview_{route}``.
+
+    Its forms post to them and come back to ``/overview``.
+    """
     kwargs = {"session_manager": manager}
-    actions = {**kwargs, "page": "/overview"}
+    actions = {**kwargs, "page": f"{prefix}/overview"}
     return [
-        url(r"/overview", OverviewPageHandler, kwargs),
-        url(r"/secret", SecretHandler, kwargs),
-        url(r"/login", LoginHandler, actions),
-        url(r"/logout", LogoutHandler, actions),
-        url(r"/logout-everywhere", LogoutEverywhereHandler, actions),
+        url(rf"{prefix}/overview", OverviewPage, kwargs, name="overview_page"),
+        url(rf"{prefix}/secret", OverviewSecret, kwargs, name="overview_secret"),
+        url(rf"{prefix}/login", OverviewLogin, actions, name="overview_login"),
+        url(rf"{prefix}/logout", OverviewLogout, actions, name="overview_logout"),
+        url(rf"{prefix}/logout-everywhere", OverviewLogoutEverywhere, actions, name="overview_logout_everywhere"),
     ]

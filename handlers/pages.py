@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tornado.web import HTTPError
+
 from sessions import CrossSiteGuard, SessionManager, SessionTooLargeError
+from sessions.mixin import session_error_answer
 
 from . import last_action
 from .base import SessionHandler
-from .error_pages import session_error_answer
 from .layout import wants_html
-
-
-class ActionRefused(Exception):
-    """An action's plain-text refusal (a 400 or 403), the same for GET and POST."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status, self.text = status, text
 
 
 class StepActionHandler(CrossSiteGuard, SessionHandler):
@@ -31,7 +25,7 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
     page sent the browser (``Sec-Fetch-Site: cross-site``): a SameSite=Lax cookie
     rides along on a cross-site navigation, and XSRF tokens guard POST only.
     Subclasses implement ``act()``, which returns the plain-text answer or
-    raises ``ActionRefused``.
+    refuses with ``HTTPError(status, reason="the answer")`` (see ``SessionHandler.write_error``).
     """
 
     #: post/redirect/get: "see the page" (303) after a POST.
@@ -45,20 +39,13 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
         raise NotImplementedError
 
     async def get(self, *path_args: str) -> None:
-        try:
-            self.write_text(await self.act(*path_args))
-        except ActionRefused as refused:
-            self.write_text(refused.text, status=refused.status)
+        self.write_text(await self.act(*path_args))
 
     async def post(self, *path_args: str) -> None:
         if wants_html(self.request):
             await self.post_from_page(*path_args)
             return
-        try:
-            await self.act(*path_args)
-        except ActionRefused as refused:
-            self.write_text(refused.text, status=refused.status)
-            return
+        await self.act(*path_args)
         self.redirect(self.page, status=self.redirect_status)
 
     # -- a browser's form post: the same action, reported on the page it goes back to -----------
@@ -75,8 +62,10 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
         refusal: tuple[int, str] | None = None
         try:
             await self.act(*path_args)
-        except ActionRefused as refused:
-            refusal = refused.status, refused.text
+        except HTTPError as refused:
+            if not refused.reason:
+                raise
+            refusal = refused.status_code, refused.reason
         except SessionTooLargeError as error:
             refusal = session_error_answer(error)
         await self.save_session()  # the Set-Cookie header is final only once the session is saved

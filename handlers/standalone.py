@@ -14,7 +14,7 @@ or a cookie, and ``/update`` on no session answers 200 without inventing one.
 
 from __future__ import annotations
 
-from tornado.web import url
+from tornado.web import URLSpec, url
 
 from sessions import Session, SessionManager, SessionNotFoundError
 
@@ -26,12 +26,12 @@ NAME = "iris"
 IMMUTABLE_KEY = "businessEdit"
 
 
-class HomeHandler(SessionHandler):
+class StandaloneHome(SessionHandler):
     def get(self) -> None:
         self.write_text(INDEX_TEXT)
 
 
-class SetHandler(StepActionHandler):
+class StandaloneSet(StepActionHandler):
     async def act(self) -> str:
         session = await self.get_session()
         session.set("name", NAME)
@@ -43,26 +43,26 @@ def get_text(session: Session) -> str:
     return "The name on the /set was: " + session.get_string("name", default="")
 
 
-class GetHandler(SessionHandler):
+class StandaloneGet(SessionHandler):
     async def get(self) -> None:
         self.write_text(get_text(await self.get_session()))
 
 
-class DeleteHandler(StepActionHandler):
+class StandaloneDelete(StepActionHandler):
     async def act(self) -> str:
         session = await self.get_session()
         session.delete("name")
         return ""
 
 
-class ClearHandler(StepActionHandler):
+class StandaloneClear(StepActionHandler):
     async def act(self) -> str:
         session = await self.get_session()
         session.clear()
         return ""
 
 
-class UpdateHandler(StepActionHandler):
+class StandaloneUpdate(StepActionHandler):
     async def act(self) -> str:
         try:
             await self.get_session_manager().shift_expiration(self)
@@ -71,13 +71,13 @@ class UpdateHandler(StepActionHandler):
         return ""
 
 
-class DestroyHandler(StepActionHandler):
+class StandaloneDestroy(StepActionHandler):
     async def act(self) -> str:
         await self.get_session_manager().destroy(self)
         return ""
 
 
-class SetImmutableHandler(StepActionHandler):
+class StandaloneSetImmutable(StepActionHandler):
     async def act(self) -> str:
         session = await self.get_session()
         session.set_immutable(IMMUTABLE_KEY, [{"Name": "Edward"}, {"Name": "value 2"}])
@@ -93,7 +93,7 @@ def immutable_text(session: Session) -> str | None:
     return None if business is None else f"[]businessModel[0].Name remains: {business[0]['Name']}"
 
 
-class GetImmutableHandler(SessionHandler):
+class StandaloneGetImmutable(SessionHandler):
     def initialize(self, session_manager: SessionManager, prefix: str) -> None:
         super().initialize(session_manager)
         self.prefix = prefix
@@ -108,7 +108,7 @@ class GetImmutableHandler(SessionHandler):
         self.write_text(text)
 
 
-class StepPage(StepPageHandler):
+class StandalonePage(StepPageHandler):
     """The step's page: what ``/get`` and ``/get_immutable`` answer now, forms for the rest."""
 
     def initialize(self, session_manager: SessionManager, prefix: str, template: str) -> None:
@@ -120,23 +120,27 @@ class StepPage(StepPageHandler):
         await self.render_step(prefix=self.prefix, get_text=get_text(session), immutable_text=immutable_text(session))
 
 
-def routes(prefix: str, manager: SessionManager, template: str) -> list[url]:
-    """The step's routes under ``prefix`` (e.g. ``/standalone``), all using ``manager``.
+def routes(manager: SessionManager, prefix: str = "/standalone") -> list[URLSpec]:
+    """The step's routes under ``prefix``, all using ``manager``; named ``{step}_{route}`` (``standalone_set``).
 
-    The step's page is ``{prefix}/page``, rendered from ``template``; its forms
+    The securecookie step mounts the same routes under ``/securecookie``. The
+    step's page is ``{prefix}/page``, rendered from ``{step}.html``; its forms
     post to the same routes, which then redirect back to it.
     """
+    step = prefix.strip("/")
     kwargs = {"session_manager": manager}
     actions = {**kwargs, "page": f"{prefix}/page"}
+    page = {**kwargs, "prefix": prefix, "template": f"{step}.html"}
+    immutable = {**kwargs, "prefix": prefix}
     return [
-        url(rf"{prefix}/?", HomeHandler, kwargs),
-        url(rf"{prefix}/page", StepPage, {**kwargs, "prefix": prefix, "template": template}),
-        url(rf"{prefix}/set", SetHandler, actions),
-        url(rf"{prefix}/get", GetHandler, kwargs),
-        url(rf"{prefix}/delete", DeleteHandler, actions),
-        url(rf"{prefix}/clear", ClearHandler, actions),
-        url(rf"{prefix}/update", UpdateHandler, actions),
-        url(rf"{prefix}/destroy", DestroyHandler, actions),
-        url(rf"{prefix}/set_immutable", SetImmutableHandler, actions),
-        url(rf"{prefix}/get_immutable", GetImmutableHandler, {**kwargs, "prefix": prefix}),
+        url(rf"{prefix}/?", StandaloneHome, kwargs, name=f"{step}_home"),
+        url(rf"{prefix}/page", StandalonePage, page, name=f"{step}_page"),
+        url(rf"{prefix}/set", StandaloneSet, actions, name=f"{step}_set"),
+        url(rf"{prefix}/get", StandaloneGet, kwargs, name=f"{step}_get"),
+        url(rf"{prefix}/delete", StandaloneDelete, actions, name=f"{step}_delete"),
+        url(rf"{prefix}/clear", StandaloneClear, actions, name=f"{step}_clear"),
+        url(rf"{prefix}/update", StandaloneUpdate, actions, name=f"{step}_update"),
+        url(rf"{prefix}/destroy", StandaloneDestroy, actions, name=f"{step}_destroy"),
+        url(rf"{prefix}/set_immutable", StandaloneSetImmutable, actions, name=f"{step}_set_immutable"),
+        url(rf"{prefix}/get_immutable", StandaloneGetImmutable, immutable, name=f"{step}_get_immutable"),
     ]

@@ -28,6 +28,7 @@ from .session import Session
 from .stores.base import SessionStore
 from .stores.cookie import CookieStore
 from .stores.memory import MemoryStore
+from .xsrf_mixin import SessionXSRFMixin
 
 __all__ = [
     "LEVELS",
@@ -54,6 +55,7 @@ __all__ = [
     "SessionNotStartedError",
     "SessionStore",
     "SessionTooLargeError",
+    "SessionXSRFMixin",
     "StoreUnavailableError",
     "new_session_id",
     "refuse_cross_site",

@@ -104,6 +104,15 @@ class KeyRing:
         return _Key(key_id, AESGCM(key), bytes([VERSION]) + key_id)
 
     @property
+    def newest(self) -> _Key:
+        """The key new values are encrypted with."""
+        return self._newest
+
+    def key(self, key_id: bytes) -> _Key | None:
+        """The key with this id, or ``None`` when the ring no longer holds it."""
+        return self._keys.get(key_id)
+
+    @property
     def key_ids(self) -> list[str]:
         """The key ids in hex, newest first (safe to show: they reveal nothing about a key)."""
         return [key_id.hex() for key_id in self._keys]
@@ -153,7 +162,7 @@ class EncryptedCodec:
         Raises ``SessionTooLargeError`` when the value would be longer than
         ``decode`` accepts, instead of making a cookie that can never be read.
         """
-        key = self.keyring._newest
+        key = self.keyring.newest
         nonce = os.urandom(NONCE_BYTES)
         plaintext = _ISSUED.pack(int(self._clock())) + payload.encode()
         sealed = key.aead.encrypt(nonce, plaintext, key.header + cookie_name.encode())
@@ -170,7 +179,7 @@ class EncryptedCodec:
             return None
         key, issued_at, payload = opened
         stale = self._clock() - issued_at >= self._max_age_seconds / 2
-        return Decoded(payload, reissue=stale or key is not self.keyring._newest)
+        return Decoded(payload, reissue=stale or key is not self.keyring.newest)
 
     def inspect(self, cookie_name: str, value: str) -> Envelope | None:
         """Return the opened envelope of a value ``decode`` accepts, else ``None``."""
@@ -178,7 +187,7 @@ class EncryptedCodec:
         if opened is None:
             return None
         key, issued_at, payload = opened
-        return Envelope(VERSION, key.key_id.hex(), issued_at, payload, key is self.keyring._newest)
+        return Envelope(VERSION, key.key_id.hex(), issued_at, payload, key is self.keyring.newest)
 
     def _try_open(self, cookie_name: str, value: str) -> tuple[_Key, int, str] | None:
         try:
@@ -195,7 +204,7 @@ class EncryptedCodec:
         if raw[0] != VERSION:
             raise _Rejected(f"unknown format version {raw[0]}")
         key_id = raw[1 : 1 + KEY_ID_BYTES]
-        key = self.keyring._keys.get(key_id)
+        key = self.keyring.key(key_id)
         if key is None:
             raise _Rejected(f"made under key id {key_id.hex()}, which is not in the key ring")
         nonce, sealed = raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:]

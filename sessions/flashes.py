@@ -24,7 +24,9 @@ from typing import Any, NamedTuple
 
 from . import conversions, values
 from .conversions import MISSING
-from .record import FLASH_PREFIX
+from .journaled import JournaledRecord
+from .limits import SizeLimit
+from .record import FLASH_PREFIX, Record
 
 LEVELS = ("debug", "info", "success", "warning", "error")
 #: Keyed flashes whose key starts with this are leveled messages.
@@ -39,15 +41,16 @@ class FlashMessage(NamedTuple):
     message: str
 
 
-class FlashMixin:
-    """The flash half of ``Session``; it works on the session's fields."""
+class Flashes(JournaledRecord):
+    """The flash half of ``Session``: flashes are the record's ``f:`` fields."""
 
-    _fields: dict[str, str]
-    _consumed: set[str]
-    _spent: dict[str, str]
-
-    def _write(self, name: str, stored: str) -> None: ...  # provided by Session
-    def _remove(self, name: str) -> bool: ...  # provided by Session
+    def __init__(self, session_id: str, record: Record, *, stored: bool, limit: SizeLimit | None = None) -> None:
+        super().__init__(session_id, record, stored=stored, limit=limit)
+        # Flashes this request read: the next save deletes them from the store.
+        self._consumed: set[str] = set()
+        # Flashes this request consumed and a save already deleted from the store:
+        # still readable until the request ends.
+        self._spent: dict[str, str] = {}
 
     def set_flash(self, key: str, value: Any) -> None:
         """Store a flash; it replaces any flash under ``key``, read or not."""
@@ -115,6 +118,19 @@ class FlashMixin:
         names = sorted(name for name in self._flash_names() if name.startswith(prefix))
         self._consumed.update(names)
         return [_message(values.unpack(self._flash_text(name))) for name in names]
+
+    def _has_unsaved_consumption(self) -> bool:
+        """Tell whether a flash read in this request is still in the store."""
+        return any(name in self._fields for name in self._consumed)
+
+    def _spend_consumed(self) -> None:
+        """Delete the consumed flashes (the save sends the deletes), keeping them readable in this request."""
+        for name in self._consumed:
+            stored = self._fields.get(name)
+            if stored is not None:
+                self._spent[name] = stored
+                self._remove(name)
+        self._consumed = set()
 
     def _flash_text(self, name: str) -> str | None:
         """The stored text of a flash readable in this request, or ``None``."""

@@ -8,16 +8,16 @@ One request's path through it::
 
 The manager works with any Tornado ``RequestHandler``; ``SessionMixin`` calls
 ``save()`` for you before the response leaves. Everything one request knows
-about its session is kept on the handler, so nothing here is shared between
-requests except the store.
+about its session is one ``RequestState`` on the handler, so nothing here is
+shared between requests except the store. The manager talks to a ``Session``
+only through its "manager's side" methods (``take_journal``, ``saved``...).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import enum
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,17 +25,18 @@ from typing import NamedTuple, TypeVar
 
 from tornado.web import RequestHandler
 
-from .config import Config
+from . import expiry
 from .codecs import Decoded
-from .cookies import BROWSER_COOKIE_LIMIT, delete_cookie_header, read_cookie_values, set_cookie_header
+from .config import Config
+from .cookies import delete_cookie_header, read_cookie_values
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
     SessionNotFoundError,
-    SessionTooLargeError,
     StoreUnavailableError,
 )
 from .ids import fingerprint, is_valid_session_id
+from .limits import session_cookie, size_limit
 from .record import Journal, Meta, Record
 from .session import Session
 from .stores.base import SessionStore
@@ -44,27 +45,53 @@ log = logging.getLogger("sessions")
 T = TypeVar("T")
 DestroyListener = Callable[[str], object]
 
-#: The handler attribute holding each manager's per-request state.
-_STATE_ATTRIBUTE = "_sessions_state"
-#: Stores in an outage, shared by every manager using them, so an outage is logged once
-#: per store rather than once per manager (an app has a manager per cookie name).
-_stores_down: weakref.WeakSet[SessionStore] = weakref.WeakSet()
-#: An idle session is written back (touched) once this share of its idle timeout has passed.
-_TOUCH_FRACTION = 0.1
+#: The handler attribute holding the request's ``RequestState``.
+_STATE_ATTRIBUTE = "_session_state"
+#: The handler attribute holding the request's cookie values, decoded: the XSRF check of a
+#: POST and the load that follows it share one decoding (an AES decryption for encrypted cookies).
+_DECODED_ATTRIBUTE = "_session_cookie_decoded"
 
 
-@dataclass
-class _RequestState:
-    """What one request knows about one manager's session."""
+class CookieAction(enum.Enum):
+    """What the response does to the browser's session cookie."""
 
+    KEEP = "keep"  # send nothing: the browser's cookie is right
+    SET = "set"  # send the session's cookie (new, changed, re-encrypted or with a new expiry)
+    DELETE = "delete"  # expire it: it opens nothing, or the session was destroyed
+
+
+@dataclass(eq=False)
+class RequestState:
+    """What one request knows about its session: one per request, on the handler.
+
+    It refers to nothing that refers back to the handler, so a finished request
+    leaves no reference cycle for the garbage collector.
+    """
+
+    manager: SessionManager
     session: Session | None
-    had_cookie: bool
-    payload: str | None = None  # what the browser's cookie carries now (before encoding)
-    send_cookie: bool = False
-    delete_cookie: bool = False
-    previous_id: str | None = None
-    expiry_changed: bool = False
-    headers_sent: bool = False
+    #: What the session's cookie should carry (before encoding): the loaded cookie's, then each save's.
+    payload: str | None = None
+    #: What the browser's cookie carries and needs sending again for; ``None``: the browser
+    #: needs a cookie (it has none, or its cookie is under an old key or has an old expiry).
+    browser_payload: str | None = None
+    #: The browser holds a cookie that must go: proven dead at load, or its session destroyed.
+    stale_cookie: bool = False
+    previous_id: str | None = None  # the ID regenerate() replaced, until a save moves the record
+    expiry_changed: bool = False  # update_expiration() ran since the last save
+    headers_sent: bool = False  # Cache-Control and Vary are on the response
+
+    def cookie_action(self) -> CookieAction:
+        """What the response does to the cookie: the one place this is decided."""
+        if self.session is not None and self.payload is not None and self.payload != self.browser_payload:
+            return CookieAction.SET
+        return CookieAction.DELETE if self.stale_cookie else CookieAction.KEEP
+
+    def cookie_sent(self, action: CookieAction) -> None:
+        """The response carries ``action``: the browser's cookie is now what it says."""
+        if action is not CookieAction.KEEP:
+            self.browser_payload = self.payload if action is CookieAction.SET else None
+            self.stale_cookie = False
 
 
 class _Found(NamedTuple):
@@ -73,15 +100,6 @@ class _Found(NamedTuple):
     decoded: Decoded
     session_id: str
     record: Record
-
-
-def _states(handler: RequestHandler) -> dict[SessionManager, _RequestState]:
-    return handler.__dict__.setdefault(_STATE_ATTRIBUTE, {})
-
-
-def started_managers(handler: RequestHandler) -> list[SessionManager]:
-    """The managers that started (or destroyed) a session in this request."""
-    return list(_states(handler))
 
 
 class SessionManager:
@@ -94,6 +112,9 @@ class SessionManager:
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
         self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
+        #: The size limit of this manager's sessions, by whether their cookie is ``Secure``
+        #: (which a cookie-only session's size counts); chosen once, from the config.
+        self._size_limits = {secure: size_limit(self.config, secure) for secure in (False, True)}
 
     @property
     def store(self) -> SessionStore:
@@ -113,10 +134,9 @@ class SessionManager:
         is never adopted: a fresh session starts instead, created in the store
         only when something is written to it.
         """
-        states = _states(handler)
-        state = states.get(self)
+        state = self._state(handler)
         if state is None:
-            state = states[self] = await self._load(handler)
+            state = await self._load(handler)
         elif state.session is None:
             if not self.config.allow_reclaim:
                 raise SessionDestroyedError("this request destroyed its session and allow_reclaim is off")
@@ -125,7 +145,7 @@ class SessionManager:
 
     def current(self, handler: RequestHandler) -> Session | None:
         """The session this request started, without loading one."""
-        state = _states(handler).get(self)
+        state = self._state(handler)
         return None if state is None else state.session
 
     def request_session_id(self, handler: RequestHandler) -> str | None:
@@ -136,13 +156,12 @@ class SessionManager:
         cookie. ``None`` for a visitor with no session. Used to bind XSRF tokens
         to the session.
         """
-        state = _states(handler).get(self)
+        state = self._state(handler)
         if state is not None:
             session = state.session
-            stored = session is not None and (session._stored or session._has_changes())
+            stored = session is not None and (session.stored or session.has_changes())
             return session.id if stored else None
-        for raw in read_cookie_values(handler.request, self.config.cookie_name):  # the first well-formed one
-            decoded = self.config.codec.decode(self.config.cookie_name, raw)
+        for decoded in self._decoded_cookie(handler):  # the first well-formed one
             session_id = None if decoded is None else self.store.session_id(decoded.payload)
             if session_id is not None:
                 return session_id
@@ -150,7 +169,7 @@ class SessionManager:
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
-        state = _states(handler).get(self)
+        state = self._state(handler)
         return state is not None and state.session is not None and self._needs_write(state)
 
     async def save(self, handler: RequestHandler) -> None:
@@ -158,7 +177,7 @@ class SessionManager:
 
         Must run before the response's headers leave; ``SessionMixin`` sees to it.
         """
-        state = _states(handler).get(self)
+        state = self._state(handler)
         if state is None:
             return
         if state.session is not None and self._needs_write(state):
@@ -167,15 +186,19 @@ class SessionManager:
 
     def write_headers(self, handler: RequestHandler) -> None:
         """Add ``Set-Cookie`` (only if the cookie changed) and the cache headers."""
-        state = _states(handler)[self]
-        if state.send_cookie and state.session is not None and state.payload is not None:
+        state = self._state(handler)
+        if state is None:
+            return
+        action = state.cookie_action()
+        if action is CookieAction.SET:
+            assert state.session is not None and state.payload is not None
             now = self.config.clock()
-            header = self._cookie_header(self._secure(handler), state.payload, state.session._meta, now)
+            header = session_cookie(self.config, self._secure(handler), state.payload, state.session.meta, now)
             handler.add_header("Set-Cookie", header)
-        elif state.delete_cookie:
+        elif action is CookieAction.DELETE:
             name, attributes = self.config.cookie_name, self.config.cookie
             handler.add_header("Set-Cookie", delete_cookie_header(name, attributes, self._secure(handler)))
-        state.send_cookie = state.delete_cookie = False
+        state.cookie_sent(action)
         if not state.headers_sent:
             handler.set_header("Cache-Control", "no-store")
             handler.add_header("Vary", "Cookie")
@@ -183,16 +206,13 @@ class SessionManager:
 
     async def destroy(self, handler: RequestHandler) -> None:
         """Delete the request's session from the store now and expire its cookie."""
-        states = _states(handler)
-        state = states.get(self)
-        if state is None:
-            state = states[self] = await self._load(handler)
+        state = self._state(handler) or await self._load(handler)
         session = state.session
-        if session is not None and session._stored:
+        if session is not None and session.stored:
             for session_id in {session.id, state.previous_id} - {None}:
                 await self._destroy_stored(session_id)
-        state.session, state.previous_id, state.send_cookie = None, None, False
-        state.delete_cookie = state.had_cookie
+        state.session = state.payload = state.previous_id = None
+        state.stale_cookie = bool(self._decoded_cookie(handler))
         if self.config.clear_site_data:
             handler.set_header("Clear-Site-Data", '"cache", "cookies", "storage"')
 
@@ -229,11 +249,11 @@ class SessionManager:
         request has no session to extend.
         """
         session = await self.start(handler)
-        if not session._stored and not session._has_changes():
+        if not session.stored and not session.has_changes():
             raise SessionNotFoundError()
         now = self.config.clock()
-        session._meta.deadline = None if duration is None else now + duration.total_seconds()
-        _states(handler)[self].expiry_changed = True
+        session.meta.deadline = None if duration is None else now + duration.total_seconds()
+        self._started(handler).expiry_changed = True
 
     async def shift_expiration(self, handler: RequestHandler) -> None:
         """Extend the session by the configured ``expires`` from now."""
@@ -246,15 +266,27 @@ class SessionManager:
         login (session fixation) is worthless after it.
         """
         session = await self.start(handler)
-        state = _states(handler)[self]
-        if session._stored and state.previous_id is None:
+        state = self._started(handler)
+        if session.stored and state.previous_id is None:
             state.previous_id = session.id
-        session._rename(self._new_id())
+        session.rename(self._new_id())
         return session
 
     # -- internals ------------------------------------------------------------
 
-    async def _load(self, handler: RequestHandler) -> _RequestState:
+    def _state(self, handler: RequestHandler) -> RequestState | None:
+        """The request's state, once this manager started its session."""
+        state: RequestState | None = handler.__dict__.get(_STATE_ATTRIBUTE)
+        if state is not None and state.manager is not self:
+            raise RuntimeError("a request's session comes from one manager; another one started it already")
+        return state
+
+    def _started(self, handler: RequestHandler) -> RequestState:
+        state = self._state(handler)
+        assert state is not None, "start() first"
+        return state
+
+    async def _load(self, handler: RequestHandler) -> RequestState:
         """Open the first value of the cookie that leads to a live session, else start a fresh one.
 
         A browser may send several values under the cookie's name (a sibling
@@ -264,52 +296,64 @@ class SessionManager:
         proof: a concurrent login may have just renamed it, and its answer carries
         the browser's new cookie, which a deletion here could overtake.
         """
-        raws = read_cookie_values(handler.request, self.config.cookie_name)
-        if not raws:
-            return _RequestState(self._new_session(handler), had_cookie=False)
+        state = RequestState(self, None)
+        values = self._decoded_cookie(handler)
         all_dead = True
-        for raw in raws:
-            found, dead = await self._open(raw)
+        for decoded in values:
+            found, dead = await self._open(decoded)
             if found is not None:
-                session = self._session(handler, found.session_id, found.record, stored=True)
-                reissue = found.decoded.reissue
-                return _RequestState(session, had_cookie=True, payload=found.decoded.payload, send_cookie=reissue)
+                state.session = self._session(handler, found.session_id, found.record, stored=True)
+                state.payload = found.decoded.payload
+                # A cookie under an old key (or near its max_age) is sent again, re-encrypted.
+                state.browser_payload = None if found.decoded.reissue else state.payload
+                break
             all_dead = all_dead and dead
-        return _RequestState(self._new_session(handler), had_cookie=True, delete_cookie=all_dead)
+        else:
+            state.session = self._new_session(handler)
+            state.stale_cookie = bool(values) and all_dead
+        handler.__dict__[_STATE_ATTRIBUTE] = state
+        return state
 
-    async def _open(self, raw: str) -> tuple[_Found | None, bool]:
-        """The live session one cookie value opens, if any, and whether the value is proven dead."""
-        decoded = self.config.codec.decode(self.config.cookie_name, raw)
+    def _decoded_cookie(self, handler: RequestHandler) -> list[Decoded | None]:
+        """The request's values of the cookie, decoded (``None``: refused by the codec), once per request."""
+        cached: tuple[SessionManager, list[Decoded | None]] | None = handler.__dict__.get(_DECODED_ATTRIBUTE)
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        name, codec = self.config.cookie_name, self.config.codec
+        decoded = [codec.decode(name, raw) for raw in read_cookie_values(handler.request, name)]
+        handler.__dict__[_DECODED_ATTRIBUTE] = (self, decoded)
+        return decoded
+
+    async def _open(self, decoded: Decoded | None) -> tuple[_Found | None, bool]:
+        """The live session one decoded cookie value opens, if any, and whether the value is proven dead."""
         opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return None, decoded is None or self.store.session_id(decoded.payload) is None
         session_id, record = opened
-        if self._is_expired(record.meta):
+        if expiry.is_expired(self.config, record.meta):
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
             return None, True
         return _Found(decoded, session_id, record), False
 
-    def _needs_write(self, state: _RequestState) -> bool:
+    def _needs_write(self, state: RequestState) -> bool:
         session = state.session
         assert session is not None
-        if session._has_changes():
+        if session.has_changes():
             return True
-        if not session._stored:
+        if not session.stored:
             return False
-        return state.expiry_changed or state.previous_id is not None or self._touch_due(session._meta)
+        return state.expiry_changed or state.previous_id is not None or expiry.touch_due(self.config, session.meta)
 
-    async def _write(self, state: _RequestState) -> None:
+    async def _write(self, state: RequestState) -> None:
         session = state.session
         assert session is not None
-        if session._size_guard is not None and not self.store.cookie_only:
-            session._size_guard(session, session._fields)  # values grown in place show only now
-        meta = session._meta
-        meta.touched = self.config.clock()
-        meta.expires_at = self._expires_at(meta)
-        user_written = session._user_changed
-        journal = session._take_journal(meta.copy(), state.previous_id)
+        session.check_size()
+        meta = session.meta
+        expiry.touched(self.config, meta, self.config.clock())
+        user_written = session.user_changed
+        journal = session.take_journal(meta.copy(), state.previous_id)
         try:
             counted = await self._store(self.store.save(self.namespace, session.id, journal))
         except SessionGoneError:
@@ -317,13 +361,14 @@ class SessionManager:
                 # Destroyed (logout) or renamed (a login) by another request: that request's
                 # answer decides the cookie, so this one neither resurrects nor deletes it.
                 log.info("session %s ended while a request ran: its changes are dropped", fingerprint(session.id))
-                state.session, state.send_cookie = None, False
+                state.session = None
                 return
             journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
-        session._saved(counted)
-        payload = self.store.payload(session.id, Record(session._fields, journal.meta))
-        state.send_cookie |= payload != state.payload or state.expiry_changed
+        session.saved(counted)
+        payload = self.store.payload(session.id, session.record(journal.meta))
+        if state.expiry_changed:
+            state.browser_payload = None  # the browser's cookie has the old Max-Age
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
 
     async def _save_fresh(self, session: Session, gone: Journal, user_written: bool) -> tuple[Journal, dict[str, str]]:
@@ -337,11 +382,11 @@ class SessionManager:
         """
         meta = self._fresh_meta()
         meta.user = gone.meta.user if user_written else None
-        meta.expires_at = self._expires_at(meta)
+        meta.expires_at = expiry.expires_at(self.config, meta)
         journal = Journal(meta, create=True, sets=gone.sets, increments=gone.increments)
         log.info("session %s vanished during regenerate(): starting a fresh one", fingerprint(str(gone.previous_id)))
         counted = await self._store(self.store.save(self.namespace, session.id, journal))
-        session._restart(Record(dict(gone.sets), meta.copy()))
+        session.restart(Record(dict(gone.sets), meta.copy()))
         return journal, counted
 
     def _log_saved(self, session: Session, journal: Journal) -> None:
@@ -369,12 +414,12 @@ class SessionManager:
         try:
             result = await operation
         except StoreUnavailableError as exc:
-            if self.store not in _stores_down:
-                _stores_down.add(self.store)
+            if not self.store.unavailable:
+                self.store.unavailable = True
                 log.error("session store %s is unavailable: %s", self.store.name, exc)
             raise
-        if self.store in _stores_down:
-            _stores_down.discard(self.store)
+        if self.store.unavailable:
+            self.store.unavailable = False
             log.warning("session store %s is available again", self.store.name)
         return result
 
@@ -388,12 +433,7 @@ class SessionManager:
         return Meta(created=now, touched=now, deadline=None if expires is None else now + expires.total_seconds())
 
     def _session(self, handler: RequestHandler, session_id: str, record: Record, *, stored: bool) -> Session:
-        session = Session(session_id, record, stored=stored)
-        if self.store.cookie_only:
-            session._size_guard = functools.partial(self._check_cookie_size, self._secure(handler))
-        elif self.config.max_session_bytes is not None:
-            session._size_guard = self._check_session_size
-        return session
+        return Session(session_id, record, stored=stored, limit=self._size_limits[self._secure(handler)])
 
     def _new_id(self) -> str:
         session_id = self.config.id_generator()
@@ -405,60 +445,3 @@ class SessionManager:
 
     def _secure(self, handler: RequestHandler) -> bool:
         return self.config.cookie.is_secure(handler.request, self.config.cookie_name)
-
-    def _cookie_header(self, secure: bool, payload: str, meta: Meta, now: float) -> str:
-        """Build the ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
-        name, attributes = self.config.cookie_name, self.config.cookie
-        value = self.config.codec.encode(name, payload)
-        header = set_cookie_header(name, value, attributes, secure, self._cookie_max_age(meta, now), now)
-        if len(header) > BROWSER_COOKIE_LIMIT:
-            raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
-        return header
-
-    def _check_session_size(self, session: Session, fields: dict[str, str]) -> None:
-        """Refuse a write that would take a server-side session over ``max_session_bytes``."""
-        limit = self.config.max_session_bytes
-        assert limit is not None
-        size = sum(len(name.encode()) + len(text.encode()) for name, text in fields.items())
-        if size > limit:
-            raise SessionTooLargeError(size, limit)
-
-    def _check_cookie_size(self, secure: bool, session: Session, fields: dict[str, str]) -> None:
-        """Build the cookie ``fields`` would be saved as, exactly as ``save()`` will, to measure it."""
-        now = self.config.clock()
-        meta = session._meta.copy()
-        meta.touched = now
-        meta.expires_at = self._expires_at(meta)
-        self._cookie_header(secure, self.store.payload(session.id, Record(fields, meta)), meta, now)
-
-    # -- expiry rules --------------------------------------------------------
-
-    def _expires_at(self, meta: Meta) -> float | None:
-        """When the server forgets the session: the earliest of its three clocks."""
-        idle, absolute = self.config.idle_timeout, self.config.absolute_timeout
-        ends = [
-            meta.deadline,
-            None if idle is None else meta.touched + idle.total_seconds(),
-            None if absolute is None else meta.created + absolute.total_seconds(),
-        ]
-        known = [end for end in ends if end is not None]
-        return min(known) if known else None
-
-    def _is_expired(self, meta: Meta) -> bool:
-        end = self._expires_at(meta)
-        return end is not None and self.config.clock() >= end
-
-    def _touch_due(self, meta: Meta) -> bool:
-        idle = self.config.idle_timeout
-        if idle is None:
-            return False
-        return self.config.clock() - meta.touched >= idle.total_seconds() * _TOUCH_FRACTION
-
-    def _cookie_max_age(self, meta: Meta, now: float) -> int | None:
-        """Seconds the cookie may live: never past the server-side deadline or absolute end."""
-        if meta.deadline is None:
-            return None
-        end = meta.deadline
-        if self.config.absolute_timeout is not None:
-            end = min(end, meta.created + self.config.absolute_timeout.total_seconds())
-        return max(0, round(end - now))

@@ -25,16 +25,27 @@ from types import TracebackType
 from typing import Any
 
 from tornado import iostream
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import RequestHandler
 
-from . import xsrf
 from .errors import SessionNotStartedError, SessionTooLargeError, StoreUnavailableError
-from .manager import SessionManager, started_managers
+from .manager import SessionManager
 from .session import Session
 
 log = logging.getLogger("sessions")
 
 STORE_UNAVAILABLE_TEXT = "Service Unavailable: the session store is unavailable, please try again shortly."
+
+
+def session_error_answer(error: BaseException | None) -> tuple[int, str] | None:
+    """The status and plain text a session error is answered with (``None``: not a session error).
+
+    503 for a store outage, 413 for an oversized session: what the client can act on.
+    """
+    if isinstance(error, StoreUnavailableError):
+        return 503, STORE_UNAVAILABLE_TEXT
+    if isinstance(error, SessionTooLargeError):
+        return 413, f"Payload Too Large: {error}"
+    return None
 
 
 class SessionMixin(RequestHandler):
@@ -58,47 +69,6 @@ class SessionMixin(RequestHandler):
             raise RuntimeError("no session manager: pass session_manager= in the URL spec or the app settings")
         return manager
 
-    # -- XSRF tokens bound to the session ----------------------------------------
-
-    @property
-    def xsrf_token(self) -> bytes:
-        """Tornado's masked XSRF token, derived from the session when there is one.
-
-        Tornado's own token is a double-submit cookie that any session could
-        present; this one is an HMAC of the session ID (keyed with the newest of
-        the application's ``xsrf_session_secrets``, else its ``cookie_secret``), so
-        a token from another session is refused, and ``regenerate()`` (login)
-        rotates it. ``xsrf_form_html()`` keeps working. A visitor without a
-        session gets Tornado's token.
-        """
-        secrets, session_id = self._xsrf_binding_inputs()
-        if session_id is None:
-            return super().xsrf_token
-        return xsrf.mask(xsrf.binding(secrets[0], session_id))
-
-    def check_xsrf_cookie(self) -> None:
-        """Accept a token made under any secret of the ring: a form rendered before a rotation still posts."""
-        secrets, session_id = self._xsrf_binding_inputs()
-        if session_id is None:
-            super().check_xsrf_cookie()
-            return
-        token = (
-            self.get_argument("_xsrf", None)
-            or self.request.headers.get("X-Xsrftoken")
-            or self.request.headers.get("X-Csrftoken")
-        )
-        if not token:
-            raise HTTPError(403, "'_xsrf' argument missing from POST")
-        if not any(xsrf.matches(token, xsrf.binding(secret, session_id)) for secret in secrets):
-            raise HTTPError(403, "XSRF token does not match this session")
-
-    def _xsrf_binding_inputs(self) -> tuple[list[xsrf.Secret], str | None]:
-        """The token secrets (newest first) and the session ID tokens are bound to (``None``: no binding)."""
-        secrets = xsrf.secrets_from_settings(self.settings)
-        if not secrets:
-            return secrets, None
-        return secrets, self.get_session_manager().request_session_id(self)
-
     async def get_session(self) -> Session:
         """Return this request's session, loading it on first use (Iris's ``Start``)."""
         return await self.get_session_manager().start(self)
@@ -113,17 +83,15 @@ class SessionMixin(RequestHandler):
 
     async def save_session(self) -> None:
         """Save now; only needed before a ``flush()`` that sends the headers early."""
-        for manager in started_managers(self):
-            await manager.save(self)
+        await self.get_session_manager().save(self)
 
     def finish(self, chunk: Any = None) -> asyncio.Future[None]:
         if self._session_finishing is not None:  # redirect() finished already
             return self._session_finishing
-        managers = started_managers(self)
-        if self.get_status() >= 500 or not any(m.has_pending_write(self) for m in managers):
-            for manager in managers:
-                if self.get_status() < 500:
-                    manager.write_headers(self)
+        manager = self.session_manager or self.settings.get("session_manager")
+        if manager is None or self.get_status() >= 500 or not manager.has_pending_write(self):
+            if manager is not None and self.get_status() < 500:
+                manager.write_headers(self)
             return super().finish(chunk)
         if chunk is not None:
             self.write(chunk)
@@ -133,38 +101,33 @@ class SessionMixin(RequestHandler):
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
-        except (StoreUnavailableError, SessionTooLargeError) as error:
-            if isinstance(error, SessionTooLargeError):
+        except Exception as error:
+            answer = session_error_answer(error)
+            if answer is None:
+                log.exception("saving the session failed")
+                answer = 500, "Internal Server Error"
+            elif isinstance(error, SessionTooLargeError):
                 log.warning("refused an oversized session at save: %s", error)
-            self._answer_session_error(error)
-        except Exception:
-            log.exception("saving the session failed")
-            self._replace_response(500, "Internal Server Error")
+            self.clear()
+            self.write_text(answer[1], status=answer[0])
         try:
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
 
-    def _answer_session_error(self, error: StoreUnavailableError | SessionTooLargeError) -> None:
-        """503 for a store outage, 413 for an oversized session: what the client can act on."""
-        if isinstance(error, StoreUnavailableError):
-            self._replace_response(503, STORE_UNAVAILABLE_TEXT)
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer a session error raised by the handler as a session error found at save is answered."""
+        answer = session_error_answer(kwargs.get("exc_info", (None, None, None))[1])
+        if answer is None:
+            super().write_error(status_code, **kwargs)
         else:
-            self._replace_response(413, f"Payload Too Large: {error}")
+            self.write_text(answer[1], status=answer[0])
 
-    def _replace_response(self, status: int, text: str) -> None:
-        self.clear()
+    def write_text(self, body: str = "", status: int = 200) -> None:
+        """Answer ``status`` with ``body`` as ``text/plain``."""
         self.set_status(status)
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
-        self.write(text)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, (StoreUnavailableError, SessionTooLargeError)):
-            self._answer_session_error(error)
-            self.finish()
-        else:
-            super().write_error(status_code, **kwargs)
+        self.write(body)
 
     def log_exception(
         self,

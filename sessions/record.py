@@ -69,6 +69,38 @@ class Journal:
     deletes: set[str] = field(default_factory=set)
     increments: dict[str, int] = field(default_factory=dict)
 
+    # A ``Session`` notes its writes here as they happen; each method keeps the
+    # journal meaning, under ``apply_journal``, what the handler's calls meant.
+
+    def note_set(self, name: str, stored: str) -> None:
+        """``name`` now holds ``stored``, whatever it held or was counting before."""
+        self.sets[name] = stored
+        self.deletes.discard(name)
+        self.increments.pop(name, None)
+
+    def note_delete(self, name: str) -> None:
+        self.sets.pop(name, None)
+        self.increments.pop(name, None)
+        self.deletes.add(name)
+
+    def note_increment(self, name: str, delta: int) -> None:
+        self.increments[name] = self.increments.get(name, 0) + delta
+
+    def note_clear_values(self) -> None:
+        """Every value goes; the changes noted to values before are void (flashes keep theirs)."""
+        self.clear_values = True
+        self.sets = {name: text for name, text in self.sets.items() if not name.startswith(VALUE_PREFIX)}
+        self.deletes = {name for name in self.deletes if not name.startswith(VALUE_PREFIX)}
+        self.increments = {name: n for name, n in self.increments.items() if not name.startswith(VALUE_PREFIX)}
+
+    def replaces(self, name: str) -> bool:
+        """Tell whether the store's current text of ``name`` no longer matters to this journal."""
+        return name in self.sets or name in self.deletes or self.clear_values
+
+    def __bool__(self) -> bool:
+        """True when applying it would change a record's fields."""
+        return bool(self.sets or self.deletes or self.increments or self.clear_values)
+
 
 def well_formed(record: Record) -> bool:
     """Tell whether a loaded record is one this package writes.
@@ -119,15 +151,22 @@ def increment_text(stored: str | None, delta: int, key: str = "") -> str:
 def apply_journal(fields: dict[str, str], journal: Journal) -> dict[str, str]:
     """Apply ``journal`` to ``fields`` in place; return the incremented fields' new text.
 
-    Used by the stores that hold records in Python objects; a store with its own
-    query language (SQL, Redis) implements the same steps there.
+    This is the one definition of what a journal means. The stores that hold
+    records in Python objects call it; those with a query language of their own
+    follow its four steps in the same order, numbered the same way (SQLite's
+    ``_apply``, Redis's ``SAVE_SCRIPT``), and the conformance suite checks every
+    store against this function.
     """
+    # 1. A clear removes every value (never a flash).
     if journal.clear_values:
         for name in [name for name in fields if name.startswith(VALUE_PREFIX)]:
             del fields[name]
+    # 2. Deletes.
     for name in journal.deletes:
         fields.pop(name, None)
+    # 3. Sets.
     fields.update(journal.sets)
+    # 4. Increments, on whatever the record holds now (a missing or non-numeric value counts as 0).
     counted = {}
     for name, delta in journal.increments.items():
         counted[name] = fields[name] = increment_text(fields.get(name), delta)

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 from . import conversions, values
 from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
-from .flashes import FlashMixin
+from .flashes import Flashes
+from .limits import SizeLimit
 from .record import VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
 
 
-class Session(FlashMixin):
+class Session(Flashes):
     """Values and flash messages of one visitor, as seen by one request.
 
     Typed getters follow Iris's conversion rules: without a ``default`` they raise
@@ -28,32 +29,14 @@ class Session(FlashMixin):
     (a ``ValueError``) for a value of the wrong kind; with one, they return it.
     """
 
-    def __init__(self, session_id: str, record: Record, *, stored: bool) -> None:
-        """Wrap ``record``; ``stored`` tells whether it came from the store or is new."""
-        self._id = session_id
+    def __init__(self, session_id: str, record: Record, *, stored: bool, limit: SizeLimit | None = None) -> None:
+        """Wrap ``record`` (see ``JournaledRecord``); ``stored`` tells whether it came from the store or is new."""
+        super().__init__(session_id, record, stored=stored, limit=limit)
         self._is_new = not stored
-        self._stored = stored
-        self._fields = record.fields
-        self._meta = record.meta
-        # The change journal, in the shape the store wants it.
-        self._sets: dict[str, str] = {}
-        self._deletes: set[str] = set()
-        self._increments: dict[str, int] = {}
-        self._cleared = False
         # Mutable values handed to the caller: compared at save time, so that
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
-        self._consumed: set[str] = set()
         self._user_changed = False
-        # Flashes this request consumed and a save already deleted from the store:
-        # still readable until the request ends (see flashes.py).
-        self._spent: dict[str, str] = {}
-        # Set by the manager to hold the session to a size (the browser's cookie
-        # limit for a cookie-only store, else ``max_session_bytes``): called with the
-        # session and the fields a write would leave, it raises
-        # ``SessionTooLargeError``, so an oversized write fails, unapplied, in the
-        # handler that made it.
-        self._size_guard: Callable[[Session, dict[str, str]], None] | None = None
 
     # -- identity -----------------------------------------------------------
 
@@ -177,10 +160,7 @@ class Session(FlashMixin):
             return
         for name in names:
             del self._fields[name]
-        self._cleared = True
-        self._sets = {n: t for n, t in self._sets.items() if not n.startswith(VALUE_PREFIX)}
-        self._deletes = {n for n in self._deletes if not n.startswith(VALUE_PREFIX)}
-        self._increments = {n: d for n, d in self._increments.items() if not n.startswith(VALUE_PREFIX)}
+        self._journal.note_clear_values()
         self._handed_out.clear()
 
     def increment(self, key: str, n: int = 1) -> int:
@@ -194,12 +174,12 @@ class Session(FlashMixin):
         if stored is not None and values.is_immutable(stored):
             raise ImmutableKeyError(key)
         text = increment_text(stored, n, key)
-        if name in self._sets or name in self._deletes or self._cleared or not self._stored:
-            self._write(name, text)
+        if self._journal.replaces(name) or not self._stored:
+            self._write(name, text)  # nothing in the store to add to: the result is the value
         else:
             self._admit(name, text)
             self._fields[name] = text
-            self._increments[name] = self._increments.get(name, 0) + n
+            self._journal.note_increment(name, n)
             self._handed_out.pop(name, None)
         return int(text)
 
@@ -243,65 +223,64 @@ class Session(FlashMixin):
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
-    def _admit(self, name: str, stored: str) -> None:
-        if self._size_guard is not None:
-            self._size_guard(self, {**self._fields, name: stored})
-
     def _write(self, name: str, stored: str) -> None:
-        self._admit(name, stored)
-        self._fields[name] = stored
-        self._sets[name] = stored
-        self._deletes.discard(name)
-        self._increments.pop(name, None)
+        super()._write(name, stored)
         self._handed_out.pop(name, None)
 
     def _remove(self, name: str) -> bool:
-        if self._fields.pop(name, None) is None:
-            return False
-        self._sets.pop(name, None)
-        self._increments.pop(name, None)
         self._handed_out.pop(name, None)
-        self._deletes.add(name)
-        return True
+        return super()._remove(name)
 
-    # -- the manager's side (package-internal) ------------------------------
+    # -- the manager's side ---------------------------------------------------
+    # Public to the package: what ``SessionManager`` needs to save a session.
+    # A handler has no use for them.
 
-    def _has_changes(self) -> bool:
+    @property
+    def stored(self) -> bool:
+        """True once the record exists in the store (loaded, or saved by this request)."""
+        return self._stored
+
+    @property
+    def meta(self) -> Meta:
+        """The timestamps and owner the next save writes; the manager moves its expiry."""
+        return self._meta
+
+    @property
+    def user_changed(self) -> bool:
+        """True when this request set ``user`` to someone else since the last save."""
+        return self._user_changed
+
+    def has_changes(self) -> bool:
+        """Tell whether a save would change the stored record's fields or owner."""
         self._note_mutated_values()
-        consumed = any(name in self._fields for name in self._consumed)
-        return bool(self._sets or self._deletes or self._increments or self._cleared or consumed or self._user_changed)
+        return bool(self._journal) or self._has_unsaved_consumption() or self._user_changed
 
-    def _take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
-        """Return the journal of this request's changes and start a new one."""
+    def check_size(self) -> None:
+        """Hold the session to its limit before a save: values grown in place show only now."""
+        if self._limit is not None:
+            self._limit.check_before_save(self._id, self._fields, self._meta)
+
+    def take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
+        """Return the journal of this request's changes, saved with ``meta``, and start a new one."""
         self._note_mutated_values()
-        for name in self._consumed:
-            stored = self._fields.get(name)
-            if stored is not None:
-                self._spent[name] = stored
-                self._remove(name)
-        journal = Journal(
-            meta=meta,
-            create=not self._stored,
-            previous_id=previous_id,
-            clear_values=self._cleared,
-            sets=self._sets,
-            deletes=self._deletes,
-            increments=self._increments,
-        )
-        self._sets, self._deletes, self._increments, self._cleared = {}, set(), {}, False
+        self._spend_consumed()
         self._user_changed = False
-        self._consumed = set()
-        return journal
+        return self._next_journal(meta, previous_id)
 
-    def _saved(self, counted: dict[str, str]) -> None:
+    def saved(self, counted: dict[str, str]) -> None:
         """Take in the store's view after a save: the record exists, counters are exact."""
         self._stored = True
         self._fields.update(counted)
 
-    def _rename(self, session_id: str) -> None:
+    def record(self, meta: Meta) -> Record:
+        """The session as the store now holds it, with ``meta`` (for the cookie's payload; not to be changed)."""
+        return Record(self._fields, meta)
+
+    def rename(self, session_id: str) -> None:
+        """Take a new ID (``regenerate()``); the store moves the record at the next save."""
         self._id = session_id
 
-    def _restart(self, record: Record) -> None:
+    def restart(self, record: Record) -> None:
         """Hold ``record`` instead of what was loaded: the loaded session vanished (see the manager)."""
         self._fields, self._meta = record.fields, record.meta
         self._handed_out.clear()
@@ -314,12 +293,12 @@ class Session(FlashMixin):
         that JSON cannot hold raises ``TypeError`` naming the key, at the save.
         """
         for name, value in self._handed_out.items():
-            if name in self._sets:
+            if name in self._journal.sets:
                 continue
             try:
                 text = values.dumps(value)
             except (TypeError, ValueError):  # not JSON any more: encode() below says why
                 text = None
             if text != self._fields.get(name):
-                self._sets[name] = self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
-
+                self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
+                self._journal.note_set(name, self._fields[name])

@@ -109,8 +109,14 @@ class PythonProtocolHandler(ApiHandler):
         except KeyError as error:
             missing = type(error).__name__
         self.write_json(
-            {"contains_b": "b" in session, "contains_a": "a" in session, "len": len(session),
-             "keys": list(session), "b": session["b"], "missing": missing}
+            {
+                "contains_b": "b" in session,
+                "contains_a": "a" in session,
+                "len": len(session),
+                "keys": list(session),
+                "b": session["b"],
+                "missing": missing,
+            }
         )
 
 
@@ -119,8 +125,7 @@ class DoubleStartHandler(ApiHandler):
         first = await self.get_session()
         first.set("key", "value")
         second = await self.get_session()
-        self.write_json({"same": first is second, "value": second.get_string("key"),
-                         "property": self.session is first})
+        self.write_json({"same": first is second, "value": second.get_string("key"), "property": self.session is first})
 
 
 class RedirectSetHandler(ApiHandler):

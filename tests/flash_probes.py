@@ -38,7 +38,9 @@ async def _set_flash(handler: ProbeHandler, session: Session) -> None:
 
 async def _flash(handler: ProbeHandler, session: Session) -> None:
     """Queue every ``level``/``message`` pair of the query, in order."""
-    for level, message in zip(handler.get_query_arguments("level"), handler.get_query_arguments("message")):
+    for level, message in zip(
+        handler.get_query_arguments("level"), handler.get_query_arguments("message"), strict=False
+    ):
         session.flash(message, level)
 
 

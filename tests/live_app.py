@@ -31,7 +31,11 @@ class LiveApp:
         # A file, not a pipe: a pipe nobody reads fills up and blocks the app's logging.
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_serving()
 

@@ -24,7 +24,10 @@ RUN = [sys.executable, str(ROOT / "bench" / "run.py")]
 ONE_SCENARIO_RUN = [*RUN, "--quick", "--seconds=5", "--only=anonymous", "--no-micro"]
 #: Every scenario: all stores and steps are on main, and the suite needs redis-server anyway.
 ALWAYS_AVAILABLE = {
-    "anonymous", "read-floor", "new-session", "securecookie",
+    "anonymous",
+    "read-floor",
+    "new-session",
+    "securecookie",
     *(f"{kind}-{store}" for kind in ("read", "write") for store in ("memory", "sqlite", "redis", "cookie")),
 }
 
@@ -88,8 +91,17 @@ def test_quick_run_measures_every_available_scenario_and_stops_its_processes(tmp
     # cookie-only session that was written; never for a read or a server-side write.
     assert by_name["new-session"]["sets_cookie_every_response"] is True
     assert by_name["write-cookie"]["sets_cookie_every_response"] is True
-    for name in ("read-floor", "read-memory", "read-sqlite", "read-redis", "write-memory", "write-sqlite", "write-redis",
-                 "securecookie", "read-cookie"):
+    for name in (
+        "read-floor",
+        "read-memory",
+        "read-sqlite",
+        "read-redis",
+        "write-memory",
+        "write-sqlite",
+        "write-redis",
+        "securecookie",
+        "read-cookie",
+    ):
         assert by_name[name]["sets_cookie_every_response"] is False, name
     assert report["pids"], "the harness reports what it started"
     assert_all_stopped(report["pids"])

@@ -105,7 +105,9 @@ def test_every_page_renders_without_console_errors_and_names_the_store(
         for name, path in pages:
             browser.get(app.url + path)
             assert browser.find_element(By.CSS_SELECTOR, "[data-store-name]").text == kind
-            assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
+            assert (
+                browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(251, 251, 248)"
+            )
             assert severe_console_entries(browser) == [], f"console errors on {path}"
             if kind == "memory":
                 save_screenshot(browser, name)
@@ -161,7 +163,9 @@ def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: we
     browser.refresh()
     assert inspector(browser, "cookie") == tampered
     assert inspector(browser, "refused").startswith("does not open")
-    assert browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text == "The name on the /set was:"  # (Selenium trims)
+    assert (
+        browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text == "The name on the /set was:"
+    )  # (Selenium trims)
     assert browser.get_cookie("mycustomsessionid") is None  # the server told the browser to drop it
 
 
@@ -187,7 +191,7 @@ def test_database_values_keep_their_type_and_survive_a_restart_on_sqlite(browser
         submit(browser, "set")
         submit(browser, "set-value")  # the form's defaults: age = 27, as an int
         rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
-        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        assert sorted(row.text for row in rows) == ["age int 27", 'name str "iris"']
         cookie = inspector(browser, "cookie")
         assert severe_console_entries(browser) == []
         save_screenshot(browser, "database-sqlite")
@@ -198,7 +202,7 @@ def test_database_values_keep_their_type_and_survive_a_restart_on_sqlite(browser
         assert inspector(browser, "cookie") == cookie
         assert inspector(browser, "is-new") == "False"
         rows = browser.find_elements(By.CSS_SELECTOR, "table.values tbody tr")
-        assert sorted(row.text for row in rows) == ['age int 27', 'name str "iris"']
+        assert sorted(row.text for row in rows) == ["age int 27", 'name str "iris"']
         assert "The 'name' on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
 
 
@@ -260,9 +264,7 @@ def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chro
     assert browser.get_cookie(COOKIE) is None
 
 
-def test_another_site_cannot_log_the_browser_in_as_the_attacker(
-    browser: webdriver.Chrome, base_url: str, attacker_url
-):
+def test_another_site_cannot_log_the_browser_in_as_the_attacker(browser: webdriver.Chrome, base_url: str, attacker_url):
     assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
     assert browser.get_cookie(COOKIE) is None
     browser.get(f"{base_url}/secret")

@@ -110,7 +110,8 @@ async def test_a_refused_browser_post_goes_back_to_the_page_and_curl_keeps_its_4
     token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/database/page")))[1]
     response = await client.fetch("/database/value", method="POST", body=urlencode({"_xsrf": token, **fields}))
     assert (response.code, text(response)) == (
-        400, "Bad Request: the value 'twenty' is not a 64-bit integer (use digits, like 42 or -7)"
+        400,
+        "Bad Request: the value 'twenty' is not a 64-bit integer (use digits, like 42 or -7)",
     )
 
 
@@ -222,10 +223,15 @@ def test_a_report_that_does_not_parse_is_none():
 def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
     wide = "😀" * 1000
     report = LastAction(
-        "/database/page", "POST /database/value", shorten(f"key=k value={wide}", 96), 303, "kept",
+        "/database/page",
+        "POST /database/value",
+        shorten(f"key=k value={wide}", 96),
+        303,
+        "kept",
         CookieChange("changed", "sessionscookieid=abcdef…; Path=/", "why"),
         [Change("value", "changed", shorten(f"{i}{wide}", 64), shorten(wide), shorten(wide)) for i in range(8)],
-        refusal=shorten(wide, 192), refusal_status=400,
+        refusal=shorten(wide, 192),
+        refusal_status=400,
     )
     report.fit()
     cookie = create_signed_value("a secret", COOKIE_NAME, report.to_json())

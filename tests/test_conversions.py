@@ -126,10 +126,10 @@ def test_every_json_value_is_accepted(value):
 @pytest.mark.parametrize("appended", [float("nan"), object(), (1, 2)])
 def test_a_list_grown_in_place_with_what_json_cannot_hold_is_refused_naming_its_key(appended):
     session = session_with([])
-    session._take_journal(Meta(created=0.0, touched=0.0), None)  # as a save would: the list is stored
+    session.take_journal(Meta(created=0.0, touched=0.0), None)  # as a save would: the list is stored
     session.get("k").append(appended)
     with pytest.raises(TypeError, match="session value for key 'k'"):
-        session._take_journal(Meta(created=0.0, touched=0.0), None)
+        session.take_journal(Meta(created=0.0, touched=0.0), None)
 
 
 def test_get_flash_string_converts_consumes_and_raises_like_the_typed_getters():
@@ -140,7 +140,7 @@ def test_get_flash_string_converts_consumes_and_raises_like_the_typed_getters():
 
     session.set_flash("count", 5)
     assert session.get_flash_string("count") == "5"  # an int reads as its decimal text, as get_string
-    journal = session._take_journal(Meta(created=0.0, touched=0.0), None)
+    journal = session.take_journal(Meta(created=0.0, touched=0.0), None)
     assert "f:count" in journal.deletes  # consumed: the save deletes it from the store
 
     session.set_flash("cart", ["a"])
@@ -154,7 +154,8 @@ def test_increment_of_a_number_too_long_to_convert_is_a_conversion_error_and_cha
     session = session_with(stored)
     with pytest.raises(ConversionError, match="'k'"):
         session.increment("k")
-    assert session.get("k") == stored and not session._increments and session._sets == {"v:k": encode("k", stored)}
+    journal = session.take_journal(Meta(created=0.0, touched=0.0), None)
+    assert session.get("k") == stored and not journal.increments and journal.sets == {"v:k": encode("k", stored)}
 
 
 def test_increment_still_counts_a_non_numeric_value_as_zero():

@@ -168,8 +168,9 @@ async def test_an_oversized_set_fails_in_the_handler_naming_the_size(client: Coo
     kept = client.jar[COOKIE]
     response = await client.get("/one/put/big?size=5000")
     assert response.code == 413
-    named = re.fullmatch(rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes",
-                         text(response))
+    named = re.fullmatch(
+        rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes", text(response)
+    )
     assert named and int(named[1]) > BROWSER_COOKIE_LIMIT
     assert COOKIE not in set_cookies(response)  # the refused write was not applied
     assert client.jar[COOKIE] == kept

@@ -111,7 +111,8 @@ async def test_every_route_the_app_has_is_guarded_or_only_reads(client: CookieCl
     jar, records = dict(client.jar), copy.deepcopy(store._records)
     paths = example_paths(app)
     assert set(STATE_CHANGING_GETS) - {"/login?user=mallory"} - set(paths) <= {
-        "/database/set/k/v", "/database/set/int/k/7"  # fmt: skip
+        "/database/set/k/v",
+        "/database/set/int/k/7",  # fmt: skip
     }
 
     for path in paths:

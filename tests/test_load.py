@@ -41,8 +41,9 @@ class Visitor:
     async def get(self, path: str) -> tuple[int, str]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())} if self.jar else {}
         try:
-            response = await self.client.fetch(self.base_url + path, headers=headers, raise_error=False,
-                                               request_timeout=10)
+            response = await self.client.fetch(
+                self.base_url + path, headers=headers, raise_error=False, request_timeout=10
+            )
         except (HTTPClientError, OSError) as error:
             self.outcomes[f"failed: {type(error).__name__}"] += 1
             return 0, ""

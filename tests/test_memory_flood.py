@@ -95,7 +95,10 @@ def test_a_session_bigger_than_the_whole_bound_is_refused_with_413_and_the_other
 def test_a_bad_memory_limit_stops_the_app_with_one_clear_line(value):
     run = subprocess.run(
         [sys.executable, "app.py", f"--memory-limit={value}", f"--port={free_port()}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert run.returncode == 1
     assert run.stderr.strip() == (

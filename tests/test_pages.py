@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -242,7 +242,7 @@ async def test_the_securecookie_inspector_opens_the_envelope(client: CookieClien
     assert session_id not in opaque  # the ID travels encrypted
     assert await store.load("mycustomsessionid", session_id) is not None
     assert re.fullmatch(r"[0-9a-f]{8}", inspector(html, "key-id"))
-    issued = datetime.fromtimestamp(int(clock.now), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    issued = datetime.fromtimestamp(int(clock.now), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert inspector(html, "issued").startswith(issued)
 
     # The standalone step's cookie is not encrypted: its page shows no envelope.
@@ -306,7 +306,9 @@ async def test_the_database_buttons_drive_the_iris_routes(client: CookieClient, 
     response = await post_form(client, "/database/page", "/database/update")
     assert (response.code, text(response)) == (404, "session not found")  # as GET /database/update answers
     await post_form(client, "/database/page", "/database/set")
-    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: iris</p>' in text(await client.get("/database/page"))
+    assert 'data-answer="get">The &#x27;name&#x27; on the /set was: iris</p>' in text(
+        await client.get("/database/page")
+    )
     response = await post_form(client, "/database/page", "/database/update")
     assert "Max-Age=2700" in set_cookies(response)["sessionscookieid"]
     await post_form(client, "/database/page", "/database/destroy")
@@ -353,3 +355,10 @@ def test_remaining_time_is_rounded_to_the_nearest_minute():
     assert describe_time(2699.0, 0.0).endswith("(in 45 min)")
     assert describe_time(-90.0, 0.0).endswith("(2 min ago)")
     assert describe_time(30.0, 0.0).endswith("(in 30 s)")
+
+
+@pytest.mark.gen_test
+async def test_the_session_bound_token_is_made_once_per_request_like_tornados(client: CookieClient):
+    await client.get("/standalone/set")  # a session: its forms' tokens are bound to it
+    tokens = re.findall(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))
+    assert len(tokens) > 1 and len(set(tokens)) == 1  # one masking for every form of the page

@@ -106,10 +106,10 @@ def parse(text: str, source: str) -> list[Walkthrough]:
 def _parse_block(lines: list[str], index: int, where: str) -> tuple[list[Command], int]:
     """The commands of the block starting at ``lines[index]``, and the index after its closing fence."""
     commands: list[Command] = []
-    for index in range(index, len(lines)):
-        line = lines[index]
+    for at in range(index, len(lines)):
+        line = lines[at]
         if line.strip() == "```":
-            return commands, index + 1
+            return commands, at + 1
         if line.startswith("$ "):
             commands.append(Command(line[2:]))
         elif not commands:
@@ -288,7 +288,7 @@ def test_every_written_step_of_the_readme_has_a_walkthrough():
     names, bodies = sections[0::2], sections[1::2]
     assert len(names) == len(set(names)), "a step marker appears twice"
     walked = {w.step: len(w.commands) for w in parse(text, "README.md")}
-    for name, body in zip(names, bodies):
+    for name, body in zip(names, bodies, strict=False):
         written = body.split("\n## ")[0].strip()
         assert not written or walked.get(name, 0) > 0, f"README step {name!r} has text but no console walkthrough"
     assert walked.get("overview", 0) >= 6
@@ -302,7 +302,10 @@ def test_a_changed_answer_breaks_the_walkthrough(memory_app: Rewrites, tmp_path:
 
 
 def test_normalizing_hides_only_random_values():
-    line = "Set-Cookie: sid=iCBpO6VGtCtBYiRw9EZGTaRrZmGUCJn0xMIMUxq1x5Y; Expires=Fri, 27 Nov 2026 01:50:59 GMT; Max-Age=7200"
+    line = (
+        "Set-Cookie: sid=iCBpO6VGtCtBYiRw9EZGTaRrZmGUCJn0xMIMUxq1x5Y; Expires=Fri, 27 Nov 2026 01:50:59 GMT;"
+        " Max-Age=7200"
+    )
     assert normalize([line]) == ["Set-Cookie: sid=<random>; Expires=<date>; Max-Age=7200"]
     deletion = "Set-Cookie: sid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
     assert normalize([deletion]) == [deletion]

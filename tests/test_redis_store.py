@@ -39,7 +39,19 @@ def meta(clock, lifetime: float = 3600) -> Meta:
 
 #: What the save script calls inside Redis (INFO commandstats counts those too).
 SCRIPT_COMMANDS = {
-    "type", "exists", "del", "hget", "hkeys", "hdel", "hset", "rename", "pexpire", "persist", "sadd", "srem", "pttl",
+    "type",
+    "exists",
+    "del",
+    "hget",
+    "hkeys",
+    "hdel",
+    "hset",
+    "rename",
+    "pexpire",
+    "persist",
+    "sadd",
+    "srem",
+    "pttl",
 }
 
 

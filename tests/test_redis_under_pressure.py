@@ -49,10 +49,14 @@ async def test_a_thousand_concurrent_requests_on_one_process_all_succeed(redis_u
         first = await wide_http.fetch(app.url + "/database/set/seed/0")
         cookie = {"Cookie": f"{COOKIE}={session_cookie(first)}"}
 
-        responses = await asyncio.gather(*(
-            wide_http.fetch(f"{app.url}/database/set/k{i}/{i}", headers=cookie, raise_error=False, request_timeout=60)
-            for i in range(1000)
-        ))
+        responses = await asyncio.gather(
+            *(
+                wide_http.fetch(
+                    f"{app.url}/database/set/k{i}/{i}", headers=cookie, raise_error=False, request_timeout=60
+                )
+                for i in range(1000)
+            )
+        )
         check = await wide_http.fetch(app.url + "/database/get/k999", headers=cookie)
         log = app.output()
 

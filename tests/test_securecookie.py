@@ -82,8 +82,10 @@ async def test_every_cookie_is_encrypted_afresh(client: CookieClient, clock):
 
 
 def tampered_values(value: str) -> dict[str, str]:
-    flip = {position: value[:position] + ("A" if value[position] != "A" else "B") + value[position + 1 :]
-            for position in range(0, len(value), 7)}
+    flip = {
+        position: value[:position] + ("A" if value[position] != "A" else "B") + value[position + 1 :]
+        for position in range(0, len(value), 7)
+    }
     return {
         **{f"flip@{position}": changed for position, changed in flip.items()},
         "truncated": value[:-4],
@@ -120,9 +122,7 @@ async def test_a_value_made_for_another_cookie_name_is_refused(client: CookieCli
 
 
 @pytest.mark.gen_test
-async def test_a_cookie_made_under_the_old_key_works_and_is_reissued_under_the_new_one(
-    client: CookieClient, clock
-):
+async def test_a_cookie_made_under_the_old_key_works_and_is_reissued_under_the_new_one(client: CookieClient, clock):
     await client.get("/securecookie/set")
     session_id = codec(NEW, clock=clock).decode(COOKIE, client.jar[COOKIE]).payload
     # The same session's cookie as it was issued before NEW was added to the ring.

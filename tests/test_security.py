@@ -157,8 +157,7 @@ async def test_no_domain_is_guessed_from_the_host(client):
     for host in ("example.com", "sub.example.co.uk", "localhost", "127.0.0.1", "[::1]"):
         other = CookieClient(client.http_client, client.base_url)
         token = text(await other.get("/form"))
-        response = await other.fetch("/values/a", method="POST", body="1",
-                                     headers={"X-XSRFToken": token, "Host": host})
+        response = await other.fetch("/values/a", method="POST", body="1", headers={"X-XSRFToken": token, "Host": host})
         assert "Domain=" not in set_cookies(response)[COOKIE], host
 
 
@@ -187,8 +186,9 @@ def _login_cookie(base_url: str, headers: dict[str, str]) -> str:
 async def test_an_oversized_session_gets_a_clear_413_and_keeps_its_data(client, manager):
     await set_value(client, "small", "x" * 100)
     token = text(await client.get("/form"))
-    response = await client.fetch("/values/big", method="POST", body=json.dumps("y" * 2000),
-                                  headers={"X-XSRFToken": token})
+    response = await client.fetch(
+        "/values/big", method="POST", body=json.dumps("y" * 2000), headers={"X-XSRFToken": token}
+    )
     body = json.loads(response.body)
     assert body["error"] == "SessionTooLargeError" and "over the limit of 1000 bytes" in body["message"]
     values = json.loads((await client.get("/values")).body)["values"]

@@ -29,8 +29,13 @@ def store(clock):
 def manager(store, clock, request):
     options = getattr(request, "param", {})  # tests override config through indirect parametrization
     return SessionManager(
-        cookie_name=COOKIE, store=store, clock=clock, expires=timedelta(hours=1),
-        idle_timeout=timedelta(minutes=30), absolute_timeout=timedelta(hours=8), **options,
+        cookie_name=COOKIE,
+        store=store,
+        clock=clock,
+        expires=timedelta(hours=1),
+        idle_timeout=timedelta(minutes=30),
+        absolute_timeout=timedelta(hours=8),
+        **options,
     )
 
 
@@ -49,9 +54,21 @@ async def get_json(client: CookieClient, path: str):
 
 
 JSON_VALUES = {
-    "none": None, "true": True, "false": False, "int": 42, "negative": -7, "big": 2**70,
-    "float": 0.1, "whole_float": 2.0, "string": "iris", "unicode": "héllo ✓", "empty": "",
-    "list": [1, "two", None, [3.5]], "dict": {"a": {"b": [True]}}, "empty_list": [], "empty_dict": {},
+    "none": None,
+    "true": True,
+    "false": False,
+    "int": 42,
+    "negative": -7,
+    "big": 2**70,
+    "float": 0.1,
+    "whole_float": 2.0,
+    "string": "iris",
+    "unicode": "héllo ✓",
+    "empty": "",
+    "list": [1, "two", None, [3.5]],
+    "dict": {"a": {"b": [True]}},
+    "empty_list": [],
+    "empty_dict": {},
 }
 
 
@@ -122,8 +139,14 @@ async def test_visit_and_python_protocols(client):
     await post_json(client, "/values/y", [2])
     assert await get_json(client, "/visit") == [["x", 1], ["y", [2]]]
     body = await get_json(client, "/python")
-    assert body == {"contains_b": True, "contains_a": False, "len": 3, "keys": ["x", "y", "b"],
-                    "b": "two", "missing": "SessionKeyError"}
+    assert body == {
+        "contains_b": True,
+        "contains_a": False,
+        "len": 3,
+        "keys": ["x", "y", "b"],
+        "b": "two",
+        "missing": "SessionKeyError",
+    }
 
 
 @pytest.mark.gen_test
@@ -153,8 +176,9 @@ async def test_starting_twice_in_one_request_gives_the_same_session(client):
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize(("path", "via"), [("/redirect-set", "redirect"), ("/finish-set", "finish"),
-                                           ("/slow-set", "async")])
+@pytest.mark.parametrize(
+    ("path", "via"), [("/redirect-set", "redirect"), ("/finish-set", "finish"), ("/slow-set", "async")]
+)
 async def test_changes_are_saved_before_the_response_leaves(client, path, via):
     response = await client.get(path)
     assert COOKIE in set_cookies(response)
@@ -301,7 +325,6 @@ async def test_update_expiration_without_a_session_is_an_error_not_a_new_session
     response = await client.fetch("/lifecycle/update?seconds=60", method="POST", body="")
     assert response.code == 404 and text(response) == "session not found"
     assert len(store) == 0 and client.jar == {}
-
 
 
 @pytest.mark.gen_test

@@ -9,8 +9,16 @@ from sessions.sizes import parse_size
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("64MB", 64 * 2**20), ("512KB", 512 * 2**10), ("1GB", 2**30), ("1048576", 2**20), ("100B", 100),
-     ("16mb", 16 * 2**20), ("2 MiB", 2 * 2**20), ("1gib", 2**30)],
+    [
+        ("64MB", 64 * 2**20),
+        ("512KB", 512 * 2**10),
+        ("1GB", 2**30),
+        ("1048576", 2**20),
+        ("100B", 100),
+        ("16mb", 16 * 2**20),
+        ("2 MiB", 2 * 2**20),
+        ("1gib", 2**30),
+    ],
 )
 def test_sizes_count_in_powers_of_1024(text, size):
     assert parse_size(text) == size

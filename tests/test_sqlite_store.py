@@ -119,8 +119,10 @@ async def test_the_event_loop_keeps_running_while_a_save_waits_for_a_lock(path, 
 @pytest.mark.gen_test
 async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, clock, caplog):
     with sqlite3.connect(path) as db:  # the first layout: no namespace column, user_version 0
-        db.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, created REAL, touched REAL, deadline REAL,"
-                   " expires_at REAL, user TEXT)")
+        db.execute(
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY, created REAL, touched REAL, deadline REAL,"
+            " expires_at REAL, user TEXT)"
+        )
         db.execute("CREATE TABLE session_fields (session_id TEXT, name TEXT, value TEXT)")
         db.execute("INSERT INTO sessions VALUES (?, 1, 1, NULL, NULL, NULL)", ("a" * 43,))
 

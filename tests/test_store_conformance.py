@@ -84,7 +84,7 @@ def same_typed(a: object, b: object) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same_typed(a[k], b[k]) for k in a)
     return a == b
@@ -114,7 +114,7 @@ JSON_VALUES = [
     -0.0,
     1e300,
     "",
-    "text with ünïcode ☃ and \"quotes\"",
+    'text with ünïcode ☃ and "quotes"',
     "42",
     [],
     [1, "a", None, [2.5, True]],
@@ -428,8 +428,11 @@ async def test_destroy_and_destroy_all(store: SessionStore, clock):
 @pytest.mark.gen_test
 async def test_destroy_user_ends_only_that_users_live_sessions(store: SessionStore, clock):
     def owned(user: str | None, lifetime: float = 3600) -> Journal:
-        return Journal(Meta(created=clock(), touched=clock(), expires_at=clock() + lifetime, user=user),
-                       create=True, sets={"v:a": "1"})
+        return Journal(
+            Meta(created=clock(), touched=clock(), expires_at=clock() + lifetime, user=user),
+            create=True,
+            sets={"v:a": "1"},
+        )
 
     alice = [new_session_id() for _ in range(3)]
     bob, nobody = new_session_id(), new_session_id()
@@ -531,8 +534,9 @@ def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 @pytest.mark.gen_test
 @pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
 @pytest.mark.parametrize("corruption", ["value", "field name", "metadata", "metadata type", "expiry type"])
-async def test_a_record_written_by_something_else_is_no_session(client: CookieClient, store, request,
-                                                                corruption, caplog):
+async def test_a_record_written_by_something_else_is_no_session(
+    client: CookieClient, store, request, corruption, caplog
+):
     """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
     await client.get(path("/set/name", "iris"))
     session_id = client.jar[COOKIE]
@@ -540,19 +544,26 @@ async def test_a_record_written_by_something_else_is_no_session(client: CookieCl
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         key = f"{store.prefix}{NS}:{session_id}"
         meta = json.loads(raw.hget(key, "__meta__"))
-        {"value": lambda: raw.hset(key, "v:name", "{not json"), "field name": lambda: raw.hset(key, "stray", "1"),
-         "metadata": lambda: raw.hset(key, "__meta__", "[1, 2"),
-         "metadata type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "created": "yesterday"})),
-         "expiry type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "expires_at": "soon"}))}[corruption]()
+        {
+            "value": lambda: raw.hset(key, "v:name", "{not json"),
+            "field name": lambda: raw.hset(key, "stray", "1"),
+            "metadata": lambda: raw.hset(key, "__meta__", "[1, 2"),
+            "metadata type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "created": "yesterday"})),
+            "expiry type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "expires_at": "soon"})),
+        }[corruption]()
         raw.close()
     else:
         with sqlite3.connect(store.path) as db:
-            db.execute({"value": "UPDATE session_fields SET value = '{not json'",
-                        "field name": "INSERT INTO session_fields VALUES (?, ?, 'stray', '1')",
-                        "metadata": "UPDATE sessions SET deadline = x'00'",
-                        "metadata type": "UPDATE sessions SET created = 'yesterday'",
-                        "expiry type": "UPDATE sessions SET expires_at = 'soon'"}[corruption],
-                       (NS, session_id) if corruption == "field name" else ())
+            db.execute(
+                {
+                    "value": "UPDATE session_fields SET value = '{not json'",
+                    "field name": "INSERT INTO session_fields VALUES (?, ?, 'stray', '1')",
+                    "metadata": "UPDATE sessions SET deadline = x'00'",
+                    "metadata type": "UPDATE sessions SET created = 'yesterday'",
+                    "expiry type": "UPDATE sessions SET expires_at = 'soon'",
+                }[corruption],
+                (NS, session_id) if corruption == "field name" else (),
+            )
 
     response = await client.get("/get/name")
     assert response.code == 200 and answer(response)["value"] is None

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading

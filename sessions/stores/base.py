@@ -42,6 +42,9 @@ class SessionStore(ABC):
     #: True when the whole session travels in the cookie (``open``/``payload``
     #: below); the manager then holds every write to the browser's cookie limit.
     cookie_only: bool = False
+    #: True from a failure to reach the backing service until the next success. Kept on the
+    #: store, which several managers may share, so the managers log an outage once and its end once.
+    unavailable: bool = False
 
     @abstractmethod
     async def load(self, namespace: str, session_id: str) -> Record | None:
@@ -67,7 +70,7 @@ class SessionStore(ABC):
         but not returned: it had ended already.
         """
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (a hook with a default, not an abstract method)
         """Release connections or files; the default has none."""
 
     # -- what the cookie carries ------------------------------------------------

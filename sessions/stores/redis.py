@@ -89,7 +89,11 @@ local function session_meta(name)
 end
 """
 
-_SAVE_SCRIPT = _SESSION_META_FUNCTION + """
+_SAVE_SCRIPT = (
+    _SESSION_META_FUNCTION
+    + """
+-- Applies a journal as sessions.record.apply_journal defines it. KEYS and ARGV
+-- are laid out by RedisStore.save and RedisStore._script_args (documented there).
 local key, source = KEYS[1], KEYS[2]
 local create, meta, ttl = ARGV[1] == '1', ARGV[2], ARGV[3]
 local clear, value_prefix = ARGV[4] == '1', ARGV[5]
@@ -147,7 +151,9 @@ local function counter(text)
   return 0
 end
 
--- Compute every increment before the first write, so a refusal writes nothing.
+-- Step 4's increments are computed here, before the first write, so a refusal writes
+-- nothing; each counts from what steps 1-3 leave (a set, else nothing if deleted or
+-- cleared, else the stored text), so the result is apply_journal's.
 local limit = 2 ^ 53
 local reply = {1}
 for i = at, #ARGV, 2 do
@@ -168,6 +174,7 @@ end
 if exists and source ~= key then
   redis.call('RENAME', source, key)
 end
+-- apply_journal's steps: 1. a clear removes every value (never a flash)
 if clear then
   for _, name in ipairs(redis.call('HKEYS', key)) do
     if is_value(name) then
@@ -175,13 +182,13 @@ if clear then
     end
   end
 end
-for name in pairs(deleted) do
+for name in pairs(deleted) do  -- 2. deletes
   redis.call('HDEL', key, name)
 end
-for name, text in pairs(set) do
+for name, text in pairs(set) do  -- 3. sets
   redis.call('HSET', key, name, text)
 end
-for i = 2, #reply, 2 do
+for i = 2, #reply, 2 do  -- 4. increments, as computed above
   redis.call('HSET', key, reply[i], reply[i + 1])
 end
 redis.call('HSET', key, '__meta__', meta)
@@ -212,12 +219,15 @@ if users then
 end
 return reply
 """
+)
 
 # Deletes every session in a user's set that still belongs to that user (a member
 # may have been logged in as someone else since), then the set. Returns the keys
 # of those still live by the store's clock (ARGV[2]): one past its expiry that
 # Redis has not dropped yet is deleted without being counted, as the other stores do.
-_DESTROY_USER_SCRIPT = _SESSION_META_FUNCTION + """
+_DESTROY_USER_SCRIPT = (
+    _SESSION_META_FUNCTION
+    + """
 local destroyed, now = {}, tonumber(ARGV[2])
 local members = {}
 if redis.call('TYPE', KEYS[1])['ok'] == 'set' then
@@ -236,6 +246,7 @@ end
 redis.call('DEL', KEYS[1])
 return destroyed
 """
+)
 
 
 #: Connections one store (so one app process) opens to Redis at most; more requests than that
@@ -342,7 +353,7 @@ class RedisStore(SessionStore):
         reply = await self._call(self._save_script(keys=keys, args=self._script_args(journal)))
         if reply[0] == 0:
             raise SessionGoneError(journal.previous_id or session_id)
-        return dict(zip(reply[1::2], reply[2::2]))
+        return dict(zip(reply[1::2], reply[2::2], strict=True))
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
         return await self._call(self._client.delete(self._key(namespace, session_id))) > 0
@@ -375,6 +386,15 @@ class RedisStore(SessionStore):
         return f"{self._key_prefix(namespace)}user:{user}"
 
     def _script_args(self, journal: Journal) -> list[str | int]:
+        """``ARGV`` of ``_SAVE_SCRIPT``, in this layout (``KEYS`` are ``save()``'s: the key, the key
+        to move from, and the user's set of keys when the session has a user)::
+
+            ARGV[1]  create: 1 or 0            ARGV[5]  VALUE_PREFIX, for the clear
+            ARGV[2]  meta as JSON               ARGV[6]  D, how many deletes follow
+            ARGV[3]  TTL in ms, '' for none     ARGV[7]  S, how many sets follow
+            ARGV[4]  clear_values: 1 or 0       ARGV[8...]  D names, then S name/text
+                                                pairs, then name/delta pairs to the end
+        """
         meta = journal.meta
         ttl = "" if meta.expires_at is None else math.ceil((meta.expires_at - self._clock()) * 1000)
         args: list[str | int] = [
@@ -423,7 +443,8 @@ class RedisStore(SessionStore):
             self._warned.popitem(last=False)
         log.warning(
             "session %s in Redis is not a record this package wrote (%s): counted as no session",
-            fingerprint(session_id), what,
+            fingerprint(session_id),
+            what,
         )
 
     async def _call(self, operation: Awaitable[T]) -> T:

@@ -94,7 +94,8 @@ ON CONFLICT(namespace, id) DO UPDATE SET created = excluded.created, touched = e
     deadline = excluded.deadline, expires_at = excluded.expires_at, user = excluded.user
 """
 _UPDATE_META = (
-    "UPDATE sessions SET created = ?, touched = ?, deadline = ?, expires_at = ?, user = ? WHERE namespace = ? AND id = ?"
+    "UPDATE sessions SET created = ?, touched = ?, deadline = ?, expires_at = ?, user = ?"
+    " WHERE namespace = ? AND id = ?"
 )
 _UPSERT_FIELD = """
 INSERT INTO session_fields (namespace, session_id, name, value) VALUES (?, ?, ?, ?)
@@ -120,7 +121,12 @@ class _Worker:
     """One thread of the store's and the one connection it uses, reopened when the file under the path changes."""
 
     def __init__(
-        self, path: Path, role: str, *, busy_timeout: float, query_only: bool,
+        self,
+        path: Path,
+        role: str,
+        *,
+        busy_timeout: float,
+        query_only: bool,
         on_file_changed: Callable[[FileIdentity], None],
     ) -> None:
         self._path = path
@@ -272,8 +278,7 @@ class SQLiteStore(SessionStore):
             if was == self._changed_file_told:
                 return
             self._changed_file_told = was
-        log.warning("%s was deleted or replaced while open: reopening it (the old file's sessions are gone)",
-                    self.path)
+        log.warning("%s was deleted or replaced while open: reopening it (the old file's sessions are gone)", self.path)
 
     # -- operations (on a worker's thread) ------------------------------------------
 
@@ -284,11 +289,14 @@ class SQLiteStore(SessionStore):
             row = db.execute(f"SELECT {_META_COLUMNS} FROM sessions WHERE namespace = ? AND id = ?", key).fetchone()
             if row is None:
                 return None
-            fields = dict(db.execute("SELECT name, value FROM session_fields WHERE namespace = ? AND session_id = ?", key))
+            fields = dict(
+                db.execute("SELECT name, value FROM session_fields WHERE namespace = ? AND session_id = ?", key)
+            )
             record = Record(fields, Meta(*row))
             if not well_formed(record):
-                log.warning("session %s in %s is not a record this package wrote: ignored",
-                            fingerprint(session_id), self.path)
+                log.warning(
+                    "session %s in %s is not a record this package wrote: ignored", fingerprint(session_id), self.path
+                )
                 return None
             return record
         finally:
@@ -337,8 +345,12 @@ class SQLiteStore(SessionStore):
         self._evicted_unreported += evicted
         now = self._clock()
         if now >= self._next_eviction_report:
-            log.warning("%s is full (max_sessions=%d): evicted %d sessions nearest to expiry",
-                        self.path, max_sessions, self._evicted_unreported)
+            log.warning(
+                "%s is full (max_sessions=%d): evicted %d sessions nearest to expiry",
+                self.path,
+                max_sessions,
+                self._evicted_unreported,
+            )
             self._evicted_unreported = 0
             self._next_eviction_report = now + self._purge_interval
 
@@ -348,7 +360,8 @@ class SQLiteStore(SessionStore):
         columns = (meta.created, meta.touched, meta.deadline, meta.expires_at, meta.user)
         if journal.previous_id is not None:
             moved = db.execute(
-                "UPDATE sessions SET id = ? WHERE namespace = ? AND id = ?", (session_id, namespace, journal.previous_id)
+                "UPDATE sessions SET id = ? WHERE namespace = ? AND id = ?",
+                (session_id, namespace, journal.previous_id),
             )
             if moved.rowcount == 0 and not journal.create:
                 raise SessionGoneError(journal.previous_id)
@@ -360,14 +373,15 @@ class SQLiteStore(SessionStore):
     def _apply(self, db: sqlite3.Connection, key: tuple[str, str], journal: Journal) -> dict[str, str]:
         """The steps of ``apply_journal``, in its order, as SQL; ``key`` is (namespace, session ID)."""
         where = "namespace = ? AND session_id = ?"
-        if journal.clear_values:
+        if journal.clear_values:  # 1. a clear removes every value: the v: range of names
             db.execute(
                 f"DELETE FROM session_fields WHERE {where} AND name >= ? AND name < ?",
                 (*key, VALUE_PREFIX, _VALUE_RANGE_END),
             )
+        # 2. deletes, 3. sets
         db.executemany(f"DELETE FROM session_fields WHERE {where} AND name = ?", [(*key, n) for n in journal.deletes])
         db.executemany(_UPSERT_FIELD, [(*key, name, text) for name, text in journal.sets.items()])
-        counted = {}
+        counted = {}  # 4. increments, read and written in this transaction
         for name, delta in journal.increments.items():
             row = db.execute(f"SELECT value FROM session_fields WHERE {where} AND name = ?", (*key, name)).fetchone()
             counted[name] = increment_text(None if row is None else row[0], delta)

@@ -1,0 +1,80 @@
+"""How large a session may grow: a limit object the manager picks once from its ``Config``.
+
+A write that would take a session over its limit raises ``SessionTooLargeError``
+in the handler that made it, unapplied, so the handler can answer 413 instead of
+the browser silently dropping a cookie or the store filling up.
+
+* ``ByteLimit``: a server-side session, measured as the bytes of its keys and
+  JSON values (``Config.max_session_bytes``).
+* ``CookieLimit``: a cookie-only session, measured as the ``Set-Cookie`` header
+  the save would send, encrypted and with its attributes (the browser's 4096 bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from . import expiry
+from .config import Config
+from .cookies import BROWSER_COOKIE_LIMIT, set_cookie_header
+from .errors import SessionTooLargeError
+from .record import Meta, Record
+
+
+class SizeLimit(Protocol):
+    """What ``Session`` asks before a write, and the manager before a save."""
+
+    def check(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
+        """Raise ``SessionTooLargeError`` if a session holding ``fields`` would be too large."""
+
+    def check_before_save(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
+        """Catch what no write went through: a list or dict from ``get()`` grown in place."""
+
+
+class ByteLimit:
+    """A server-side session's keys and values may take ``max_bytes`` (UTF-8) at most."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def check(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
+        size = sum(len(name.encode()) + len(text.encode()) for name, text in fields.items())
+        if size > self.max_bytes:
+            raise SessionTooLargeError(size, self.max_bytes)
+
+    check_before_save = check
+
+
+class CookieLimit:
+    """A cookie-only session must fit the cookie a browser keeps, built exactly as the save will build it."""
+
+    def __init__(self, config: Config, secure: bool) -> None:
+        self.config, self.secure = config, secure
+
+    def check(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
+        now = self.config.clock()
+        meta = meta.copy()
+        expiry.touched(self.config, meta, now)
+        payload = self.config.store.payload(session_id, Record(fields, meta))
+        session_cookie(self.config, self.secure, payload, meta, now)
+
+    def check_before_save(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
+        """Nothing to do: the save builds the cookie with ``session_cookie()``, which measures it."""
+
+
+def size_limit(config: Config, secure: bool) -> SizeLimit | None:
+    """The limit a session of this manager is held to; ``secure``: whether its cookie gets ``Secure``."""
+    if config.store.cookie_only:
+        return CookieLimit(config, secure)
+    return None if config.max_session_bytes is None else ByteLimit(config.max_session_bytes)
+
+
+def session_cookie(config: Config, secure: bool, payload: str, meta: Meta, now: float) -> str:
+    """Build the session's ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
+    name = config.cookie_name
+    value = config.codec.encode(name, payload)
+    max_age = expiry.cookie_max_age(config, meta, now)
+    header = set_cookie_header(name, value, config.cookie, secure, max_age, now)
+    if len(header) > BROWSER_COOKIE_LIMIT:
+        raise SessionTooLargeError(len(header), BROWSER_COOKIE_LIMIT, what=f"session cookie {name!r}")
+    return header
