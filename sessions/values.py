@@ -26,7 +26,7 @@ _dumps = _encoder.encode
 _scan = json.scanner.make_scanner(json.JSONDecoder())
 
 
-def _loads(text: str) -> Any:
+def loads(text: str) -> Any:
     """``json.loads(text)``, faster for the compact JSON this module writes.
 
     Anything the scanner does not consume whole (whitespace around the value,
@@ -51,7 +51,7 @@ def encode(key: str, value: Any) -> str:
         text = _dumps(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"session value for key {key!r} is not a JSON value: {exc}") from None
-    if _loads(text) != value:
+    if loads(text) != value:
         raise TypeError(
             f"session value for key {key!r} would not read back unchanged from JSON "
             f"(tuples, non-string dict keys and the like): {value!r}"
@@ -71,7 +71,7 @@ def is_immutable(stored: str) -> bool:
 
 def unpack(stored: str) -> Any:
     """Return a fresh Python object decoded from a stored value."""
-    return _loads(stored[1:] if stored.startswith(_IMMUTABLE_MARK) else stored)
+    return loads(stored[1:] if stored.startswith(_IMMUTABLE_MARK) else stored)
 
 
 def dumps(value: Any) -> str:

@@ -31,6 +31,7 @@ import json
 import logging
 from typing import Any
 
+from .. import values
 from ..ids import is_valid_session_id
 from ..record import Journal, Meta, Record
 from .base import SessionStore
@@ -88,7 +89,7 @@ class CookieStore(SessionStore):
 
 def _parse_payload(payload: str) -> tuple[str, Record] | None:
     try:
-        return _parse(json.loads(payload))
+        return _parse(values.loads(payload))  # json.loads, minus its wrapper (see values.loads)
     except (ValueError, TypeError, KeyError) as exc:
         log.debug("a decrypted cookie payload is not a session record: %s", exc)
         return None
