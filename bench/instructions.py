@@ -11,7 +11,9 @@ the instructions the server executed for them (counters zeroed after a
 warm-up, dumped after the run). ``bare / scenario`` estimates the throughput ratio on a
 quiet machine; it is how the optimizations in ``sessions/`` were judged (see
 docs/benchmarks.md). It is a development tool: it needs valgrind, and it is
-slow (a few minutes).
+slow (a few minutes). The ``app-*`` scenarios are counted on the bench
+server's copy of the app (``make_app``: the same routes and handlers as
+``app.py``), not on ``app.py`` itself as ``run.py`` measures them.
 """
 
 from __future__ import annotations

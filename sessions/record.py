@@ -39,7 +39,8 @@ class Meta:
 
     def copy(self) -> Meta:
         # Field by field: dataclasses.replace() re-reads the class's fields on every
-        # call, and a copy is made on every session load and save (see the benchmarks).
+        # call (2.4 µs against 0.3 µs per copy), and a copy is made on every session load
+        # and save: read-memory 1,116k -> 1,108k instructions per request (docs/benchmarks.md).
         return Meta(self.created, self.touched, self.deadline, self.expires_at, self.user)
 
 
