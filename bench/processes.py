@@ -102,8 +102,20 @@ class Processes:
         if self.pin:
             command = ["taskset", "-c", str(core), *command]
         log_path = self.workdir / f"{name}-{len(self.started)}.log"
+        # Ctrl-C and SIGTERM wait until the child is on the list: one arriving between the fork
+        # and the append would leave a child that nothing stops (seen in the Ctrl-C test).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            popen = self._popen(command, stdout, log_path)
+            started = Started(name, popen, log_path)
+            self.started.append(started)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return started
+
+    def _popen(self, command: list[str], stdout: int | None, log_path: Path) -> subprocess.Popen[str]:
         with open(log_path, "w") as log:
-            popen = subprocess.Popen(
+            return subprocess.Popen(
                 command,
                 stdout=stdout if stdout is not None else subprocess.DEVNULL,
                 stderr=log,
@@ -112,9 +124,6 @@ class Processes:
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
                 preexec_fn=_die_with_parent,
             )
-        started = Started(name, popen, log_path)
-        self.started.append(started)
-        return started
 
     def stop(self, started: Started, grace: float = 5.0) -> None:
         """Ask politely (SIGTERM), then insist (SIGKILL); always reap it."""
@@ -179,11 +188,19 @@ def python_command(script: Path, *args: str) -> list[str]:
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM if the harness dies, even by SIGKILL (Linux only)."""
+    """In the child, before exec: get SIGTERM if the harness dies, even by SIGKILL (Linux only).
+
+    It also unblocks the signals ``start`` holds, which the child inherited.
+    """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass  # not Linux: the harness's own clean-up still stops its children
+
+
+#: What stops the harness: held while a child starts, so that none escapes the bookkeeping.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _raise_exit(signum: int, frame: object) -> None:

@@ -334,6 +334,8 @@ def _print_report(report: dict[str, object]) -> None:
             continue
         target = "" if s["target"] is None else f">={s['target']:.2f}"
         met = "" if s["target"] is None else ("yes" if s["ratio"] >= s["target"] else "NO")
+        if met and bare["saturated"] is False:
+            met = "??"  # an invalid run proves nothing either way
         failed = f"  ({s['failed']} failed requests!)" if s["failed"] else ""
         print(
             f"{s['name']:<16} {s['rps']:7.0f} {s['p50_us'] / 1000:7.2f} {s['p99_us'] / 1000:7.2f} "
