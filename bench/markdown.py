@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def tables(results: dict) -> str:
+def tables(results: dict[str, Any]) -> str:
     machine, plan, bare, load = results["machine"], results["plan"], results["bare"], results["load_average"]
     lines = [
         f"Run of {results['date']} (UTC): {machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
@@ -53,7 +54,7 @@ def tables(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _saturation(bare: dict) -> str:
+def _saturation(bare: dict[str, Any]) -> str:
     """Whether the run is worth quoting: bare Tornado must have been limited by the server core alone."""
     share = bare.get("core_share")
     if share is None:
@@ -66,7 +67,7 @@ def _saturation(bare: dict) -> str:
     )
 
 
-def _micro_rows(micro: dict) -> list[str]:
+def _micro_rows(micro: dict[str, Any]) -> list[str]:
     rows = []
     for name, figure in micro["codec_round_trips"].items():
         target = "≥ 100,000/s" if name == "aes-gcm" else ""
@@ -81,7 +82,7 @@ def _micro_rows(micro: dict) -> list[str]:
     return rows
 
 
-def _per_second(figure: dict) -> str:
+def _per_second(figure: dict[str, Any]) -> str:
     return f"{figure['per_second']:,.0f}/s" if "per_second" in figure else f"not measured: {figure['skipped']}"
 
 

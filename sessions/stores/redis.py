@@ -45,7 +45,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import redis.asyncio
 from redis.asyncio.connection import AbstractConnection
@@ -288,7 +288,9 @@ class _WaitingPool(redis.asyncio.BlockingConnectionPool):
 
     async def get_connection(self, *args: object, **kwargs: object) -> AbstractConnection:
         try:
-            return await super().get_connection(*args, **kwargs)
+            # redis-py annotates the base pool's get_connection, not this subclass's override of it.
+            connection: AbstractConnection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+            return connection
         except RedisConnectionError as exc:
             if not isinstance(exc.__cause__, asyncio.TimeoutError):
                 raise  # refused, unreachable: said well enough already
@@ -427,7 +429,8 @@ class RedisStore(SessionStore):
     async def _hash_fields(self, key: str) -> dict[str, str] | None:
         """The fields of the hash at ``key`` (none if there is no key), or ``None`` if the key holds another type."""
         try:
-            return await self._client.hgetall(key)
+            # The client decodes replies (decode_responses=True), which redis-py's types cannot follow.
+            return cast(dict[str, str], await self._client.hgetall(key))
         except ResponseError as exc:
             if str(exc).startswith("WRONGTYPE"):
                 return None
