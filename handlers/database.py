@@ -21,11 +21,10 @@ from sessions import ConversionError, Session, SessionManager, SessionNotFoundEr
 from sessions.conversions import to_int64
 
 from .base import SessionHandler
-from .pages import StepActionHandler, StepPageHandler
+from .pages import DestroySession, StepActionHandler, StepPageHandler
 from .standalone import (  # as Iris's standalone example
     StandaloneClear,
     StandaloneDelete,
-    StandaloneDestroy,
     StandaloneHome,
 )
 
@@ -128,6 +127,6 @@ def routes(manager: SessionManager, prefix: str = "/database") -> list[URLSpec]:
         url(rf"{prefix}/value", DatabaseValueForm, actions, name="database_value"),
         url(rf"{prefix}/delete", StandaloneDelete, actions, name="database_delete"),
         url(rf"{prefix}/clear", StandaloneClear, actions, name="database_clear"),
-        url(rf"{prefix}/destroy", StandaloneDestroy, actions, name="database_destroy"),
+        url(rf"{prefix}/destroy", DestroySession, actions, name="database_destroy"),
         url(rf"{prefix}/update", DatabaseUpdate, actions, name="database_update"),
     ]

@@ -20,7 +20,7 @@ from tornado.web import HTTPError, url
 from sessions import Session, SessionManager
 
 from .base import SessionHandler
-from .pages import StepActionHandler, StepPageHandler
+from .pages import DestroySession, StepActionHandler, StepPageHandler
 
 #: A user name for the demo login: short, printable, no spaces.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -51,12 +51,6 @@ class OverviewLogin(StepActionHandler):
             await self.get_session_manager().regenerate(self)
         session.set("authenticated", True)
         session.user = user
-        return ""
-
-
-class OverviewLogout(StepActionHandler):
-    async def act(self) -> str:
-        await self.get_session_manager().destroy(self)
         return ""
 
 
@@ -94,6 +88,6 @@ def routes(manager: SessionManager, prefix: str = "") -> list[URLSpec]:
         url(rf"{prefix}/overview", OverviewPage, kwargs, name="overview_page"),
         url(rf"{prefix}/secret", OverviewSecret, kwargs, name="overview_secret"),
         url(rf"{prefix}/login", OverviewLogin, actions, name="overview_login"),
-        url(rf"{prefix}/logout", OverviewLogout, actions, name="overview_logout"),
+        url(rf"{prefix}/logout", DestroySession, actions, name="overview_logout"),
         url(rf"{prefix}/logout-everywhere", OverviewLogoutEverywhere, actions, name="overview_logout_everywhere"),
     ]

@@ -81,6 +81,14 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
         self.redirect(self.page, status=self.redirect_status)
 
 
+class DestroySession(StepActionHandler):
+    """Delete the session on the server and expire its cookie: the overview's ``/logout``, every other ``/destroy``."""
+
+    async def act(self) -> str:
+        await self.get_session_manager().destroy(self)
+        return ""
+
+
 class StepPageHandler(SessionHandler):
     """A step's page: loads the step's session (never creating one) and renders its template.
 

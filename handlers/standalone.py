@@ -20,7 +20,7 @@ from tornado.web import url
 from sessions import Session, SessionManager, SessionNotFoundError
 
 from .base import SessionHandler
-from .pages import StepActionHandler, StepPageHandler
+from .pages import DestroySession, StepActionHandler, StepPageHandler
 
 INDEX_TEXT = "You should navigate to the /set, /get, /delete, /clear,/destroy instead"
 NAME = "iris"
@@ -69,12 +69,6 @@ class StandaloneUpdate(StepActionHandler):
             await self.get_session_manager().shift_expiration(self)
         except SessionNotFoundError:
             pass  # nothing to extend; Iris ignores the error too
-        return ""
-
-
-class StandaloneDestroy(StepActionHandler):
-    async def act(self) -> str:
-        await self.get_session_manager().destroy(self)
         return ""
 
 
@@ -147,7 +141,7 @@ def routes(manager: SessionManager, prefix: str = "/standalone") -> list[URLSpec
         url(rf"{prefix}/delete", StandaloneDelete, actions, name=f"{step}_delete"),
         url(rf"{prefix}/clear", StandaloneClear, actions, name=f"{step}_clear"),
         url(rf"{prefix}/update", StandaloneUpdate, actions, name=f"{step}_update"),
-        url(rf"{prefix}/destroy", StandaloneDestroy, actions, name=f"{step}_destroy"),
+        url(rf"{prefix}/destroy", DestroySession, actions, name=f"{step}_destroy"),
         url(rf"{prefix}/set_immutable", StandaloneSetImmutable, actions, name=f"{step}_set_immutable"),
         url(rf"{prefix}/get_immutable", StandaloneGetImmutable, immutable, name=f"{step}_get_immutable"),
     ]
