@@ -65,6 +65,21 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client of the test Redis, to look at (or tamper with) what a store wrote."""
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        yield client
+
+
+@pytest.fixture
+def redis_store(redis_url: str, clock: FakeClock, io_loop) -> Iterator[RedisStore]:
+    """A RedisStore on the test Redis, closed after the test on the test's own event loop."""
+    store = RedisStore(redis_url, clock=clock)
+    yield store
+    io_loop.run_sync(store.close)
+
+
 def make_store(kind: str, clock: FakeClock, tmp_path: Path, request: pytest.FixtureRequest) -> SessionStore:
     """A fresh store of ``kind``; SQLite and Redis ones open the same data when made twice."""
     if kind == "memory":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
 
 from app import make_app
 from sessions.errors import SessionGoneError
@@ -35,16 +34,8 @@ FOREIGN = {
 
 
 @pytest.fixture
-def raw(redis_url):
-    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
-        yield client
-
-
-@pytest.fixture
-def store(redis_url, clock, io_loop):
-    store = RedisStore(redis_url, clock=clock)
-    yield store
-    io_loop.run_sync(store.close)
+def store(redis_store: RedisStore) -> RedisStore:
+    return redis_store
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import pytest
-import redis
 
 from sessions.errors import StoreUnavailableError
 from sessions.ids import new_session_id
@@ -20,17 +19,8 @@ KEY_PREFIX = f"session:{NS}:"
 
 
 @pytest.fixture
-def raw(redis_url):
-    """A plain client, to look at what the store wrote."""
-    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
-        yield client
-
-
-@pytest.fixture
-def store(redis_url, clock, io_loop):
-    store = RedisStore(redis_url, clock=clock)
-    yield store
-    io_loop.run_sync(store.close)
+def store(redis_store: RedisStore) -> RedisStore:
+    return redis_store
 
 
 def meta(clock, lifetime: float = 3600) -> Meta:
