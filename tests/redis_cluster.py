@@ -96,6 +96,20 @@ class RedisCluster:
                     return int(master[1])
         raise LookupError(slot)
 
+    def wait_replicated(self) -> None:
+        """Wait until every replica has applied all its master has written (replication is asynchronous)."""
+
+        def caught_up() -> bool:
+            for port in self._running():
+                replication = self._info(port, "replication")
+                if replication.get("role") == "slave" and int(replication.get("slave_repl_offset", -1)) < int(
+                    self._info(int(replication["master_port"]), "replication").get("master_repl_offset", 0)
+                ):
+                    return False
+            return True
+
+        self.wait_until(caught_up, "the replicas did not catch up")
+
     def flush(self) -> None:
         for port in self.masters():
             with redis.Redis(port=port) as client:
