@@ -27,6 +27,15 @@ nothing, a save creating a session there replaces it, any other save finds the
 session gone, and ``destroy_user`` passes it by. Redis's WRONGTYPE is therefore
 never an outage.
 
+On a Redis Cluster (``cluster=True``) a script runs only on keys of one hash
+slot, so a session's key carries the ID's first ``SLOT_TAG_LENGTH`` characters as
+its hash tag (``prefix + namespace + ":{abc}" + rest of the ID``) and
+``successor_id`` keeps them on regenerate: the move from the old ID stays one
+script. The user's set has a slot of its own, so on a cluster it is indexed by a
+script of its own before the save, and ``destroy_user`` deletes the user's
+sessions one script each (docs/stores.md, "The key layout on a cluster", says
+what each guarantee rests on). On one server the keys stay as they were.
+
 IDs are checked before they become keys, and no glob pattern is ever built from
 one; ``destroy_all`` scans with the prefix and namespace only (glob characters in
 them escaped). Any Redis failure (refused, timed out, out of memory) surfaces as
