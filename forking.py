@@ -6,7 +6,9 @@ connection to one of them) and each run their own event loop and store. The
 parent only waits: it restarts a child that crashed, and passes Ctrl-C or
 SIGTERM on to every child and waits for them, so that stopping the parent stops
 them all (Tornado leaves that to us: a SIGTERM to the parent alone would orphan
-the children).
+the children). The parent finds its children in Linux's ``/proc``; elsewhere
+Ctrl-C in a terminal still stops them all (the terminal signals every process
+of the group), but a SIGTERM must then be sent to each.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def alive(pid: int) -> bool:
 def test_stopping_the_parent_stops_every_child_and_a_crashed_child_is_replaced(tmp_path, stop_signal):
     app = LiveApp("--processes=3", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}")
     try:
-        wait_for(lambda: len(children(app.process.pid)) == 3)
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 3)
         crashed = children(app.process.pid)[0]
         os.kill(crashed, signal.SIGKILL)
         wait_for(lambda: crashed not in children(app.process.pid) and len(children(app.process.pid)) == 3)
@@ -128,3 +128,18 @@ def test_stopping_the_parent_stops_every_child_and_a_crashed_child_is_replaced(t
     assert not [pid for pid in running if alive(pid)], output
     assert output.count("shutting down") == 3
     assert "Traceback" not in output
+
+
+def test_ctrl_c_in_a_terminal_stops_every_process_without_a_restart(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group: each child gets SIGINT from it and from the parent."""
+    app = LiveApp("--processes=3", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}", new_session=True)
+    try:
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 3)
+        running = children(app.process.pid)
+        os.killpg(app.process.pid, signal.SIGINT)  # the group of a session leader has its PID
+        app.process.wait(timeout=15)
+    finally:
+        code, output = app.stop()
+    assert code == 0, output
+    assert not [pid for pid in running if alive(pid)], output
+    assert "restarting" not in output and "Traceback" not in output
