@@ -26,11 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.options import define, options
-from tornado.routing import PathMatches, Rule
-from tornado.web import Application, URLSpec, url
+from tornado.routing import PathMatches, Rule, URLSpec
+from tornado.web import Application, url
 
 import forking
 import startup
@@ -49,7 +50,7 @@ HERE = Path(__file__).parent
 log = logging.getLogger("app")
 
 
-def option(name: str, **settings: object) -> None:
+def option(name: str, **settings: Any) -> None:
     """Define one of the app's command-line options, under the heading ``app.py`` in ``--help``
     (Tornado's default heading is the file's full path)."""
     define(name, group="app.py", **settings)
@@ -115,10 +116,10 @@ def make_app(
     if store is None:  # not `store or ...`: an empty MemoryStore is falsy (it has __len__)
         store = MemoryStore(clock=clock)
     secrets = list(secrets or [_process_secret()])
-    shared = {"store": store, "clock": clock}
+    shared: dict[str, Any] = {"store": store, "clock": clock}  # Config fields, checked by Config itself
     # Iris's fixed expiries are the sessions' real lifetimes only without an idle timeout
     # (which would end them sooner, while the cookie's Max-Age still said otherwise).
-    two_hours = {"expires": TWO_HOURS, "idle_timeout": None, **shared}
+    two_hours: dict[str, Any] = {"expires": TWO_HOURS, "idle_timeout": None, **shared}
     encrypted = EncryptedCodec(KeyRing(secrets), max_age=TWO_HOURS, clock=clock)
 
     overview_sessions = SessionManager(cookie_name="mycookiesessionnameid", **shared)

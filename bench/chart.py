@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -20,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def draw(results: dict, out: Path) -> None:
+def draw(results: dict[str, Any], out: Path) -> None:
     scenarios = list(reversed(results["scenarios"]))
     labels = [s["name"] if s["status"] == "measured" else f"{s['name']} (skipped)" for s in scenarios]
     ratios = [s.get("ratio") or 0.0 for s in scenarios]
@@ -47,7 +48,7 @@ def draw(results: dict, out: Path) -> None:
     plt.close(figure)
 
 
-def _colour(scenario: dict) -> str:
+def _colour(scenario: dict[str, Any]) -> str:
     if scenario["status"] != "measured":
         return "lightgrey"
     if scenario["target"] is None:

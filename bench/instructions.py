@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def main() -> int:
     return 0
 
 
-def _preparer(scenario: Scenario):
+def _preparer(scenario: Scenario) -> Callable[[list[int]], tuple[int, str, str | None]]:
     def prepared(ports: list[int]) -> tuple[int, str, str | None]:
         port = port_for(scenario, ports)
         return port, scenario.path, prepare(scenario, port).cookie
@@ -72,7 +73,13 @@ def _preparer(scenario: Scenario):
     return prepared
 
 
-def _count(processes: Processes, script: str, extra: list[str], target, load: tuple[int, int]) -> float:
+def _count(
+    processes: Processes,
+    script: str,
+    extra: list[str],
+    target: Callable[[list[int]], tuple[int, str, str | None]],
+    load: tuple[int, int],
+) -> float:
     """Start ``script`` under callgrind, warm it up, and count instructions per request under ``load``."""
     requests, connections = load
     out = processes.workdir / f"callgrind-{script}-{len(processes.started)}.out"

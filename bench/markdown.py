@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def tables(results: dict) -> str:
+def tables(results: dict[str, Any]) -> str:
     machine, plan, bare, load = results["machine"], results["plan"], results["bare"], results["load_average"]
     lines = [
         f"Run of {results['date']} (UTC): {machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
@@ -49,7 +50,7 @@ def tables(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _micro_rows(micro: dict) -> list[str]:
+def _micro_rows(micro: dict[str, Any]) -> list[str]:
     rows = []
     for name, figure in micro["codec_round_trips"].items():
         target = "≥ 100,000/s" if name == "aes-gcm" else ""
@@ -64,7 +65,7 @@ def _micro_rows(micro: dict) -> list[str]:
     return rows
 
 
-def _per_second(figure: dict) -> str:
+def _per_second(figure: dict[str, Any]) -> str:
     return f"{figure['per_second']:,.0f}/s" if "per_second" in figure else f"not measured: {figure['skipped']}"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from serving import HOST  # the one loopback address every bench process uses
+from serving import HOST as HOST  # the one loopback address every bench process uses (re-exported)
 
 #: The server gets this core to itself; load generators and redis-server share the other.
 SERVER_CORE = 0
@@ -51,7 +51,8 @@ def cpu_seconds(pid: int) -> float | None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass

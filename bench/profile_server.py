@@ -44,10 +44,10 @@ def owner(frame: str) -> str | None:
     return next((name for marker, name in _OWNERS if path.startswith(marker) or "/" + marker in path), None)
 
 
-def summarise(stacks: list[tuple[list[str], int]]) -> tuple[collections.Counter, collections.Counter]:
+def summarise(stacks: list[tuple[list[str], int]]) -> tuple[collections.Counter[str], collections.Counter[str]]:
     """Samples per owner, and per innermost session-layer function."""
-    owners: collections.Counter = collections.Counter()
-    session_functions: collections.Counter = collections.Counter()
+    owners: collections.Counter[str] = collections.Counter()
+    session_functions: collections.Counter[str] = collections.Counter()
     for frames, count in stacks:
         for frame in reversed(frames):
             name = owner(frame)
@@ -96,6 +96,8 @@ def main() -> int:
         owners, functions = summarise(read_raw(raw))
     total = sum(owners.values())
     cpu = run.cpu_us_per_request
+    if cpu is None:
+        raise SystemExit(f"no server CPU time was read for pid {server.pid} (/proc unreadable?): nothing to split")
     print(f"{scenario.name}: {run.rps:.0f} req/s, {cpu:.0f} µs server CPU per request, {total} samples")
     for name, count in owners.most_common():
         print(f"  {count / total:6.1%}  ~{cpu * count / total:5.0f} µs/req  {name}")

@@ -24,6 +24,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for its stores
 
@@ -124,7 +125,7 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 def _run(
     processes: Processes, plan: Plan, client: str, chosen: list[Scenario]
-) -> tuple[list[Outcome], list[Measurement], dict[str, object] | None]:
+) -> tuple[list[Outcome], list[Measurement], dict[str, Any] | None]:
     outcomes = [Outcome(s, skipped=_missing_store(s)) for s in chosen]
     bare = processes.start("bare", procs.python_command(HERE / "bare.py"), SERVER_CORE, stdout=subprocess.PIPE)
     (bare_port,) = procs.ports(bare)
@@ -186,7 +187,7 @@ def _run_group(
         processes.stop(server)
 
 
-def _run_micro(processes: Processes, plan: Plan, redis_url: str | None) -> dict[str, object]:
+def _run_micro(processes: Processes, plan: Plan, redis_url: str | None) -> dict[str, Any]:
     command = procs.python_command(HERE / "micro.py", "--json")
     if plan.quick:
         command.append("--quick")
@@ -200,7 +201,8 @@ def _run_micro(processes: Processes, plan: Plan, redis_url: str | None) -> dict[
         processes.stop(micro)
     if micro.popen.returncode != 0:
         raise RuntimeError(f"micro benchmarks failed:\n{micro.log_tail()}")
-    return json.loads(output)
+    report: dict[str, Any] = json.loads(output)
+    return report
 
 
 def _missing_store(scenario: Scenario) -> str | None:
@@ -208,7 +210,7 @@ def _missing_store(scenario: Scenario) -> str | None:
     return None if reason is None else f"{scenario.store} store: {reason}"
 
 
-def _machine() -> dict[str, object]:
+def _machine() -> dict[str, Any]:
     import tornado
 
     cpu_model = next(
@@ -233,11 +235,11 @@ def _report(
     client: str,
     outcomes: list[Outcome],
     bare_runs: list[Measurement],
-    micro: dict[str, object] | None,
+    micro: dict[str, Any] | None,
     started_at: datetime.datetime,
     load_before: tuple[float, float, float],
     pids: list[int],
-) -> dict[str, object]:
+) -> dict[str, Any]:
     bare_rps = [run.rps for run in bare_runs]
     bare_cpu = [run.cpu_us_per_request for run in bare_runs if run.cpu_us_per_request is not None]
     return {
@@ -273,7 +275,7 @@ def _report(
     }
 
 
-def _print_report(report: dict[str, object]) -> None:
+def _print_report(report: dict[str, Any]) -> None:
     bare = report["bare"]
     machine = report["machine"]
     plan = report["plan"]

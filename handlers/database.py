@@ -14,7 +14,8 @@ and its key/value form posts to ``/database/value``.
 
 from __future__ import annotations
 
-from tornado.web import HTTPError, URLSpec, url
+from tornado.routing import URLSpec
+from tornado.web import HTTPError, url
 
 from sessions import ConversionError, Session, SessionManager, SessionNotFoundError
 from sessions.conversions import to_int64

@@ -9,7 +9,8 @@ session store, so they survive a restart and are seen by every app process.
 
 from __future__ import annotations
 
-from tornado.web import HTTPError, RedirectHandler, URLSpec, url
+from tornado.routing import URLSpec
+from tornado.web import HTTPError, RedirectHandler, url
 
 from sessions import LEVELS, SessionManager, refuse_cross_site
 from sessions.flashes import MESSAGE_MARK

@@ -103,7 +103,7 @@ class SessionInspector(UIModule):
         raw_cookie = read_cookie(self.request, cookie_name)
         now = manager.config.clock()
         stored = not session.is_new
-        return self.render_string(
+        html = self.render_string(
             "inspector.html",
             cookie_name=cookie_name,
             raw_cookie=raw_cookie,
@@ -116,3 +116,4 @@ class SessionInspector(UIModule):
             created=describe_time(session.created_at, now) if stored else "",
             expires=describe_time(session.expires_at, now) if stored else "",
         )
+        return html.decode()  # render_string gives UTF-8 bytes; a module's render() returns text

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from tornado.web import HTTPError, URLSpec, url
+from tornado.routing import URLSpec
+from tornado.web import HTTPError, url
 
 from sessions import Session, SessionManager
 

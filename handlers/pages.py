@@ -35,7 +35,13 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
         super().initialize(session_manager)
         self.page = page
 
-    async def act(self, *path_args: str) -> str:
+    async def act(self, *path_args: Any, **path_kwargs: Any) -> str:
+        """The step's action; its parameters are its route's capture groups.
+
+        Each route decides them (``act(self)``, ``act(self, key, value)``), so the
+        base says any arguments, the way Tornado's ``get``/``post`` are typed: mypy
+        takes ``(*args: Any, **kwargs: Any)`` as a signature every override fits.
+        """
         raise NotImplementedError
 
     async def get(self, *path_args: str) -> None:

@@ -14,7 +14,8 @@ or a cookie, and ``/update`` on no session answers 200 without inventing one.
 
 from __future__ import annotations
 
-from tornado.web import URLSpec, url
+from tornado.routing import URLSpec
+from tornado.web import url
 
 from sessions import Session, SessionManager, SessionNotFoundError
 
@@ -94,7 +95,7 @@ def immutable_text(session: Session) -> str | None:
 
 
 class StandaloneGetImmutable(SessionHandler):
-    def initialize(self, session_manager: SessionManager, prefix: str) -> None:
+    def initialize(self, session_manager: SessionManager | None = None, prefix: str = "/standalone") -> None:
         super().initialize(session_manager)
         self.prefix = prefix
 
@@ -111,7 +112,13 @@ class StandaloneGetImmutable(SessionHandler):
 class StandalonePage(StepPageHandler):
     """The step's page: what ``/get`` and ``/get_immutable`` answer now, forms for the rest."""
 
-    def initialize(self, session_manager: SessionManager, prefix: str, template: str) -> None:
+    def initialize(
+        self,
+        session_manager: SessionManager | None = None,
+        prefix: str = "/standalone",
+        template: str = "standalone.html",
+    ) -> None:
+        """Defaults of the standalone step (as ``SessionMixin.initialize``'s, every argument may be left out)."""
         super().initialize(session_manager)
         self.prefix, self.template = prefix, template
 

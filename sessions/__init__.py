@@ -1,7 +1,9 @@
 """Sessions, flash messages and secure cookies for Tornado.
 
 The public API is what this module exports; see the README for a table mapping
-each Iris method to ours.
+each Iris method to ours. Writing a store of your own takes ``SessionStore``,
+``Record``, ``Meta``, ``Journal``, ``apply_journal`` and ``SessionGoneError``
+(docs/writing-a-store.md).
 """
 
 from .codecs import CookieCodec, Decoded, PlainCodec
@@ -13,6 +15,7 @@ from .errors import (
     ImmutableKeyError,
     SessionDestroyedError,
     SessionError,
+    SessionGoneError,
     SessionKeyError,
     SessionNotFoundError,
     SessionNotStartedError,
@@ -24,10 +27,12 @@ from .flashes import LEVELS, FlashMessage
 from .ids import new_session_id
 from .manager import SessionManager
 from .mixin import SessionMixin
+from .record import Journal, Meta, Record, apply_journal
 from .session import Session
 from .stores.base import SessionStore
 from .stores.cookie import CookieStore
 from .stores.memory import MemoryStore
+from .stores.sqlite import SQLiteStore
 from .xsrf_mixin import SessionXSRFMixin
 
 __all__ = [
@@ -41,13 +46,18 @@ __all__ = [
     "Decoded",
     "EncryptedCodec",
     "FlashMessage",
+    "Journal",
     "ImmutableKeyError",
     "KeyRing",
     "MemoryStore",
+    "Meta",
     "PlainCodec",
+    "Record",
+    "SQLiteStore",
     "Session",
     "SessionDestroyedError",
     "SessionError",
+    "SessionGoneError",
     "SessionKeyError",
     "SessionManager",
     "SessionMixin",
@@ -57,6 +67,18 @@ __all__ = [
     "SessionTooLargeError",
     "SessionXSRFMixin",
     "StoreUnavailableError",
+    "apply_journal",
     "new_session_id",
     "refuse_cross_site",
 ]
+
+# RedisStore needs redis-py, an optional dependency (`pip install tornado-sessions-tutorial[redis]`): it is
+# exported when redis-py is installed, and without it `import sessions` still works, minus RedisStore.
+# Only redis-py's absence is forgiven: any other import error inside the store is a bug and is raised.
+try:
+    from .stores.redis import RedisStore
+except ModuleNotFoundError as missing:
+    if (missing.name or "").partition(".")[0] != "redis":
+        raise
+else:
+    __all__ += ["RedisStore"]

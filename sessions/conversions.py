@@ -14,7 +14,7 @@ import math
 import re
 import struct
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import ConversionError, SessionKeyError
 
@@ -38,18 +38,19 @@ def converted(key: str, value: Any, convert: Callable[[str, Any], T], default: A
     """What a typed getter returns for ``value`` (``MISSING`` when the key is absent).
 
     The converted value; with a ``default``, the default instead of an error
-    for a missing key or a value that does not convert.
+    for a missing key or a value that does not convert. The default is returned
+    as the caller gave it (Iris's getters take any default), hence the casts.
     """
     if value is MISSING:
         if default is MISSING:
             raise SessionKeyError(key)
-        return default
+        return cast(T, default)
     try:
         return convert(key, value)
     except ValueError:
         if default is MISSING:
             raise
-        return default
+        return cast(T, default)
 
 
 def to_string(key: str, value: Any) -> str:
@@ -105,7 +106,7 @@ def to_float64(key: str, value: Any) -> float:
 def to_float32(key: str, value: Any) -> float:
     """Like ``to_float64``, rounded to the nearest single-precision float."""
     number = to_float64(key, value)
-    single = struct.unpack("f", struct.pack("f", number))[0]
+    single: float = struct.unpack("f", struct.pack("f", number))[0]
     if math.isinf(single) and not math.isinf(number):
         raise ConversionError(key, value, "a 32-bit float")  # Go's ParseFloat(s, 32): out of range
     return single

@@ -80,7 +80,7 @@ class Flashes(JournaledRecord):
     def peek_flashes(self) -> dict[str, Any]:
         """Return every flash readable in this request without consuming any (for debug views)."""
         start = len(FLASH_PREFIX)
-        return {name[start:]: values.unpack(self._flash_text(name)) for name in self._flash_names()}
+        return {name[start:]: values.unpack(text) for name, text in self._readable_flashes().items()}
 
     def has_flash(self) -> bool:
         """Tell whether any flash is readable in this request."""
@@ -115,9 +115,10 @@ class Flashes(JournaledRecord):
     def get_messages(self) -> list[FlashMessage]:
         """Return the queued leveled messages, oldest first, and consume them."""
         prefix = FLASH_PREFIX + MESSAGE_MARK
-        names = sorted(name for name in self._flash_names() if name.startswith(prefix))
+        readable = self._readable_flashes()
+        names = sorted(name for name in readable if name.startswith(prefix))
         self._consumed.update(names)
-        return [_message(values.unpack(self._flash_text(name))) for name in names]
+        return [_message(values.unpack(readable[name])) for name in names]
 
     def _has_unsaved_consumption(self) -> bool:
         """Tell whether a flash read in this request is still in the store."""
@@ -136,6 +137,12 @@ class Flashes(JournaledRecord):
         """The stored text of a flash readable in this request, or ``None``."""
         stored = self._fields.get(name)
         return self._spent.get(name) if stored is None else stored
+
+    def _readable_flashes(self) -> dict[str, str]:
+        """Every flash readable in this request, name to stored text (fields first, then spent ones)."""
+        readable = {name: text for name, text in self._fields.items() if name.startswith(FLASH_PREFIX)}
+        readable.update(self._spent)
+        return readable
 
     def _flash_names(self) -> list[str]:
         """Every flash readable in this request (``_spent`` never overlaps ``_fields``)."""

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from tornado.web import RequestHandler
 
@@ -105,8 +105,12 @@ class _Found(NamedTuple):
 class SessionManager:
     """Starts, saves, expires, regenerates and destroys sessions for one cookie name."""
 
-    def __init__(self, config: Config | None = None, **options: object) -> None:
-        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``)."""
+    def __init__(self, config: Config | None = None, **options: Any) -> None:
+        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``).
+
+        The keywords are ``Any`` to the type checker: ``dataclasses.replace`` checks their names and
+        ``Config.__post_init__`` their values at run time.
+        """
         config = config or Config()
         self.config = dataclasses.replace(config, **options) if options else config
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
@@ -137,7 +141,7 @@ class SessionManager:
         state = self._state(handler)
         if state is None:
             state = await self._load(handler)
-        elif state.session is None:
+        if state.session is None:  # only after destroy(): a load always starts a session
             if not self.config.allow_reclaim:
                 raise SessionDestroyedError("this request destroyed its session and allow_reclaim is off")
             state.session = self._new_session(handler)
@@ -159,8 +163,9 @@ class SessionManager:
         state = self._state(handler)
         if state is not None:
             session = state.session
-            stored = session is not None and (session.stored or session.has_changes())
-            return session.id if stored else None
+            if session is not None and (session.stored or session.has_changes()):
+                return session.id
+            return None
         for decoded in self._decoded_cookie(handler):  # the first well-formed one
             session_id = None if decoded is None else self.store.session_id(decoded.payload)
             if session_id is not None:
@@ -209,7 +214,7 @@ class SessionManager:
         state = self._state(handler) or await self._load(handler)
         session = state.session
         if session is not None and session.stored:
-            for session_id in {session.id, state.previous_id} - {None}:
+            for session_id in {stored_id for stored_id in (session.id, state.previous_id) if stored_id is not None}:
                 await self._destroy_stored(session_id)
         state.session = state.payload = state.previous_id = None
         state.stale_cookie = bool(self._decoded_cookie(handler))
@@ -327,7 +332,7 @@ class SessionManager:
     async def _open(self, decoded: Decoded | None) -> tuple[_Found | None, bool]:
         """The live session one decoded cookie value opens, if any, and whether the value is proven dead."""
         opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
-        if opened is None:
+        if decoded is None or opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
             return None, decoded is None or self.store.session_id(decoded.payload) is None
         session_id, record = opened

@@ -240,6 +240,8 @@ async def test_payload_round_trip():
         '{"id": "%s", "meta": [1, 1, null, null], "fields": {}}' % ("S" * 43),
         '{"id": "%s", "meta": [1.5, 1, null, null, null], "fields": {}}' % ("S" * 43),
         '{"id": "%s", "meta": [null, 1, null, null, null], "fields": {}}' % ("S" * 43),
+        '{"id": "%s", "meta": [1, null, null, null, null], "fields": {}}' % ("S" * 43),
+        '{"id": "%s", "meta": [1, 1, 2.5, null, null], "fields": {}}' % ("S" * 43),
         '{"id": "%s", "meta": [1, 1, null, null, 7], "fields": {}}' % ("S" * 43),
         '{"id": "%s", "meta": [1, 1, null, null, null], "fields": {"v:a": 1}}' % ("S" * 43),
         '{"id": "%s", "meta": [1, 1, null, null, null], "fields": []}' % ("S" * 43),

@@ -57,3 +57,12 @@ def test_ci_runs_the_readmes_test_command():
     (test_command,) = [line for line in quick_start.splitlines() if line.endswith("-m pytest")]
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci_lines
+
+
+def test_ci_runs_the_checks_before_the_tests():
+    """ruff, ruff format and mypy run, each failing the run on a finding, before the README's test command."""
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    checks = [".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"]
+    tests_at = next(index for index, line in enumerate(ci_lines) if line.endswith("-m pytest"))
+    assert all(check in ci_lines[:tests_at] for check in checks)
+    assert "set -euo pipefail" in ci_lines

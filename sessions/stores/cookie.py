@@ -97,12 +97,16 @@ def _millis(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
-def _seconds(millis: Any) -> float | None:
-    if millis is None:
-        return None
+def _seconds(millis: Any) -> float:
+    """A time the metadata always has (created, touched): absent is malformed."""
     if type(millis) is not int:
         raise TypeError(f"a time must be whole milliseconds, not {millis!r}")
     return millis / 1000
+
+
+def _optional_seconds(millis: Any) -> float | None:
+    """A time the metadata may lack (no deadline, a browser-session cookie)."""
+    return None if millis is None else _seconds(millis)
 
 
 def _parse(data: Any) -> tuple[str, Record]:
@@ -111,9 +115,9 @@ def _parse(data: Any) -> tuple[str, Record]:
     if not is_valid_session_id(session_id):
         raise ValueError("the session ID is malformed")
     created, touched, deadline, expires_at, user = meta
-    if created is None or touched is None or not (user is None or isinstance(user, str)):
+    if not (user is None or isinstance(user, str)):
         raise ValueError("the metadata is malformed")
     if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
         raise ValueError("the fields are malformed")
-    times = Meta(_seconds(created), _seconds(touched), _seconds(deadline), _seconds(expires_at), user)
+    times = Meta(_seconds(created), _seconds(touched), _optional_seconds(deadline), _optional_seconds(expires_at), user)
     return session_id, Record(fields, times)

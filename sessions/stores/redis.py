@@ -54,7 +54,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio
@@ -339,7 +339,9 @@ class _WaitingPool(redis.asyncio.BlockingConnectionPool):
 
     async def get_connection(self, *args: object, **kwargs: object) -> AbstractConnection:
         try:
-            return await super().get_connection(*args, **kwargs)
+            # redis-py annotates the base pool's get_connection, not this subclass's override of it.
+            connection: AbstractConnection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+            return connection
         except RedisConnectionError as exc:
             if not isinstance(exc.__cause__, asyncio.TimeoutError):
                 raise  # refused, unreachable: said well enough already
@@ -373,6 +375,7 @@ class RedisStore(SessionStore):
         # so requests queue here instead, at most pool_timeout seconds, like the single server's.
         self._turns = asyncio.Semaphore(max_connections) if cluster else None
         self._pool_timeout = pool_timeout
+        self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
         if cluster:
             self._client, self._where = self._cluster_client(url, timeout, max_connections)
         else:
@@ -545,7 +548,7 @@ class RedisStore(SessionStore):
         login saved meanwhile stays indexed for the next "log out everywhere".
         """
         try:
-            members = await self._client.smembers(users)
+            members = cast(set[str], await self._client.smembers(users))  # decoded: see _hash_fields
         except ResponseError as exc:
             if not str(exc).startswith("WRONGTYPE"):
                 raise
@@ -560,7 +563,8 @@ class RedisStore(SessionStore):
     async def _hash_fields(self, key: str) -> dict[str, str] | None:
         """The fields of the hash at ``key`` (none if there is no key), or ``None`` if the key holds another type."""
         try:
-            return await self._client.hgetall(key)
+            # The client decodes replies (decode_responses=True), which redis-py's types cannot follow.
+            return cast(dict[str, str], await self._client.hgetall(key))
         except ResponseError as exc:
             if str(exc).startswith("WRONGTYPE"):
                 return None
@@ -597,7 +601,7 @@ class RedisStore(SessionStore):
             close = getattr(operation, "close", None)
             if close is not None:
                 close()  # never awaited: no "coroutine was never awaited" warning
-            raise PoolExhaustedError(f"all {self._turns._value} turns stayed busy for {self._pool_timeout} s") from None
+            raise PoolExhaustedError(f"no connection to the cluster came free in {self._pool_timeout} s") from None
         try:
             return await operation
         finally:

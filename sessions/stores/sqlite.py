@@ -243,9 +243,9 @@ class SQLiteStore(SessionStore):
         self._next_eviction_report = 0.0
         self._changed_file_told: FileIdentity = None
         self._told_lock = threading.Lock()
-        workers = {"busy_timeout": busy_timeout, "on_file_changed": self._tell_file_changed}
-        self._writer = _Worker(self.path, "writer", query_only=False, **workers)
-        self._reader = _Worker(self.path, "reader", query_only=True, **workers)
+        tell = self._tell_file_changed
+        self._writer = _Worker(self.path, "writer", query_only=False, busy_timeout=busy_timeout, on_file_changed=tell)
+        self._reader = _Worker(self.path, "reader", query_only=True, busy_timeout=busy_timeout, on_file_changed=tell)
 
     # -- the store interface: loads on the reader's thread, everything else on the writer's
 
