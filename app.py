@@ -229,6 +229,12 @@ async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.so
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Stopping already: a second signal (a terminal's Ctrl-C reaches a forked process from the
+        # terminal and from its parent) is ignored, also after the loop closes, where asyncio would
+        # otherwise put back Python's default and a late SIGINT would end in a KeyboardInterrupt traceback.
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
     log.info("shutting down")
     server.stop()
     await server.close_all_connections()
