@@ -3,9 +3,11 @@
 Run it with ``python app.py`` and open http://localhost:8080/. Options::
 
     --port=8080 --address=127.0.0.1
+    --processes=1           serve from N forked processes sharing the port (0: one per core); not with memory
     --store=memory|sqlite|redis   where sessions live (memory needs no server)
     --memory-limit=64MB     what --store=memory may hold (KB, MB, GB or bytes); the least recently used go first
     --sqlite-path=sessions.sqlite3 --redis-url=redis://127.0.0.1:6379/0
+    --redis-cluster         --redis-url names any node of a Redis Cluster
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
     --generate-secret       print a fresh secret and exit
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +33,7 @@ from tornado.options import define, options
 from tornado.routing import PathMatches, Rule, URLSpec
 from tornado.web import Application, url
 
+import forking
 import startup
 from handlers import database, flash, overview, standalone
 from handlers.error_pages import NotFound
@@ -54,10 +58,12 @@ def option(name: str, **settings: Any) -> None:
 
 option("port", default=8080, help="port to listen on")
 option("address", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+option("processes", default=1, help="processes sharing the port: 0 = one per core (needs --store=sqlite or redis)")
 option("store", default="memory", help="session store: memory, sqlite or redis")
 option("memory_limit", default="64MB", help="bytes --store=memory may hold: 64MB, 512KB, 1GB or a number")
 option("sqlite_path", default="sessions.sqlite3", help="SQLite file of --store=sqlite")
 option("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=redis")
+option("redis_cluster", type=bool, default=False, help="--redis-url is a node of a Redis Cluster")
 option("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 option("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
 option("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
@@ -161,7 +167,7 @@ def one_match_per_step(prefix: str, rules: list[URLSpec]) -> Rule:
 
 def _process_secret() -> str:
     log.warning(
-        "no --secret or SESSION_SECRETS configured: using a random secret for this process only, so "
+        "no --secret or SESSION_SECRETS configured: using a random secret for this run only, so "
         "encrypted session cookies will not survive a restart (make one with: python app.py --generate-secret)"
     )
     return new_secret()
@@ -181,7 +187,7 @@ def store_from_options() -> SessionStore:
         startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
-        return RedisStore(options.redis_url)
+        return RedisStore(options.redis_url, cluster=options.redis_cluster)
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
@@ -193,33 +199,76 @@ def memory_limit() -> int:
         raise startup.StartupError(f"--memory-limit: {error}") from None
 
 
-async def serve(store: SessionStore) -> None:
-    """Check the store and the port, serve until Ctrl-C or SIGTERM, then close connections and the store."""
+async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.socket] | None = None) -> None:
+    """Check the store and the port, serve until Ctrl-C or SIGTERM, then close connections and the store.
+
+    A forked process gets the ``sockets`` its parent bound; it checks the store again, its own connection.
+    """
     try:
         await startup.check_store(store, options.redis_url, options.sqlite_path)
-        sockets = startup.listening_sockets(options.port, options.address)  # last: nothing to close after it
+        if sockets is None:
+            sockets = startup.listening_sockets(options.port, options.address)  # last: nothing to close after it
     except startup.StartupError:
         await store.close()
         raise
-    app = make_app(store, secrets=configured_secrets())
+    app = make_app(store, secrets=secrets)
+    if options.processes != 1:
+        app.add_transform(forking.ServedBy)
     server = HTTPServer(app, xheaders=options.xheaders)
     server.add_sockets(sockets)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info(
-        "serving the sessions tutorial on http://%s:%d/ with the %s store (Ctrl-C to stop)",
+        "serving the sessions tutorial on http://%s:%d/ with the %s store (Ctrl-C to stop; pid %d)",
         host,
         options.port,
         store.name,
+        os.getpid(),
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Stopping already: a second signal (a terminal's Ctrl-C reaches a forked process from the
+        # terminal and from its parent) is ignored, also after the loop closes, where asyncio would
+        # otherwise put back Python's default and a late SIGINT would end in a KeyboardInterrupt traceback.
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
     log.info("shutting down")
     server.stop()
     await server.close_all_connections()
     await store.close()
+
+
+def serve_forked() -> None:
+    """``--processes``: check the store and bind the port once, then fork; each child makes its own store.
+
+    The random secret (without ``--secret``) is made before the fork, else each
+    process would refuse the others' encrypted cookies and XSRF tokens. The store
+    is made after the fork: SQLite connections (and their threads) and Redis
+    connection pools must not be shared by two processes.
+    """
+    if options.processes < 0:
+        raise startup.StartupError(f"--processes={options.processes}: use 1 or more, or 0 for one per core")
+    if options.store == "memory":
+        raise startup.StartupError(
+            f"--processes={options.processes} with --store=memory: each process would keep its own sessions, "
+            "so a login served by one would be unknown to the next; use --store=sqlite or --store=redis"
+        )
+    asyncio.run(check_once(store_from_options()))
+    sockets = startup.listening_sockets(options.port, options.address)
+    secrets = configured_secrets() or [_process_secret()]  # before the fork: one secret for every process
+    forking.fork(options.processes)
+    asyncio.run(serve(store_from_options(), secrets, sockets))
+
+
+async def check_once(store: SessionStore) -> None:
+    """Reach the store before forking, so a store that is not there is one line, not one per child."""
+    try:
+        await startup.check_store(store, options.redis_url, options.sqlite_path)
+    finally:
+        await store.close()
 
 
 def main() -> None:
@@ -228,7 +277,10 @@ def main() -> None:
         if options.generate_secret:
             print(new_secret())
             return
-        asyncio.run(serve(store_from_options()))
+        if options.processes == 1:
+            asyncio.run(serve(store_from_options(), configured_secrets()))
+        else:
+            serve_forked()
     except startup.StartupError as mistake:
         sys.exit(str(mistake))
 

@@ -153,6 +153,11 @@ async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> 
     try:
         await store.load(_CHECK_NAMESPACE, new_session_id())
     except StoreUnavailableError as error:
+        if store.name == "redis" and getattr(store, "cluster", False):
+            raise StartupError(
+                f"cannot reach a Redis Cluster at {without_password(redis_url)}: name a node of a running cluster, "
+                f"or drop --redis-cluster for a single Redis ({error})"
+            ) from None
         if store.name == "redis":
             raise StartupError(
                 f"cannot reach Redis at {without_password(redis_url)}: start one with `redis-server` "

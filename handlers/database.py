@@ -70,6 +70,13 @@ class DatabaseSetInt(StepActionHandler):
         return set_int(await self.get_session(), key, number)
 
 
+class DatabaseIncrement(StepActionHandler):
+    """Adds one to a counter: concurrent requests, from any process, never lose a count."""
+
+    async def act(self, key: str) -> str:
+        return f"The '{key}' is now: {(await self.get_session()).increment(key)}"
+
+
 class DatabaseValueForm(StepActionHandler):
     """The page's key/value form: the fields of ``/set/{key}/{value}`` and ``/set/int/...`` as a POST body."""
 
@@ -124,6 +131,7 @@ def routes(manager: SessionManager, prefix: str = "/database") -> list[URLSpec]:
         url(rf"{prefix}/set", DatabaseSetName, actions, name="database_set_name"),
         url(rf"{prefix}/set/int/([^/]+)/([^/]+)", DatabaseSetInt, actions, name="database_set_int"),
         url(rf"{prefix}/set/([^/]+)/([^/]+)", DatabaseSet, actions, name="database_set"),
+        url(rf"{prefix}/increment/([^/]+)", DatabaseIncrement, actions, name="database_increment"),
         url(rf"{prefix}/value", DatabaseValueForm, actions, name="database_value"),
         url(rf"{prefix}/delete", StandaloneDelete, actions, name="database_delete"),
         url(rf"{prefix}/clear", StandaloneClear, actions, name="database_clear"),

@@ -293,7 +293,7 @@ class SessionManager:
         state = self._started(handler)
         if session.stored and state.previous_id is None:
             state.previous_id = session.id
-        session.rename(self._new_id())
+        session.rename(self.store.successor_id(session.id, self._new_id()))
         return session
 
     # -- internals ------------------------------------------------------------

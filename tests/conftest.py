@@ -14,6 +14,7 @@ from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 from tests.clock import FakeClock
 from tests.cookie_client import CookieClient
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 
@@ -45,7 +46,7 @@ def other_client(http_client, base_url) -> CookieClient:
 
 # -- the three stores, for the conformance suite and the database step ----------
 
-STORE_KINDS = ["memory", "sqlite", "redis"]
+STORE_KINDS = ["memory", "sqlite", "redis", "redis-cluster"]
 
 
 @pytest.fixture(scope="session")
@@ -80,13 +81,31 @@ def redis_store(redis_url: str, clock: FakeClock, io_loop) -> Iterator[RedisStor
     io_loop.run_sync(store.close)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory) -> Iterator[RedisCluster]:
+    """One real Redis Cluster (3 masters, 3 replicas) for the whole test run, stopped at the end."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisCluster) -> str:
+    """The shared cluster, emptied for each test."""
+    redis_cluster.flush()
+    return redis_cluster.url
+
+
 def make_store(kind: str, clock: FakeClock, tmp_path: Path, request: pytest.FixtureRequest) -> SessionStore:
     """A fresh store of ``kind``; SQLite and Redis ones open the same data when made twice."""
     if kind == "memory":
         return MemoryStore(clock=clock)
     if kind == "sqlite":
         return SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock)
-    return RedisStore(request.getfixturevalue("redis_url"), clock=clock)
+    if kind == "redis":
+        return RedisStore(request.getfixturevalue("redis_url"), clock=clock)
+    return RedisStore(request.getfixturevalue("redis_cluster_url"), clock=clock, cluster=True)
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -24,7 +24,10 @@ def free_port() -> int:
 class LiveApp:
     """``python app.py --port=N ...`` started and stopped by a test."""
 
-    def __init__(self, *options: str, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, *options: str, env: dict[str, str] | None = None, port: int | None = None, new_session: bool = False
+    ) -> None:
+        """``new_session``: the app leads a process group of its own, as a terminal's foreground job does."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
@@ -36,6 +39,7 @@ class LiveApp:
             env={**os.environ, **(env or {})},
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
         self._wait_until_serving()
 

@@ -213,6 +213,7 @@ STEP_FIXTURES = {
     "database": "redis_app",  # shows what Redis holds
     "startup-mistakes": "busy_port",  # docs/troubleshooting.md: ``python app.py`` started wrongly
     "two-processes": "two_apps_on_one_sqlite_file",  # docs/stores.md
+    "forked-processes": "forked_app_on_sqlite",  # docs/stores.md: python app.py --processes=2
 }
 
 
@@ -259,6 +260,14 @@ def two_apps_on_one_sqlite_file(tmp_path_factory) -> Iterator[Rewrites]:
         with LiveApp("--store=sqlite", f"--sqlite-path={database}") as second:
             addresses = {"localhost:8081": f"localhost:{first.port}", "localhost:8082": f"localhost:{second.port}"}
             yield Rewrites(addresses, {"sessions.sqlite3": str(database)})
+
+
+@pytest.fixture(scope="module")
+def forked_app_on_sqlite(tmp_path_factory) -> Iterator[Rewrites]:
+    """``python app.py --processes=2 --store=sqlite``, as docs/stores.md starts it."""
+    database = tmp_path_factory.mktemp("forked") / "sessions.sqlite3"
+    with LiveApp("--processes=2", "--store=sqlite", f"--sqlite-path={database}") as app:
+        yield Rewrites({README_ADDRESS: f"localhost:{app.port}"}, {"sessions.sqlite3": str(database)})
 
 
 @pytest.fixture(scope="module")

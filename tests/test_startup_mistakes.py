@@ -109,3 +109,16 @@ def test_help_lists_the_apps_options_before_tornados_logging_options():
     assert "app.py options:" in output
     assert output.index("--xheaders") < output.index("--log-file-prefix") < output.index("--logging")
     assert re.search(r"--store\s+session store: memory, sqlite or redis", output)
+
+
+def test_redis_cluster_on_a_redis_that_is_no_cluster_says_so(redis_server):
+    assert_one_line_error(
+        *start("--store=redis", "--redis-cluster", f"--redis-url={redis_server.url}"),
+        f"cannot reach a Redis Cluster at {redis_server.url}",
+        "drop --redis-cluster",
+        "Cluster mode is not enabled",
+    )
+
+
+def test_processes_below_zero_are_refused():
+    assert_one_line_error(*start("--processes=-1", "--store=sqlite"), "--processes=-1: use 1 or more, or 0")

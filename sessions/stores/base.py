@@ -32,7 +32,8 @@ class SessionStore(ABC):
       same record, and returns the new text of every incremented field. When
       ``journal.create`` is false and the record (or ``journal.previous_id``'s
       record) is gone, it raises ``SessionGoneError`` and writes nothing, so a
-      request cannot bring a destroyed session back.
+      request cannot bring a destroyed session back. A session moving from
+      ``journal.previous_id`` has an ID that ``successor_id`` gave it.
     * A store may forget a record once ``meta.expires_at`` has passed.
     * Failures to reach the backing service raise ``StoreUnavailableError``.
     """
@@ -72,6 +73,15 @@ class SessionStore(ABC):
         One past its expiry that the store has not dropped yet is deleted too,
         but not returned: it had ended already.
         """
+
+    def successor_id(self, session_id: str, fresh_id: str) -> str:
+        """The ID ``regenerate()`` gives a session now called ``session_id``, given a ``fresh_id`` to use.
+
+        ``fresh_id`` itself by default; a store may keep part of the old ID (the
+        Redis store on a cluster keeps its hash slot), never so much that the new
+        ID is guessable from the old one.
+        """
+        return fresh_id
 
     async def close(self) -> None:  # noqa: B027 (a hook with a default, not an abstract method)
         """Release connections or files; the default has none."""

@@ -27,6 +27,15 @@ nothing, a save creating a session there replaces it, any other save finds the
 session gone, and ``destroy_user`` passes it by. Redis's WRONGTYPE is therefore
 never an outage.
 
+On a Redis Cluster (``cluster=True``) a script runs only on keys of one hash
+slot, so a session's key carries the ID's first ``SLOT_TAG_LENGTH`` characters as
+its hash tag (``prefix + namespace + ":{abc}" + rest of the ID``) and
+``successor_id`` keeps them on regenerate: the move from the old ID stays one
+script. The user's set has a slot of its own, so on a cluster it is indexed by a
+script of its own before the save, and ``destroy_user`` deletes the user's
+sessions one script each (docs/stores.md, "The key layout on a cluster", says
+what each guarantee rests on). On one server the keys stay as they were.
+
 IDs are checked before they become keys, and no glob pattern is ever built from
 one; ``destroy_all`` scans with the prefix and namespace only (glob characters in
 them escaped). Any Redis failure (refused, timed out, out of memory) surfaces as
@@ -46,13 +55,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
+from urllib.parse import urlsplit
 
 import redis.asyncio
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
@@ -89,8 +99,30 @@ local function session_meta(name)
 end
 """
 
+# The user's set of session keys, for destroy_user: it lives as long as its longest session.
+_USER_INDEX_FUNCTION = """
+local function index_user(users, key, source, ttl)
+  local kind = redis.call('TYPE', users)['ok']
+  if kind ~= 'set' and kind ~= 'none' then
+    redis.call('DEL', users)  -- not a set of ours: rebuilt
+  end
+  local fresh = kind ~= 'set'
+  redis.call('SADD', users, key)
+  if source ~= key then
+    redis.call('SREM', users, source)
+  end
+  local left = redis.call('PTTL', users)
+  if ttl == '' then
+    redis.call('PERSIST', users)
+  elseif fresh or (left >= 0 and left < tonumber(ttl)) then
+    redis.call('PEXPIRE', users, ttl)
+  end
+end
+"""
+
 _SAVE_SCRIPT = (
     _SESSION_META_FUNCTION
+    + _USER_INDEX_FUNCTION
     + """
 -- Applies a journal as sessions.record.apply_journal defines it. KEYS and ARGV
 -- are laid out by RedisStore.save and RedisStore._script_args (documented there).
@@ -198,26 +230,39 @@ else
   redis.call('PEXPIRE', key, ttl)
 end
 
--- The user's set of session keys, for destroy_user: it lives as long as its longest session.
-local users = KEYS[3]
-if users then
-  local kind = redis.call('TYPE', users)['ok']
-  if kind ~= 'set' and kind ~= 'none' then
-    redis.call('DEL', users)  -- not a set of ours: rebuilt
-  end
-  local fresh = kind ~= 'set'
-  redis.call('SADD', users, key)
-  if source ~= key then
-    redis.call('SREM', users, source)
-  end
-  local left = redis.call('PTTL', users)
-  if ttl == '' then
-    redis.call('PERSIST', users)
-  elseif fresh or (left >= 0 and left < tonumber(ttl)) then
-    redis.call('PEXPIRE', users, ttl)
-  end
+-- The user's set of session keys, for destroy_user (on a cluster, _USER_INDEX_SCRIPT updates it instead).
+if KEYS[3] then
+  index_user(KEYS[3], key, source, ttl)
 end
 return reply
+"""
+)
+
+# On a cluster the user's set lives in another slot than the session: indexed in a
+# script of its own (KEYS[1] the set; ARGV the session's key, the key it moves from, its TTL).
+_USER_INDEX_SCRIPT = (
+    _USER_INDEX_FUNCTION
+    + """
+index_user(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return 1
+"""
+)
+
+# On a cluster, destroy_user's step for one session (each in its own slot): deleted if
+# it is still the user's (ARGV[1]); returns 1 if it was live by the store's clock (ARGV[2]).
+_DESTROY_IF_USER_SCRIPT = (
+    _SESSION_META_FUNCTION
+    + """
+local decoded = session_meta(KEYS[1])
+if not decoded or decoded['user'] ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+local ends = decoded['expires_at']
+if type(ends) ~= 'number' or ends > tonumber(ARGV[2]) then
+  return 1
+end
+return 0
 """
 )
 
@@ -256,6 +301,12 @@ return destroyed
 DEFAULT_MAX_CONNECTIONS = 50
 #: Seconds a request waits for a free connection before Redis counts as unavailable (503).
 DEFAULT_POOL_TIMEOUT = 10.0
+
+
+#: On a cluster, how many leading characters of a session ID pick its hash slot (the key's ``{hash tag}``);
+#: ``successor_id`` keeps them, so regenerate's old and new key share a slot. 3 characters are 18 bits:
+#: 262,144 tags spread sessions over all 16,384 slots, and a new ID keeps 240 fresh random bits.
+SLOT_TAG_LENGTH = 3
 
 
 #: Foreign keys whose warning we remember having logged (the oldest forgotten first):
@@ -313,9 +364,32 @@ class RedisStore(SessionStore):
         timeout: float = 2.0,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        cluster: bool = False,
     ) -> None:
+        """``cluster``: ``url`` names any node of a Redis Cluster (see the module's docstring for the key layout)."""
         self.prefix = prefix
+        self.cluster = cluster
         self._clock = clock
+        self._warned: OrderedDict[str, None] = OrderedDict()
+        # The cluster client has no waiting pool: a request past max_connections would fail at once,
+        # so requests queue here instead, at most pool_timeout seconds, like the single server's.
+        self._turns = asyncio.Semaphore(max_connections) if cluster else None
+        self._pool_timeout = pool_timeout
+        self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
+        if cluster:
+            self._client, self._where = self._cluster_client(url, timeout, max_connections)
+        else:
+            self._client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
+        self._save_script = self._client.register_script(_SAVE_SCRIPT)
+        self._user_index_script = self._client.register_script(_USER_INDEX_SCRIPT)
+        self._destroy_user_script = self._client.register_script(_DESTROY_USER_SCRIPT)
+        self._destroy_if_user_script = self._client.register_script(_DESTROY_IF_USER_SCRIPT)
+
+    @staticmethod
+    def _server_client(
+        url: str, timeout: float, max_connections: int, pool_timeout: float
+    ) -> tuple[redis.asyncio.Redis, str]:
+        """A client of one Redis server, and where it connects for error messages (never the URL: its password)."""
         # The URL's own ?max_connections= and ?timeout= (the pool's wait) win over these keywords.
         pool = _WaitingPool.from_url(
             url,
@@ -326,13 +400,33 @@ class RedisStore(SessionStore):
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        self._client = redis.asyncio.Redis.from_pool(pool)
-        self._warned: OrderedDict[str, None] = OrderedDict()
-        self._save_script = self._client.register_script(_SAVE_SCRIPT)
-        self._destroy_user_script = self._client.register_script(_DESTROY_USER_SCRIPT)
         kwargs = pool.connection_kwargs
-        # Where we connect, for error messages: never the URL, which may hold a password.
-        self._where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        return redis.asyncio.Redis.from_pool(pool), where
+
+    @staticmethod
+    def _cluster_client(url: str, timeout: float, max_connections: int) -> tuple[redis.asyncio.RedisCluster, str]:
+        """redis-py's cluster client, tuned to fail fast and heal (measured in tests/test_redis_cluster.py).
+
+        No retries (as on one server: a save that timed out may have run): a
+        request for a slot whose master is down gets a 503 at once, and the error
+        makes the client reload the slot map before its next command, so the
+        replica that takes over is found without a restart. The client need not
+        see every slot served (``require_full_coverage=False``): the other masters'
+        sessions keep working meanwhile. ``max_connections`` is per node; the
+        store lets no more commands than that run at once (``_turns``).
+        """
+        client = redis.asyncio.RedisCluster.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            max_connections=max_connections,
+            retry=Retry(NoBackoff(), 0),
+            require_full_coverage=False,
+        )
+        parts = urlsplit(url)
+        return client, f"the cluster of {parts.hostname}:{parts.port or 6379}"
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
         key = self._key(namespace, session_id)
@@ -350,9 +444,17 @@ class RedisStore(SessionStore):
     async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         key = self._key(namespace, session_id)
         source = key if journal.previous_id is None else self._key(namespace, journal.previous_id)
+        if self.cluster and journal.previous_id and self.successor_id(journal.previous_id, session_id) != session_id:
+            raise ValueError("on a cluster, a regenerated session's ID comes from successor_id() (same hash slot)")
         user = journal.meta.user
         keys = [key, source] if user is None else [key, source, self._user_key(namespace, user)]
-        reply = await self._call(self._save_script(keys=keys, args=self._script_args(journal)))
+        args = self._script_args(journal)
+        if self.cluster and user is not None:  # the user's set is in another slot: indexed first, on its own
+            keys.pop()
+            await self._call(
+                self._user_index_script(keys=[self._user_key(namespace, user)], args=[key, source, args[2]])
+            )
+        reply = await self._call(self._save_script(keys=keys, args=args))
         if reply[0] == 0:
             raise SessionGoneError(journal.previous_id or session_id)
         return dict(zip(reply[1::2], reply[2::2], strict=True))
@@ -365,9 +467,18 @@ class RedisStore(SessionStore):
 
     async def destroy_user(self, namespace: str, user: str) -> list[str]:
         keys = [self._user_key(namespace, user)]
-        destroyed = await self._call(self._destroy_user_script(keys=keys, args=[user, repr(self._clock())]))
+        if self.cluster:
+            destroyed = await self._call(self._destroy_user_one_by_one(keys[0], user))
+        else:
+            destroyed = await self._call(self._destroy_user_script(keys=keys, args=[user, repr(self._clock())]))
         start = len(self._key_prefix(namespace))
-        return [key[start:] for key in destroyed]
+        return [key[start:].replace("{", "", 1).replace("}", "", 1) for key in destroyed]
+
+    def successor_id(self, session_id: str, fresh_id: str) -> str:
+        """On a cluster, ``fresh_id`` with ``session_id``'s slot tag, so regenerate's move stays in one slot."""
+        if not self.cluster:
+            return fresh_id
+        return session_id[:SLOT_TAG_LENGTH] + fresh_id[SLOT_TAG_LENGTH:]
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -379,8 +490,12 @@ class RedisStore(SessionStore):
         return f"{self.prefix}{namespace}:"
 
     def _key(self, namespace: str, session_id: str) -> str:
+        """``prefix + namespace + ":" + ID``; on a cluster the ID's first characters are the key's hash tag."""
         if not is_valid_session_id(session_id):
             raise ValueError("not a session ID; refusing to build a Redis key from it")
+        if self.cluster:
+            tag, rest = session_id[:SLOT_TAG_LENGTH], session_id[SLOT_TAG_LENGTH:]
+            return f"{self._key_prefix(namespace)}{{{tag}}}{rest}"
         return self._key_prefix(namespace) + session_id
 
     def _user_key(self, namespace: str, user: str) -> str:
@@ -426,6 +541,25 @@ class RedisStore(SessionStore):
         if batch:
             await self._client.unlink(*batch)
 
+    async def _destroy_user_one_by_one(self, users: str, user: str) -> list[str]:
+        """destroy_user on a cluster, where each session has its own slot: one script per session.
+
+        Only the members read are removed from the set (not the set itself), so a
+        login saved meanwhile stays indexed for the next "log out everywhere".
+        """
+        try:
+            members = cast(set[str], await self._client.smembers(users))  # decoded: see _hash_fields
+        except ResponseError as exc:
+            if not str(exc).startswith("WRONGTYPE"):
+                raise
+            await self._client.delete(users)  # not a set of ours: the next save rebuilds it
+            return []
+        now = repr(self._clock())
+        destroyed = [key for key in members if await self._destroy_if_user_script(keys=[key], args=[user, now])]
+        if members:
+            await self._client.srem(users, *members)
+        return destroyed
+
     async def _hash_fields(self, key: str) -> dict[str, str] | None:
         """The fields of the hash at ``key`` (none if there is no key), or ``None`` if the key holds another type."""
         try:
@@ -452,6 +586,23 @@ class RedisStore(SessionStore):
 
     async def _call(self, operation: Awaitable[T]) -> T:
         try:
-            return await operation
-        except RedisError as exc:
+            if self._turns is None:
+                return await operation
+            return await self._in_turn(operation)
+        except (RedisError, RedisClusterException) as exc:
             raise StoreUnavailableError(f"Redis at {self._where}: {exc}") from exc
+
+    async def _in_turn(self, operation: Awaitable[T]) -> T:
+        """Run ``operation`` once fewer than ``max_connections`` others run, waiting at most ``pool_timeout``."""
+        assert self._turns is not None
+        try:
+            await asyncio.wait_for(self._turns.acquire(), self._pool_timeout)
+        except TimeoutError:
+            close = getattr(operation, "close", None)
+            if close is not None:
+                close()  # never awaited: no "coroutine was never awaited" warning
+            raise PoolExhaustedError(f"no connection to the cluster came free in {self._pool_timeout} s") from None
+        try:
+            return await operation
+        finally:
+            self._turns.release()

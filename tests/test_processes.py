@@ -1,0 +1,145 @@
+"""``python app.py --processes=N``: forked processes sharing one port and one store (issue 15, part 1).
+
+Real ``app.py`` processes over real HTTP: Tornado's simple HTTP client opens a
+connection per request, so concurrent requests land on different processes (the
+kernel picks which one accepts); each answer names its process in ``X-Served-By``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from forking import SERVED_BY, children
+from tests.cookie_client import CookieClient, text
+from tests.live_app import LiveApp
+from tests.test_startup_mistakes import assert_one_line_error, start
+
+PROCESSES = 4
+CLIENTS = 8
+READS = 5
+INCREMENTS = 10
+
+
+def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    if kind == "sqlite":
+        return ["--store=sqlite", f"--sqlite-path={tmp_path / 'shared.sqlite3'}"]
+    return ["--store=redis", f"--redis-url={request.getfixturevalue('redis_url')}"]
+
+
+def test_the_memory_store_is_refused_with_why_and_what_to_use():
+    assert_one_line_error(
+        *start("--processes=2"),
+        "--processes=2 with --store=memory",
+        "each process would keep its own sessions",
+        "use --store=sqlite or --store=redis",
+    )
+
+
+class Browsers:
+    """``CLIENTS`` cookie-keeping browsers on one app, noting every process that answered them."""
+
+    def __init__(self, url: str) -> None:
+        self.http = AsyncHTTPClient(force_instance=True, max_clients=CLIENTS * INCREMENTS)
+        self.browsers = [CookieClient(self.http, url) for _ in range(CLIENTS)]
+        self.pids: set[str] = set()
+
+    async def all(self, path: str, times: int = 1) -> list[list[tuple[int, str]]]:
+        """GET ``path`` ``times`` times from every browser at once; (status, body) per browser."""
+
+        async def one(browser: CookieClient) -> tuple[int, str]:
+            response = await browser.get(path.format(i=self.browsers.index(browser)))
+            self.pids.add(response.headers[SERVED_BY])
+            return response.code, text(response)
+
+        answers = await asyncio.gather(*(one(browser) for browser in self.browsers for _ in range(times)))
+        return [answers[i * times : (i + 1) * times] for i in range(CLIENTS)]
+
+
+@pytest.mark.gen_test(timeout=90)
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_processes_share_logins_values_counters_and_logouts(kind, tmp_path, request):
+    with LiveApp(f"--processes={PROCESSES}", *store_arguments(kind, tmp_path, request)) as app:
+        clients = Browsers(app.url)
+        try:
+            assert all(answer == [(200, "")] for answer in await clients.all("/login")), app.output()
+            await clients.all("/database/set/color/teal{i}")
+            for i, answers in enumerate(await clients.all("/database/get/color", READS)):
+                assert answers == [(200, f"The 'color' on the /set was: teal{i}")] * READS
+
+            await clients.all("/database/increment/visits", INCREMENTS)
+            for answers in await clients.all("/database/get/visits"):
+                assert answers == [(200, f"The 'visits' on the /set was: {INCREMENTS}")]
+
+            await clients.all("/logout")
+            for answers in await clients.all("/secret", READS):
+                assert {code for code, _ in answers} == {403}
+        finally:
+            clients.http.close()
+        assert len(clients.pids) > 1, f"one process answered everything: {clients.pids}"
+        assert "Traceback" not in app.output()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_without_a_secret_every_process_reads_the_others_encrypted_cookies(tmp_path):
+    """The random secret is made once, before the fork: each process making its own would reject the others'."""
+    with LiveApp(f"--processes={PROCESSES}", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}") as app:
+        clients = Browsers(app.url)
+        try:
+            await clients.all("/securecookie/set")
+            for answers in await clients.all("/securecookie/get", READS):
+                assert answers == [(200, "The name on the /set was: iris")] * READS
+        finally:
+            clients.http.close()
+        assert len(clients.pids) > 1
+        assert app.output().count("no --secret or SESSION_SECRETS configured") == 1
+
+
+def wait_for(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_the_parent_stops_every_child_and_a_crashed_child_is_replaced(tmp_path, stop_signal):
+    app = LiveApp("--processes=3", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}")
+    try:
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 3)
+        crashed = children(app.process.pid)[0]
+        os.kill(crashed, signal.SIGKILL)
+        wait_for(lambda: crashed not in children(app.process.pid) and len(children(app.process.pid)) == 3)
+        running = children(app.process.pid)
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 4)  # the new child too
+    finally:
+        code, output = app.stop(stop_signal)  # to the parent alone, as `kill` or a process manager sends it
+    assert code == 0, output
+    assert not [pid for pid in running if alive(pid)], output
+    assert output.count("shutting down") == 3
+    assert "Traceback" not in output
+
+
+def test_ctrl_c_in_a_terminal_stops_every_process_without_a_restart(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group: each child gets SIGINT from it and from the parent."""
+    app = LiveApp("--processes=3", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}", new_session=True)
+    try:
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 3)
+        running = children(app.process.pid)
+        os.killpg(app.process.pid, signal.SIGINT)  # the group of a session leader has its PID
+        app.process.wait(timeout=15)
+    finally:
+        code, output = app.stop()
+    assert code == 0, output
+    assert not [pid for pid in running if alive(pid)], output
+    assert "restarting" not in output and "Traceback" not in output
