@@ -103,16 +103,9 @@ def session_diff(before: SessionView, after: SessionView, now: float) -> list[Ch
     changes = _diff_items("value", before.values, after.values) + _diff_items("flash", before.flashes, after.flashes)
     if before.user != after.user:
         changes.append(Change("user", "changed", before=before.user, after=after.user))
-    if after.session_id is not None and before.session_id is not None and _moved(before.expires_at, after.expires_at):
+    if after.session_id is not None and before.session_id is not None and before.expires_at != after.expires_at:
         changes.append(expiry_change(before.expires_at, after.expires_at, now))
     return changes
-
-
-def _moved(before: float | None, after: float | None) -> bool:
-    """Whether the expiry moved by a second or more: a quick click slides an idle timeout by milliseconds."""
-    if before is None or after is None:
-        return before is not after
-    return round(after - before) != 0
 
 
 def expiry_change(before: float | None, after: float | None, now: float) -> Change:
