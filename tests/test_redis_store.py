@@ -140,10 +140,11 @@ async def test_a_counter_beyond_lua_exact_range_is_refused_and_nothing_is_writte
 @pytest.mark.gen_test
 @pytest.mark.parametrize("how", ["keyword", "url"])
 async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_url, raw, clock, how):
+    # Without the near-cache's subscription, a connection of its own (tests/test_redis_near_cache.py counts it).
     if how == "keyword":
-        store = RedisStore(redis_url, clock=clock, max_connections=3)
+        store = RedisStore(redis_url, clock=clock, max_connections=3, near_cache=False)
     else:
-        store = RedisStore(redis_url + "?max_connections=3", clock=clock)
+        store = RedisStore(redis_url + "?max_connections=3", clock=clock, near_cache=False)
     session_id = new_session_id()
     await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
     raw.execute_command("CLIENT", "PAUSE", 300, "ALL")  # so that 50 loads are all in flight together

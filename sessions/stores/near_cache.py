@@ -1,0 +1,217 @@
+"""The Redis store's near-cache: records this process loaded, kept coherent by Redis itself.
+
+A read of a session this process has seen costs no round trip. Redis tells us
+when to forget one, through *client-side tracking* in broadcast mode: one
+dedicated connection runs ``CLIENT TRACKING ON REDIRECT <its own id> BCAST
+PREFIX <the store's prefix>`` and then ``SUBSCRIBE __redis__:invalidate``, so
+Redis sends it, as pub/sub messages (RESP2), the name of every key under the
+prefix that any client writes, deletes, renames or expires, this process's own
+pooled connections included. Broadcast mode needs no per-key bookkeeping on the
+server (unlike default tracking, which remembers which keys each client read).
+
+What the cache guarantees, and how:
+
+* **Nothing is served while not subscribed.** Every entry is dropped when the
+  subscription connection fails, goes silent (a ``PING`` unanswered for
+  ``HEARTBEAT`` seconds) or is set up again; loads go to Redis meanwhile, and a
+  background task reconnects.
+* **A reply overtaken by an invalidation is not cached.** A load's ``HGETALL``
+  reply and an invalidation of the same key come over different sockets, in
+  either order. Each invalidation bumps a counter (``_ticks``) and, when a load
+  of that key is in flight, notes the tick; the load caches its reply only if no
+  invalidation of its key (and no full clear) came after it started.
+* **This process's own writes are never read stale here.** The store calls
+  ``invalidate`` before and after each save or destroy (the invalidation from
+  Redis follows, and is harmless).
+* **A record past its expiry is not served.** Redis drops an expired key lazily
+  and so may announce it late; ``get`` checks ``meta.expires_at`` with the store's clock.
+* **A flush, or a tracking table overflow** (an invalidation with no key list) clears everything.
+* **Handed-out records are copies:** a session mutates the record it is given.
+
+A write by another process is seen here once its invalidation arrives: the
+staleness window docs/stores.md states as measured (``tests/test_redis_near_cache.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import RedisError
+
+from ..record import Record
+
+log = logging.getLogger("sessions.store.redis")
+
+#: Seconds without a message after which the subscription is PINGed, and then without an answer
+#: after which it counts as lost (the cache is dropped): the longest a silent network failure can
+#: leave stale entries served. Costs one PING a second on an idle process.
+HEARTBEAT = 1.0
+#: Seconds between attempts to subscribe again after a failure (doubling up to the maximum).
+RECONNECT_DELAYS = (0.05, 2.0)
+#: Where Redis publishes invalidations for a RESP2 connection that redirects them (to itself, here).
+INVALIDATION_CHANNEL = "__redis__:invalidate"
+
+
+def _copy(record: Record) -> Record:
+    return Record(dict(record.fields), record.meta.copy())
+
+
+class NearCache:
+    """Records by Redis key, least recently used first, at most ``max_entries``, invalidated by Redis."""
+
+    def __init__(
+        self,
+        make_connection: Callable[[], AbstractConnection],
+        prefix: str,
+        max_entries: int,
+        clock: Callable[[], float],
+    ) -> None:
+        """``make_connection`` gives a new, unconnected RESP2 connection to the store's Redis (its URL, TLS, AUTH)."""
+        if max_entries < 1:
+            raise ValueError("near_cache_size must be at least 1")
+        self._make_connection = make_connection
+        self._prefix = prefix
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, Record] = OrderedDict()
+        self._subscribed = False
+        self._listener: asyncio.Task[None] | None = None
+        self._closing = False
+        self._ticks = 0  # bumped by every invalidation and clear
+        self._cleared_at = 0  # the tick of the last full clear
+        self._in_flight: dict[str, int] = {}  # key -> loads of it awaiting Redis's reply
+        self._invalidated_at: dict[str, int] = {}  # key in flight -> tick of its last invalidation
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def subscribed(self) -> bool:
+        """True while Redis's invalidations reach this process, the only time entries are served."""
+        return self._subscribed
+
+    def get(self, key: str) -> Record | None:
+        """A copy of the record cached under ``key``, or ``None`` (also while not subscribed)."""
+        if self._listener is None and not self._closing:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        record = self._entries.get(key)
+        if record is None:
+            return None
+        expires_at = record.meta.expires_at
+        if expires_at is not None and expires_at <= self._clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return _copy(record)
+
+    def begin_load(self, key: str) -> int:
+        """Note a load of ``key`` going to Redis; the ticket it returns goes to ``offer`` and ``end_load``."""
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return self._ticks
+
+    def offer(self, key: str, ticket: int, record: Record) -> None:
+        """Cache a copy of what a load begun at ``ticket`` found, unless Redis invalidated it meanwhile."""
+        if not self._subscribed or self._cleared_at > ticket or self._invalidated_at.get(key, -1) > ticket:
+            return
+        self._entries[key] = _copy(record)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def end_load(self, key: str) -> None:
+        left = self._in_flight[key] - 1
+        if left:
+            self._in_flight[key] = left
+        else:
+            del self._in_flight[key]
+            self._invalidated_at.pop(key, None)
+
+    def invalidate(self, key: str) -> None:
+        """Forget ``key``, and keep any load of it in flight from caching what it read."""
+        self._ticks += 1
+        self._entries.pop(key, None)
+        if key in self._in_flight:
+            self._invalidated_at[key] = self._ticks
+
+    def clear(self) -> None:
+        """Forget everything, and keep every load in flight from caching what it read."""
+        self._ticks += 1
+        self._cleared_at = self._ticks
+        self._entries.clear()
+
+    async def close(self) -> None:
+        self._closing = True  # a cancel can be lost in redis-py's read timeout: the loops check this too
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        self._stop_serving()
+
+    # -- the subscription ---------------------------------------------------------
+
+    def _stop_serving(self) -> None:
+        self._subscribed = False
+        self.clear()
+
+    async def _listen(self) -> None:
+        """Keep the subscription up for as long as the store lives, reconnecting after any failure."""
+        delay, failed = RECONNECT_DELAYS[0], False
+        while not self._closing:
+            connection = self._make_connection()
+            try:
+                await self._subscribe(connection)
+                self.clear()  # what loads read before tracking began may be stale already
+                self._subscribed = True
+                if failed:
+                    log.warning("near-cache: Redis invalidations reach this process again; cache in use")
+                delay, failed = RECONNECT_DELAYS[0], False
+                await self._receive(connection)
+            except (RedisError, OSError) as exc:
+                if not failed:
+                    log.warning("near-cache off until Redis invalidations reach this process again: %s", exc)
+                failed = True
+            finally:
+                self._stop_serving()
+                await connection.disconnect(nowait=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_DELAYS[1])
+
+    async def _subscribe(self, connection: AbstractConnection) -> None:
+        """Turn tracking on for the prefix, redirected to this connection itself, and subscribe it."""
+        await connection.connect()
+        await connection.send_command("CLIENT", "ID")
+        client_id = await connection.read_response()
+        # A RESP2 connection in subscribe mode runs no other command: tracking is turned on first.
+        # Invalidations Redis sends before SUBSCRIBE is confirmed are lost, hence the clear() after it.
+        await connection.send_command(
+            "CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "BCAST", "PREFIX", self._prefix
+        )
+        await connection.read_response()
+        await connection.send_command("SUBSCRIBE", INVALIDATION_CHANNEL)
+        reply = await connection.read_response()
+        if not (isinstance(reply, list) and reply[:2] == ["subscribe", INVALIDATION_CHANNEL]):
+            raise RedisError(f"unexpected answer to SUBSCRIBE: {reply!r}")
+
+    async def _receive(self, connection: AbstractConnection) -> None:
+        """Apply invalidations as they come; PING when quiet, and give up when the PING goes unanswered."""
+        pinged = False
+        while not self._closing:
+            message = await connection.read_response(timeout=HEARTBEAT)
+            if message is None:  # HEARTBEAT seconds of silence
+                if pinged:
+                    raise RedisError(f"no answer to PING in {HEARTBEAT} s")
+                await connection.send_command("PING")
+                pinged = True
+                continue
+            pinged = False
+            if message[0] == "message" and message[1] == INVALIDATION_CHANNEL:
+                keys = message[2]
+                if keys is None:  # FLUSHALL / FLUSHDB, or the tracking table overflowed
+                    self.clear()
+                else:
+                    for key in keys:
+                        self.invalidate(key)
