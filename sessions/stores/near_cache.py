@@ -101,12 +101,15 @@ class NearCache:
         record = self._entries.get(key)
         if record is None:
             return None
-        expires_at = record.meta.expires_at
-        if expires_at is not None and expires_at <= self._clock():
+        if self._expired(record):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
         return _copy(record)
+
+    def _expired(self, record: Record) -> bool:
+        expires_at = record.meta.expires_at
+        return expires_at is not None and expires_at <= self._clock()
 
     def begin_load(self, key: str) -> int:
         """Note a load of ``key`` going to Redis; the ticket it returns goes to ``offer`` and ``end_load``."""
@@ -116,6 +119,8 @@ class NearCache:
     def offer(self, key: str, ticket: int, record: Record) -> None:
         """Cache a copy of what a load begun at ``ticket`` found, unless Redis invalidated it meanwhile."""
         if not self._subscribed or self._cleared_at > ticket or self._invalidated_at.get(key, -1) > ticket:
+            return
+        if self._expired(record):
             return
         self._entries[key] = _copy(record)
         self._entries.move_to_end(key)
