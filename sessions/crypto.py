@@ -34,7 +34,7 @@ such a value again. Why this is safe:
   genuine value is memoized requires holding it already.
 * It is bounded: ``MEMO_ENTRIES`` values at most, each at most
   ``MEMO_VALUE_CHARS`` long (longer ones are decrypted every time), oldest out
-  first; a flood of genuine cookies only cycles it (about 2 MB at worst).
+  first; a flood of genuine cookies only cycles it (about 2.2 MB at worst, values and payloads together).
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ class EncryptedCodec:
             if opened is None or self.keyring.key(opened.key.key_id) is not opened.key:
                 opened = self._decrypt(cookie_name, value)  # a retired key: refused here, with the reason
                 if len(value) <= MEMO_VALUE_CHARS:
-                    self._memo.put(memo_key, opened)
+                    self._memo[memo_key] = opened
         except _Rejected as reason:
             self._memo.pop(memo_key, None)
             log.debug("refused a %s cookie value (%d chars): %s", cookie_name, len(value), reason)

@@ -21,8 +21,7 @@ class BoundedMemo(OrderedDict[K, V]):
 
     First in, first out rather than least recently used: a hit is then the
     mapping's own ``get`` and nothing else, and a busy value evicted early is
-    simply worked out again and put back. Read it with ``get``; fill it with
-    ``put`` only, which keeps the bound.
+    simply worked out again and put back.
     """
 
     def __init__(self, max_entries: int) -> None:
@@ -31,7 +30,7 @@ class BoundedMemo(OrderedDict[K, V]):
         super().__init__()
         self.max_entries = max_entries
 
-    def put(self, key: K, value: V) -> None:
-        self[key] = value
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
         if len(self) > self.max_entries:
             self.popitem(last=False)

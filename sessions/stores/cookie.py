@@ -104,7 +104,7 @@ class CookieStore(SessionStore):
         if opened is None:
             opened = _parse_payload(payload)
             if opened is not None and len(payload) <= MEMO_PAYLOAD_CHARS:
-                self._parsed.put(payload, opened)
+                self._parsed[payload] = opened
         return opened
 
     def payload(self, session_id: str, record: Record) -> str:
