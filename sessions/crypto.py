@@ -29,9 +29,10 @@ such a value again. Why this is safe:
   object): a key removed from the ring, or a new ring given to the codec, stops
   its values at once.
 * A lookup cannot help an attacker: an unknown value misses and is decrypted
-  as before; Python's string hashes are keyed per process, so a guess cannot
-  be steered onto a memoized value to time the comparison; and learning that a
-  genuine value is memoized requires holding it already.
+  as before; a guess cannot be steered onto a memoized value's hash to time
+  the comparison without knowing that value (and Python keys string hashes
+  per process, unless ``PYTHONHASHSEED`` is set); and learning that a genuine
+  value is memoized requires holding it already.
 * It is bounded: ``MEMO_ENTRIES`` values at most, each at most
   ``MEMO_VALUE_CHARS`` long (longer ones are decrypted every time), oldest out
   first; a flood of genuine cookies only cycles it (about 2.2 MB at worst, values and payloads together).
