@@ -112,9 +112,10 @@ def expiry_change(before: float | None, after: float | None, now: float) -> Chan
     """The server-side expiry's move; ``note`` says by how much (an idle timeout slides it by seconds)."""
     note = ""
     if before is not None and after is not None:
-        seconds = round(after - before)
-        span = f"{round(abs(seconds) / 60)} min" if abs(seconds) >= 60 else f"{abs(seconds)} s"
-        note = f"{span} later" if seconds >= 0 else f"{span} earlier"
+        moved = after - before
+        seconds = round(abs(moved))
+        span = f"{round(seconds / 60)} min" if seconds >= 60 else f"{seconds} s" if seconds else "under a second"
+        note = f"{span} later" if moved >= 0 else f"{span} earlier"
     return Change("expiry", "changed", before=describe_time(before, now), after=describe_time(after, now), note=note)
 
 

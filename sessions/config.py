@@ -58,6 +58,11 @@ class Config:
     store: SessionStore = field(default_factory=MemoryStore)
     codec: CookieCodec = field(default_factory=PlainCodec)
     clock: Callable[[], float] = time.time
+    #: ``idle_timeout`` and ``absolute_timeout`` in seconds, converted once (set by ``__post_init__``):
+    #: the expiry rules read them several times a request, and ``timedelta.total_seconds()``
+    #: is a method call each time.
+    idle_seconds: float | None = field(init=False, repr=False, compare=False)
+    absolute_seconds: float | None = field(init=False, repr=False, compare=False)
 
     @property
     def store_namespace(self) -> str:
@@ -73,6 +78,8 @@ class Config:
             value = getattr(self, name)
             if value is not None and value <= timedelta(0):
                 raise ValueError(f"{name} must be positive or None, not {value}")
+        for name, timeout in (("idle_seconds", self.idle_timeout), ("absolute_seconds", self.absolute_timeout)):
+            object.__setattr__(self, name, None if timeout is None else timeout.total_seconds())  # frozen
         if self.max_session_bytes is not None and self.max_session_bytes < 1:
             raise ValueError("max_session_bytes must be positive or None")
         if self.cookie.samesite not in ("Lax", "Strict", "None"):

@@ -14,6 +14,28 @@ Keys come from secrets of any length through HKDF-SHA256; each key has a short
 id derived from its secret, so decoding picks the one key that made a value
 instead of trying them all. All the cryptography is the ``cryptography``
 package's; this module only frames it.
+
+**The memo of opened values.** A browser sends the same cookie value on every
+request, so each codec keeps what the values it authenticated opened as (key,
+issue time, payload), keyed by (cookie name, exact value), and does not decrypt
+such a value again. Why this is safe:
+
+* Only a value that passed AES-GCM authentication under this cookie name is
+  put in; a forged, altered or re-labelled value never is, so a hit is a value
+  this codec already proved genuine, byte for byte (the key is the whole text).
+* Whatever depends on time is decided on every call, hit or not: the age
+  against ``max_age`` and the re-issue of an old or stale value.
+* A hit counts only while its key is still the ring's (the very ``_Key``
+  object): a key removed from the ring, or a new ring given to the codec, stops
+  its values at once.
+* A lookup cannot help an attacker: an unknown value misses and is decrypted
+  as before; a guess cannot be steered onto a memoized value's hash to time
+  the comparison without knowing that value (and Python keys string hashes
+  per process, unless ``PYTHONHASHSEED`` is set); and learning that a genuine
+  value is memoized requires holding it already.
+* It is bounded: ``MEMO_ENTRIES`` values at most, each at most
+  ``MEMO_VALUE_CHARS`` long (longer ones are decrypted every time), oldest out
+  first; a flood of genuine cookies only cycles it (about 2.2 MB at worst, values and payloads together).
 """
 
 from __future__ import annotations
@@ -27,6 +49,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -36,6 +59,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from .codecs import Decoded
 from .cookies import BROWSER_COOKIE_LIMIT
 from .errors import SessionTooLargeError
+from .memo import BoundedMemo
 
 log = logging.getLogger("sessions.crypto")
 
@@ -52,6 +76,9 @@ MAX_VALUE_CHARS = BROWSER_COOKIE_LIMIT
 _WEAK_SECRET_BYTES = 32
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+#: The memo's bound: how many opened values it keeps, and the longest value it keeps.
+MEMO_ENTRIES = 1024
+MEMO_VALUE_CHARS = 1024
 
 
 def new_secret() -> str:
@@ -129,6 +156,15 @@ class Envelope:
     newest_key: bool  # False: made under an older key, re-issued on the next response
 
 
+class _Opened(NamedTuple):
+    """What an authenticated value opens as."""
+
+    key: _Key
+    issued_at: int
+    #: Its payload as ``decode`` returns it while no re-issue is due: made once per memoized value.
+    decoded: Decoded
+
+
 class _Rejected(Exception):
     """Why a value was refused; logged at debug level, never shown to the client."""
 
@@ -155,6 +191,11 @@ class EncryptedCodec:
         self.keyring = keyring
         self._max_age_seconds = max_age.total_seconds()
         self._clock = clock
+        #: Values this codec authenticated, and what they opened as (see the module's docstring).
+        # A hit instead of a decryption: securecookie 1,178k -> 1,155k, read-cookie 1,218k -> 1,185k instructions
+        # per request (bench/instructions.py; bare Tornado 880k); the hit path in _try_open with the Decoded made
+        # once per value (11.5k -> 7.2k per decode call): securecookie 1,161k -> 1,155k.
+        self._memo: BoundedMemo[tuple[str, str], _Opened] = BoundedMemo(MEMO_ENTRIES)
 
     def encode(self, cookie_name: str, payload: str) -> str:
         """Encrypt ``payload`` for cookie ``cookie_name`` under the newest key.
@@ -172,31 +213,61 @@ class EncryptedCodec:
             raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=what)
         return value
 
+    def encoded_length(self, payload: str) -> int:
+        """The length of the value ``encode`` makes for ``payload``, found without encrypting.
+
+        The envelope adds a fixed number of bytes and base64 four characters
+        per three bytes, so the size check before each write of a cookie-only
+        session needs no encryption of its own.
+        """
+        envelope = _HEADER_BYTES + _ISSUED.size + len(payload.encode()) + _TAG_BYTES
+        return (4 * envelope + 2) // 3  # unpadded base64
+
     def decode(self, cookie_name: str, value: str) -> Decoded | None:
         """Return the payload, or ``None`` for anything this codec did not make (never raises)."""
-        opened = self._try_open(cookie_name, value)
-        if opened is None:
+        found = self._try_open(cookie_name, value)
+        if found is None:
             return None
-        key, issued_at, payload = opened
-        stale = self._clock() - issued_at >= self._max_age_seconds / 2
-        return Decoded(payload, reissue=stale or key is not self.keyring.newest)
+        opened, age = found
+        if age >= self._max_age_seconds / 2 or opened.key is not self.keyring.newest:
+            return Decoded(opened.decoded.payload, reissue=True)
+        return opened.decoded
 
     def inspect(self, cookie_name: str, value: str) -> Envelope | None:
         """Return the opened envelope of a value ``decode`` accepts, else ``None``."""
-        opened = self._try_open(cookie_name, value)
-        if opened is None:
+        found = self._try_open(cookie_name, value)
+        if found is None:
             return None
-        key, issued_at, payload = opened
-        return Envelope(VERSION, key.key_id.hex(), issued_at, payload, key is self.keyring.newest)
+        (key, issued_at, decoded), _ = found
+        return Envelope(VERSION, key.key_id.hex(), issued_at, decoded.payload, key is self.keyring.newest)
 
-    def _try_open(self, cookie_name: str, value: str) -> tuple[_Key, int, str] | None:
+    def _try_open(self, cookie_name: str, value: str) -> tuple[_Opened, float] | None:
+        """What ``value`` opens as and its age now, or ``None`` (the reason logged at debug level).
+
+        From the memo when this exact value was authenticated before and its key
+        is still the ring's; the age is checked on every call, hit or not.
+        """
+        memo_key = (cookie_name, value)
+        opened = self._memo.get(memo_key)
         try:
-            return self._open(cookie_name, value)
+            if opened is None or self.keyring.key(opened.key.key_id) is not opened.key:
+                opened = self._decrypt(cookie_name, value)  # a retired key: refused here, with the reason
+                if len(value) <= MEMO_VALUE_CHARS:
+                    self._memo[memo_key] = opened
         except _Rejected as reason:
+            self._memo.pop(memo_key, None)
             log.debug("refused a %s cookie value (%d chars): %s", cookie_name, len(value), reason)
             return None
+        age = self._clock() - opened.issued_at
+        if age > self._max_age_seconds:
+            log.debug(
+                "refused a %s cookie value (%d chars): expired: issued %.0f s ago, max age %.0f s",
+                *(cookie_name, len(value), age, self._max_age_seconds),
+            )
+            return None
+        return opened, age
 
-    def _open(self, cookie_name: str, value: str) -> tuple[_Key, int, str]:
+    def _decrypt(self, cookie_name: str, value: str) -> _Opened:
         """Return the key that made ``value``, its issue time and its payload, or raise ``_Rejected``."""
         raw = _unbase64(value)
         if len(raw) < _SMALLEST:
@@ -213,14 +284,11 @@ class EncryptedCodec:
         except InvalidTag:
             raise _Rejected("authentication failed: altered, or made for another cookie name") from None
         (issued_at,) = _ISSUED.unpack_from(plaintext)
-        age = self._clock() - issued_at
-        if age > self._max_age_seconds:
-            raise _Rejected(f"expired: issued {age:.0f} s ago, max age {self._max_age_seconds:.0f} s")
         try:
             payload = plaintext[_ISSUED.size :].decode()
         except UnicodeDecodeError:
             raise _Rejected("payload is not UTF-8") from None
-        return key, issued_at, payload
+        return _Opened(key, issued_at, Decoded(payload))
 
 
 def _base64(raw: bytes) -> str:

@@ -17,14 +17,16 @@ TOUCH_FRACTION = 0.1
 
 def expires_at(config: Config, meta: Meta) -> float | None:
     """When the server forgets the session: the earliest of its three clocks."""
-    idle, absolute = config.idle_timeout, config.absolute_timeout
-    ends = [
-        meta.deadline,
-        None if idle is None else meta.touched + idle.total_seconds(),
-        None if absolute is None else meta.created + absolute.total_seconds(),
-    ]
-    known = [end for end in ends if end is not None]
-    return min(known) if known else None
+    end = meta.deadline
+    if config.idle_seconds is not None:
+        end = _earliest(end, meta.touched + config.idle_seconds)
+    if config.absolute_seconds is not None:
+        end = _earliest(end, meta.created + config.absolute_seconds)
+    return end
+
+
+def _earliest(end: float | None, other: float) -> float:
+    return other if end is None or other < end else end
 
 
 def touched(config: Config, meta: Meta, now: float) -> None:
@@ -40,10 +42,10 @@ def is_expired(config: Config, meta: Meta) -> bool:
 
 def touch_due(config: Config, meta: Meta) -> bool:
     """Tell whether an unchanged session should be written back so its idle clock restarts."""
-    idle = config.idle_timeout
+    idle = config.idle_seconds
     if idle is None:
         return False
-    return config.clock() - meta.touched >= idle.total_seconds() * TOUCH_FRACTION
+    return config.clock() - meta.touched >= idle * TOUCH_FRACTION
 
 
 def cookie_max_age(config: Config, meta: Meta, now: float) -> int | None:
@@ -51,6 +53,6 @@ def cookie_max_age(config: Config, meta: Meta, now: float) -> int | None:
     if meta.deadline is None:
         return None
     end = meta.deadline
-    if config.absolute_timeout is not None:
-        end = min(end, meta.created + config.absolute_timeout.total_seconds())
+    if config.absolute_seconds is not None:
+        end = min(end, meta.created + config.absolute_seconds)
     return max(0, round(end - now))

@@ -70,9 +70,10 @@ def same_site_allowed(handler: RequestHandler, override: bool | None) -> bool:
 
 def refuse_if_cross_site(handler: RequestHandler, *, allow_same_site: bool | None = None) -> bool:
     """Answer 403 and finish when the request must be refused; tell whether it was."""
-    reason = refusal(
-        handler.request.headers.get("Sec-Fetch-Site"), allow_same_site=same_site_allowed(handler, allow_same_site)
-    )
+    headers = handler.request.headers
+    if "Sec-Fetch-Site" not in headers:  # curl and older browsers: nothing to judge (and no KeyError inside get())
+        return False
+    reason = refusal(headers["Sec-Fetch-Site"], allow_same_site=same_site_allowed(handler, allow_same_site))
     if reason is None:
         return False
     handler.clear()  # no header a handler or mixin set before this point goes out with the refusal

@@ -122,7 +122,7 @@ class Flashes(JournaledRecord):
 
     def _has_unsaved_consumption(self) -> bool:
         """Tell whether a flash read in this request is still in the store."""
-        return any(name in self._fields for name in self._consumed)
+        return bool(self._consumed) and any(name in self._fields for name in self._consumed)
 
     def _spend_consumed(self) -> None:
         """Delete the consumed flashes (the save sends the deletes), keeping them readable in this request."""

@@ -22,6 +22,7 @@ from handlers.last_action import (
     LastAction,
     SessionView,
     classify_cookie,
+    expiry_change,
     mask_cookie,
     session_diff,
     shorten,
@@ -237,3 +238,11 @@ def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
     cookie = create_signed_value("a secret", COOKIE_NAME, report.to_json())
     assert len(cookie) + 120 < 4096  # the attributes and the name take less than 120 bytes
     assert 0 < len(report.changes) < 8 and report.more == 8 - len(report.changes)
+
+
+def test_an_expiry_moved_by_less_than_a_second_says_so():
+    """A quick second click slides the idle timeout by milliseconds: "0 s later" read like a bug."""
+    assert expiry_change(100.0, 100.2, now=0.0).note == "under a second later"
+    assert expiry_change(100.0, 99.7, now=0.0).note == "under a second earlier"
+    assert expiry_change(100.0, 101.6, now=0.0).note == "2 s later"
+    assert expiry_change(100.0, 40.0, now=0.0).note == "1 min earlier"

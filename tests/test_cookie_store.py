@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tornado.web import Application, url
 
 from handlers.base import SessionHandler
@@ -21,6 +23,7 @@ from sessions import (
 )
 from sessions.cookies import BROWSER_COOKIE_LIMIT
 from sessions.record import Meta, Record
+from sessions.stores.cookie import MEMO_ENTRIES, MEMO_PAYLOAD_CHARS
 from tests.cookie_client import CookieClient, set_cookies, text
 
 SECRET = "the cookie store tests' secret, 32+ bytes long"
@@ -251,3 +254,51 @@ async def test_payload_round_trip():
 )
 async def test_a_malformed_payload_is_no_session(payload):
     assert await CookieStore().open(NS, payload) is None
+
+
+@pytest.mark.gen_test
+async def test_a_payload_opened_twice_gives_the_same_record_each_time_however_the_first_was_edited():
+    """Parsed payloads are memoized; what ``open`` hands out is the caller's to edit, never the memo's."""
+    store = CookieStore()
+    meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
+    payload = store.payload("S" * 43, Record({"v:name": '"iris"'}, meta))
+    _, first = await store.open(NS, payload)
+    first.fields["v:name"] = '"edited"'
+    first.meta.touched = 0.0
+    first.meta.user = None
+    session_id, second = await store.open(NS, payload)
+    assert session_id == "S" * 43 == store.session_id(payload)
+    assert second == Record({"v:name": '"iris"'}, meta)
+
+
+@pytest.mark.gen_test
+async def test_the_parse_memo_stays_bounded_and_skips_long_payloads():
+    store = CookieStore()
+    meta = Meta(created=1_800_000_000.0, touched=1_800_000_000.0)
+    payloads = [store.payload("S" * 43, Record({"v:n": str(n)}, meta)) for n in range(MEMO_ENTRIES + 100)]
+    long_payload = store.payload("S" * 43, Record({"v:n": "1" * MEMO_PAYLOAD_CHARS}, meta))
+    for payload in [*payloads, long_payload]:
+        assert await store.open(NS, payload) is not None
+    assert len(store._parsed) == MEMO_ENTRIES
+    assert long_payload not in store._parsed and payloads[0] not in store._parsed and payloads[-1] in store._parsed
+    assert (await store.open(NS, payloads[0]))[1].fields == {"v:n": "0"}  # parsed again after eviction
+    assert (await store.open(NS, "not json")) is None and "not json" not in store._parsed
+
+
+times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+
+@given(
+    session_id=st.from_regex(r"[A-Za-z0-9_-]{43,128}", fullmatch=True),
+    fields=st.dictionaries(st.text(), st.text()),
+    times=st.tuples(times, times, st.none() | times, st.none() | times),
+    user=st.none() | st.text(),
+)
+def test_the_payload_is_the_compact_json_of_the_record(session_id, fields, times, user):
+    """``payload`` spells its JSON out by hand: it must be exactly what the json module writes, and parse back."""
+    record = Record(fields, Meta(*times, user=user))
+    payload = CookieStore().payload(session_id, record)
+    millis = [None if t is None else round(t * 1000) for t in times]
+    expected = {"id": session_id, "meta": [*millis, user], "fields": fields}
+    assert payload == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    assert CookieStore().session_id(payload) == session_id

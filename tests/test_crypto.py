@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessions import Decoded, EncryptedCodec, KeyRing, SessionTooLargeError
-from sessions.crypto import MAX_VALUE_CHARS, new_secret
+from sessions.crypto import MAX_VALUE_CHARS, MEMO_ENTRIES, MEMO_VALUE_CHARS, new_secret
 from tests.clock import FakeClock
 
 OLD, MIDDLE, NEW = (f"{label} secret for the codec tests, 32+ bytes" for label in ("old", "middle", "new"))
@@ -240,3 +240,97 @@ def test_refusals_are_logged_at_debug_with_a_reason_and_without_the_value(caplog
     assert reason in caplog.text
     assert value not in caplog.text
     assert all(record.levelno == logging.DEBUG for record in caplog.records)
+
+
+# -- the memo of opened values ---------------------------------------------------
+
+
+def counting_decryptions(codec: EncryptedCodec, monkeypatch) -> list[str]:
+    """Record every value the codec really decrypts (a memo hit decrypts nothing)."""
+    decrypted: list[str] = []
+    decrypt = codec._decrypt
+
+    def counted(cookie_name: str, value: str):
+        decrypted.append(value)
+        return decrypt(cookie_name, value)
+
+    monkeypatch.setattr(codec, "_decrypt", counted)
+    return decrypted
+
+
+def test_a_resent_value_is_decrypted_once(monkeypatch):
+    codec = make_codec(NEW)
+    value = codec.encode("sid", "payload")
+    decrypted = counting_decryptions(codec, monkeypatch)
+    assert [codec.decode("sid", value) for _ in range(3)] == [Decoded("payload")] * 3
+    assert decrypted == [value]
+    assert codec.decode("other", value) is None  # the name is part of the memo's key: not a hit
+    assert decrypted == [value, value]
+
+
+def test_a_memoized_value_stops_opening_when_its_key_leaves_the_ring(monkeypatch):
+    clock = FakeClock()
+    made_under_old = make_codec(OLD, clock=clock).encode("sid", "payload")
+    codec = make_codec(NEW, OLD, clock=clock)
+    assert codec.decode("sid", made_under_old) == Decoded("payload", reissue=True)  # memoized now
+    codec.keyring = KeyRing([NEW])  # OLD retired
+    assert codec.decode("sid", made_under_old) is None
+    codec.keyring = KeyRing([NEW, OLD])  # a new ring holding OLD again: opens, by decrypting afresh
+    decrypted = counting_decryptions(codec, monkeypatch)
+    assert codec.decode("sid", made_under_old) == Decoded("payload", reissue=True)
+    assert decrypted == [made_under_old]
+
+
+def test_a_memoized_value_past_max_age_is_refused(caplog):
+    clock = FakeClock(start=1_800_000_000.0)
+    codec = make_codec(NEW, clock=clock, max_age=timedelta(hours=2))
+    value = codec.encode("sid", "x")
+    assert codec.decode("sid", value) == Decoded("x")  # memoized now
+    clock.advance(2 * 3600 + 1)
+    with caplog.at_level(logging.DEBUG, logger="sessions.crypto"):
+        assert codec.decode("sid", value) is None
+        assert codec.inspect("sid", value) is None
+    assert "expired: issued 7201 s ago, max age 7200 s" in caplog.text
+    clock.now -= 2  # a clock that steps back: the memoized value opens again, as a fresh decryption would
+    assert codec.decode("sid", value) == Decoded("x", reissue=True)
+
+
+def test_a_memoized_value_is_reissued_near_max_age_and_under_an_old_key():
+    clock = FakeClock()
+    codec = make_codec(NEW, OLD, clock=clock, max_age=timedelta(hours=2))
+    fresh = codec.encode("sid", "new")
+    made_under_old = make_codec(OLD, clock=clock).encode("sid", "old")
+    assert codec.decode("sid", fresh) == Decoded("new", reissue=False)
+    for _ in range(2):  # the second is a hit
+        assert codec.decode("sid", made_under_old) == Decoded("old", reissue=True)
+    clock.advance(3600)
+    assert codec.decode("sid", fresh) == Decoded("new", reissue=True)
+
+
+def test_every_altered_copy_of_a_memoized_value_is_refused():
+    codec = make_codec(NEW)
+    value = codec.encode("sid", "a session id")
+    assert codec.decode("sid", value) == Decoded("a session id")  # memoized now
+    for position in range(len(value)):
+        for replacement in {"A", "-", "z"} - {value[position]}:
+            assert codec.decode("sid", value[:position] + replacement + value[position + 1 :]) is None
+    assert codec.decode("sid", value + "A") is None and codec.decode("sid", value[:-1]) is None
+    assert codec.decode("sid", value) == Decoded("a session id")
+
+
+def test_the_memo_stays_bounded_under_a_flood_of_genuine_values(monkeypatch):
+    codec = make_codec(NEW)
+    made = [codec.encode("sid", f"payload {n}") for n in range(MEMO_ENTRIES + 200)]
+    long_value = codec.encode("sid", "x" * MEMO_VALUE_CHARS)
+    assert all(codec.decode("sid", value) is not None for value in [*made, long_value])
+    assert len(codec._memo) == MEMO_ENTRIES
+    decrypted = counting_decryptions(codec, monkeypatch)
+    assert codec.decode("sid", made[-1]) == Decoded(f"payload {MEMO_ENTRIES + 199}")  # the newest stay
+    assert codec.decode("sid", made[0]) == Decoded("payload 0")  # the oldest went: decrypted again
+    assert codec.decode("sid", long_value) == Decoded("x" * MEMO_VALUE_CHARS)  # too long to keep
+    assert decrypted == [made[0], long_value]
+
+
+@given(payloads)
+def test_encoded_length_is_the_length_of_the_value_encode_makes(payload):
+    assert CODEC.encoded_length(payload) == len(CODEC.encode("sid", payload))

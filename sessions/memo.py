@@ -1,0 +1,36 @@
+"""A small bounded map from a cookie's text to what reading it once yielded.
+
+A browser sends the same cookie value on every request until the cookie
+changes, so what a value opened as (decryption, parsing) can be kept and
+looked up instead of being worked out again. The keepers (``crypto`` and the
+cookie-only store) decide what may go in and re-check whatever depends on time
+on every hit; this module only keeps the map bounded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedMemo(OrderedDict[K, V]):
+    """At most ``max_entries`` entries; the oldest goes first when a new one comes.
+
+    First in, first out rather than least recently used: a hit is then the
+    mapping's own ``get`` and nothing else, and a busy value evicted early is
+    simply worked out again and put back.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, not {max_entries}")
+        super().__init__()
+        self.max_entries = max_entries
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.max_entries:
+            self.popitem(last=False)
