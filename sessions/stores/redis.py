@@ -10,7 +10,16 @@ when all are busy a request waits up to ``pool_timeout`` seconds for one, and
 past that the store counts as unavailable (redis-py's default pool raises at
 once instead, which turned a burst of traffic into a burst of 503s).
 
-One round trip each way: a load is one ``HGETALL``; a save is one Lua script
+A session this process loaded before is read from the *near-cache*
+(``near_cache.py``) with no round trip: Redis's client tracking tells the store
+which keys any client changed, and a write by another process is seen here once
+that message arrives (measured on loopback: median 0.14 ms, p99 0.20 ms, max 1.0 ms
+over 1,000 writes, ``tests/test_redis_near_cache.py``; docs/stores.md says more).
+``near_cache=False`` turns it off. It is off on a cluster: tracking is per node, and
+the store would need a subscription on every master, following failovers and slot
+migrations, which it does not have.
+
+Otherwise one round trip each way: a load is one ``HGETALL``; a save is one Lua script
 (``EVALSHA``) that Redis runs atomically. The script checks the record still
 exists (or moves it from the previous ID on regenerate) and otherwise writes
 nothing, so a request that ends after a logout cannot bring the session back;
