@@ -187,7 +187,7 @@ class NearCache:
 
     async def _subscribe(self, connection: AbstractConnection) -> None:
         """Turn tracking on for the prefix, redirected to this connection itself, and subscribe it."""
-        await connection.connect()
+        await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         await connection.send_command("CLIENT", "ID")
         client_id = await connection.read_response()
         # A RESP2 connection in subscribe mode runs no other command: tracking is turned on first.

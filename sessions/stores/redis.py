@@ -382,7 +382,10 @@ class _DirectConnections:
     and nothing is retried (a failed command disconnects its connection).
     """
 
-    def __init__(self, make_connection: Callable[[], AbstractConnection], max_connections: int, timeout: float):
+    def __init__(
+        self, make_connection: Callable[[], AbstractConnection], max_connections: int, timeout: float | None
+    ) -> None:
+        """``timeout``: seconds a command waits for a free connection (``None``: as long as it takes)."""
         self._make_connection = make_connection
         self._idle: list[AbstractConnection] = []
         self._made: list[AbstractConnection] = []
@@ -407,7 +410,7 @@ class _DirectConnections:
                 # Closed by Redis while idle (a restart, its idle timeout): what redis-py's pool checks too.
                 await connection.disconnect(nowait=True)
             if not connection.is_connected:
-                await connection.connect()
+                await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             # redis-py disconnects the connection on any failure of these two, never on a ResponseError.
             await connection.send_command(*args, check_health=False)
             return await connection.read_response()
@@ -457,14 +460,14 @@ class RedisStore(SessionStore):
         self._turns = asyncio.Semaphore(max_connections) if cluster else None
         self._pool_timeout = pool_timeout
         self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
+        self._direct: _DirectConnections | None = None
+        self.near_cache: NearCache | None = None
         if cluster:
             self._client, self._where = self._cluster_client(url, timeout, max_connections)
         else:
-            self._client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
-        self._direct: _DirectConnections | None = None
-        self.near_cache: NearCache | None = None
-        if not cluster:
-            pool = cast(_WaitingPool, self._client.connection_pool)
+            client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
+            self._client = client
+            pool = cast(_WaitingPool, client.connection_pool)
             self._direct = _DirectConnections(pool.make_connection, pool.max_connections, pool.timeout)
             if near_cache:
                 resp2 = {**pool.connection_kwargs, "protocol": 2}  # invalidations as pub/sub messages
@@ -704,7 +707,7 @@ class RedisStore(SessionStore):
         try:
             return await self._direct.execute(*command)
         except NoScriptError:  # Redis restarted, or SCRIPT FLUSH: the script ran nowhere
-            await self._direct.execute("SCRIPT", "LOAD", script.script)
+            await self._direct.execute("SCRIPT", "LOAD", cast(str, script.script))
             return await self._direct.execute(*command)
 
     @contextmanager
