@@ -375,7 +375,7 @@ class _DirectConnections:
     goes through the retry wrapper and the observability hooks. Used directly,
     one HGETALL took 30 µs of client CPU instead of 57 µs (3,000 in a row), and
     write-redis (a near-cache miss and a save per request) went from 2,222k to
-    1,940k instructions per request, 0.40 to 0.45 of bare Tornado (bench/instructions.py).
+    1,912k instructions per request, 0.40 to 0.46 of bare Tornado (bench/instructions.py).
     What the pool gave is kept: connections are redis-py's own (the URL's TLS,
     AUTH and database, its timeouts, connecting again after a failure), at most
     ``max_connections`` are busy, a request waits up to ``pool_timeout`` for one,
