@@ -284,3 +284,25 @@ async def _logout_elsewhere(one_url: str, two_url: str) -> None:
         assert time.perf_counter() - start < 5, "process two still serves the logged-out session"
     assert time.perf_counter() - start < STATED_WINDOW + 0.1  # plus an HTTP round trip or two
     http.close()
+
+
+@pytest.mark.gen_test
+async def test_without_client_tracking_every_load_reads_redis_and_the_cause_is_logged(redis_url, raw, clock, caplog):
+    raw.acl_setuser("no-tracking", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"], commands=["+@all"])
+    raw.execute_command("ACL", "SETUSER", "no-tracking", "-client|tracking")  # as a managed Redis may deny it
+    store = RedisStore(redis_url.replace("redis://", "redis://no-tracking:pw@"), clock=clock)
+    session_id = new_session_id()
+    try:
+        await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": '"1"'}))
+        await store.load(NS, session_id)
+        await wait_until(lambda: "near-cache off until Redis invalidations reach" in caplog.text)
+        raw.config_resetstat()
+
+        for _ in range(3):
+            assert (await store.load(NS, session_id)).fields == {"v:a": '"1"'}
+
+        assert commands(raw)["hgetall"] == 3 and not store.near_cache.subscribed
+        assert "NOPERM" in caplog.text or "permission" in caplog.text
+    finally:
+        await store.close()
+        raw.acl_deluser("no-tracking")
