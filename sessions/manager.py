@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from tornado.web import RequestHandler
 
@@ -95,14 +95,6 @@ class RequestState:
         if action is not CookieAction.KEEP:
             self.browser_payload = self.payload if action is CookieAction.SET else None
             self.stale_cookie = False
-
-
-class _Found(NamedTuple):
-    """A cookie value that opened a live stored session."""
-
-    decoded: Decoded
-    session_id: str
-    record: Record
 
 
 class SessionManager:
@@ -324,12 +316,12 @@ class SessionManager:
         values = self._decoded_cookie(handler)
         all_dead = True
         for decoded in values:
-            found, dead = await self._open(decoded)
-            if found is not None:
-                state.session = self._session(handler, found.session_id, found.record, stored=True)
-                state.payload = found.decoded.payload
+            opened, dead = await self._open(decoded)
+            if opened is not None and decoded is not None:
+                state.session = self._session(handler, *opened, stored=True)
+                state.payload = decoded.payload
                 # A cookie under an old key (or near its max_age) is sent again, re-encrypted.
-                state.browser_payload = None if found.decoded.reissue else state.payload
+                state.browser_payload = None if decoded.reissue else state.payload
                 break
             all_dead = all_dead and dead
         else:
@@ -348,8 +340,8 @@ class SessionManager:
         setattr(handler, _DECODED_ATTRIBUTE, (self, decoded))
         return decoded
 
-    async def _open(self, decoded: Decoded | None) -> tuple[_Found | None, bool]:
-        """The live session one decoded cookie value opens, if any, and whether the value is proven dead."""
+    async def _open(self, decoded: Decoded | None) -> tuple[tuple[str, Record] | None, bool]:
+        """The live session ``(ID, record)`` one decoded cookie value opens, if any, and whether it is proven dead."""
         opened = None if decoded is None else await self._store(self.store.open(self.namespace, decoded.payload))
         if decoded is None or opened is None:
             log.info("rejected a %s cookie: not issued here, or its session is gone", self.config.cookie_name)
@@ -359,7 +351,7 @@ class SessionManager:
             log.info("session %s expired", fingerprint(session_id))
             await self._destroy_stored(session_id)
             return None, True
-        return _Found(decoded, session_id, record), False
+        return opened, False
 
     def _needs_write(self, state: RequestState) -> bool:
         session = state.session
