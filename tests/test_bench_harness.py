@@ -186,3 +186,16 @@ def _wait_for_children(pid: int, at_least: int) -> list[int]:
             return children
         time.sleep(0.05)
     pytest.fail(f"the harness started {len(_children(pid))} processes, expected {at_least}")
+
+
+def test_every_step_of_the_read_breakdown_runs_the_session_code_it_names():
+    """``bench/components.py`` loops each step under callgrind; here each loop runs once, without valgrind.
+
+    A step that raised (a renamed method) would make its figure meaningless; the set-up refuses
+    to measure unless the read finds the logged-in session and has nothing to save.
+    """
+    components = ROOT / "bench" / "components.py"
+    steps = ["nothing", "cookie", "codec", "store-open", "expiry", "session", "request-state", "typed-read"]
+    for step in [*steps, "pending-write", "headers", "handler", "whole-read"]:
+        done = subprocess.run([sys.executable, str(components), f"--step={step}", "--calls=3"], capture_output=True)
+        assert done.returncode == 0, (step, done.stderr.decode()[-2000:])
