@@ -343,6 +343,17 @@ def _record(fields: dict[str, str]) -> Record | None:
     return record if well_formed(record) else None
 
 
+async def _take_turn(turns: asyncio.Semaphore, timeout: float | None) -> None:
+    """Take one of ``turns``, waiting at most ``timeout`` seconds for it (``TimeoutError`` past that).
+
+    When one is free it is taken at once: ``wait_for`` would wrap even that in a Task of its own.
+    """
+    if turns.locked():
+        await asyncio.wait_for(turns.acquire(), timeout)
+    else:
+        await turns.acquire()
+
+
 class PoolExhaustedError(RedisConnectionError):
     """No connection of the pool came free in time: the store is saturated, which we count as unavailable."""
 
@@ -395,15 +406,12 @@ class _DirectConnections:
 
     async def execute(self, *args: str | int) -> object:
         """Send one command and return Redis's reply (``ResponseError`` if Redis refused it)."""
-        if self._turns.locked():
-            try:
-                await asyncio.wait_for(self._turns.acquire(), self._timeout)
-            except TimeoutError:
-                raise PoolExhaustedError(
-                    f"all {self._max_connections} connections of the pool stayed busy for {self._timeout} s"
-                ) from None
-        else:
-            await self._turns.acquire()  # free: returns at once
+        try:
+            await _take_turn(self._turns, self._timeout)
+        except TimeoutError:
+            raise PoolExhaustedError(
+                f"all {self._max_connections} connections of the pool stayed busy for {self._timeout} s"
+            ) from None
         connection = self._idle.pop() if self._idle else self._new_connection()
         try:
             if connection.is_connected and await connection.can_read():
@@ -754,7 +762,7 @@ class RedisStore(SessionStore):
         """Run ``operation`` once fewer than ``max_connections`` others run, waiting at most ``pool_timeout``."""
         assert self._turns is not None
         try:
-            await asyncio.wait_for(self._turns.acquire(), self._pool_timeout)
+            await _take_turn(self._turns, self._pool_timeout)
         except TimeoutError:
             close = getattr(operation, "close", None)
             if close is not None:
