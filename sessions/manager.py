@@ -53,6 +53,8 @@ _STATE_ATTRIBUTE = "_session_state"
 #: The handler attribute holding the request's cookie values, decoded: the XSRF check of a
 #: POST and the load that follows it share one decoding (an AES decryption for encrypted cookies).
 _DECODED_ATTRIBUTE = "_session_cookie_decoded"
+#: The handler attribute holding what ``expect_session()`` asked of the load: (manager, session ID, refusal).
+_EXPECTED_ATTRIBUTE = "_session_expected"
 
 
 class CookieAction(enum.Enum):
@@ -161,11 +163,30 @@ class SessionManager:
             if session is not None and (session.stored or session.has_changes()):
                 return session.id
             return None
-        for decoded in self._decoded_cookie(handler):  # the first well-formed one
-            session_id = None if decoded is None else self.store.session_id(decoded.payload)
-            if session_id is not None:
-                return session_id
-        return None
+        return next(iter(self.cookie_session_ids(handler)), None)
+
+    def cookie_session_ids(self, handler: RequestHandler) -> list[str]:
+        """The well-formed session IDs among the values of the request's cookie, in order, without store I/O.
+
+        Any of them may be dead: only the load tells which one, if any, opens a live session.
+        """
+        ids = (
+            None if decoded is None else self.store.session_id(decoded.payload)
+            for decoded in self._decoded_cookie(handler)
+        )
+        return [session_id for session_id in ids if session_id is not None]
+
+    def expect_session(self, handler: RequestHandler, session_id: str | None, refusal: Exception) -> None:
+        """Make this request's load raise ``refusal`` if it opens a stored session other than ``session_id``.
+
+        ``None`` allows no stored session, only a fresh one. A check that runs
+        before the load (Tornado's XSRF check runs before ``prepare()``) cannot
+        know which of the cookie's values leads to a live session; it states
+        what it vouched for, and the load, which does know, holds the request to it.
+        """
+        if self._state(handler) is not None:
+            raise RuntimeError("expect_session() must come before the session is loaded")
+        setattr(handler, _EXPECTED_ATTRIBUTE, (self, session_id, refusal))
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
@@ -327,8 +348,15 @@ class SessionManager:
         else:
             state.session = self._new_session(handler)
             state.stale_cookie = bool(values) and all_dead
+        self._hold_to_expectation(handler, state.session)
         setattr(handler, _STATE_ATTRIBUTE, state)
         return state
+
+    def _hold_to_expectation(self, handler: RequestHandler, session: Session) -> None:
+        """Raise the refusal ``expect_session()`` left if the load opened another stored session."""
+        expected: tuple[SessionManager, str | None, Exception] | None = getattr(handler, _EXPECTED_ATTRIBUTE, None)
+        if expected is not None and expected[0] is self and session.stored and session.id != expected[1]:
+            raise expected[2]
 
     def _decoded_cookie(self, handler: RequestHandler) -> list[Decoded | None]:
         """The request's values of the cookie, decoded (``None``: refused by the codec), once per request."""
