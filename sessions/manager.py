@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 from tornado.web import RequestHandler
 
 from . import expiry
-from .codecs import Decoded
-from .config import Config
-from .cookies import delete_cookie_header, read_cookie_values
+from .codecs import CookieCodec, Decoded
+from .config import KEEP, Config, Duration, Keep
+from .cookies import CookieAttributes, delete_cookie_header, read_cookie_values
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
@@ -102,14 +102,48 @@ class RequestState:
 class SessionManager:
     """Starts, saves, expires, regenerates and destroys sessions for one cookie name."""
 
-    def __init__(self, config: Config | None = None, **options: Any) -> None:
-        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``).
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        cookie_name: str | Keep = KEEP,
+        namespace: str | None | Keep = KEEP,
+        expires: Duration | None | Keep = KEEP,
+        idle_timeout: Duration | None | Keep = KEEP,
+        absolute_timeout: Duration | None | Keep = KEEP,
+        allow_reclaim: bool | Keep = KEEP,
+        clear_site_data: bool | Keep = KEEP,
+        max_session_bytes: int | None | Keep = KEEP,
+        cookie: CookieAttributes | Keep = KEEP,
+        id_generator: Callable[[], str] | Keep = KEEP,
+        store: SessionStore | Keep = KEEP,
+        codec: CookieCodec | Keep = KEEP,
+        clock: Callable[[], float] | Keep = KEEP,
+    ) -> None:
+        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``), or both.
 
-        The keywords are ``Any`` to the type checker: ``dataclasses.replace`` checks their names and
-        ``Config.__post_init__`` their values at run time.
+        A keyword replaces the config's field; each is typed, so a type checker
+        and an editor know them (a misspelt one is an error). ``Config`` checks
+        the values: a duration is a ``timedelta`` or a number of seconds.
         """
+        options: dict[str, Any] = {  # typed above; Config.__post_init__ checks the values again
+            "cookie_name": cookie_name,
+            "namespace": namespace,
+            "expires": expires,
+            "idle_timeout": idle_timeout,
+            "absolute_timeout": absolute_timeout,
+            "allow_reclaim": allow_reclaim,
+            "clear_site_data": clear_site_data,
+            "max_session_bytes": max_session_bytes,
+            "cookie": cookie,
+            "id_generator": id_generator,
+            "store": store,
+            "codec": codec,
+            "clock": clock,
+        }
+        given = {name: value for name, value in options.items() if value is not KEEP}
         config = config or Config()
-        self.config = dataclasses.replace(config, **options) if options else config
+        self.config = dataclasses.replace(config, **given) if given else config
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
         self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
