@@ -33,6 +33,7 @@ from .stores.base import SessionStore
 from .stores.cookie import CookieStore
 from .stores.memory import MemoryStore
 from .stores.sqlite import SQLiteStore
+from .user_mixin import SessionUserMixin
 from .xsrf_mixin import SessionXSRFMixin
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "SessionNotStartedError",
     "SessionStore",
     "SessionTooLargeError",
+    "SessionUserMixin",
     "SessionXSRFMixin",
     "StoreUnavailableError",
     "apply_journal",

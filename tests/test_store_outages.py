@@ -10,7 +10,7 @@ import time
 import pytest
 
 from app import make_app
-from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 from tests.cookie_client import CookieClient, text
