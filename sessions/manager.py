@@ -239,22 +239,6 @@ class SessionManager:
             await self._write(state)
         self.write_headers(handler)
 
-    def save_now(self, handler: RequestHandler) -> None:
-        """``save()`` for an ``in_process`` store, done when it returns: no Task, no event-loop pass.
-
-        Such a store never waits, so the coroutine finishes at its first step. Saving this
-        way took a memory write from 1,203k to 1,178k instructions per request (bench/instructions.py).
-        """
-        if not self.store.in_process:
-            raise RuntimeError(f"the {self.store.name} store may wait: await save() instead")
-        saving = self.save(handler)
-        try:
-            saving.send(None)
-        except StopIteration:
-            return
-        saving.close()
-        raise RuntimeError(f"the {self.store.name} store waited in save() though it says in_process")
-
     def write_headers(self, handler: RequestHandler) -> None:
         """Add ``Set-Cookie`` (only if the cookie changed) and the cache headers."""
         state = self._state(handler)

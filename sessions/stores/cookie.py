@@ -52,7 +52,6 @@ class CookieStore(SessionStore):
     """Keeps nothing: ``payload`` writes the record into the cookie and ``open`` reads it back."""
 
     name = "cookie"
-    in_process = True
     cookie_only = True
 
     def __init__(self) -> None:

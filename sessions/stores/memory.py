@@ -62,7 +62,6 @@ class MemoryStore(SessionStore):
     """Session records in an ordered dict, least recently used first, bounded by bytes and swept."""
 
     name = "memory"
-    in_process = True
 
     def __init__(
         self,
