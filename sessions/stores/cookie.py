@@ -27,11 +27,11 @@ It must be used with an encrypting codec (``sessions.crypto.EncryptedCodec``):
 
 from __future__ import annotations
 
+import json
 import logging
 from json.encoder import encode_basestring
 from typing import Any
 
-from .. import values
 from ..ids import is_valid_session_id
 from ..memo import BoundedMemo
 from ..record import Journal, Meta, Record
@@ -124,7 +124,7 @@ class CookieStore(SessionStore):
 
 def _parse_payload(payload: str) -> tuple[str, Record] | None:
     try:
-        return _parse(values.loads(payload))  # json.loads, minus its wrapper (see values.loads)
+        return _parse(json.loads(payload))
     except (ValueError, TypeError, KeyError) as exc:
         log.debug("a decrypted cookie payload is not a session record: %s", exc)
         return None
