@@ -40,6 +40,7 @@ from .limits import session_cookie, size_limit
 from .record import Journal, Meta, Record
 from .session import Session
 from .stores.base import SessionStore
+from .stores.memory import MemoryStore
 
 log = logging.getLogger("sessions")
 T = TypeVar("T")
@@ -143,17 +144,16 @@ class SessionManager:
         }
         given = {name: value for name, value in options.items() if value is not KEEP}
         config = config or Config()
-        self.config = dataclasses.replace(config, **given) if given else config
+        config = dataclasses.replace(config, **given) if given else config
+        #: Where this manager's sessions live: the config's store, else a memory store of its own.
+        self.store: SessionStore = MemoryStore() if config.store is None else config.store
+        self.config = dataclasses.replace(config, store=self.store) if config.store is None else config
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
         self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
         #: The size limit of this manager's sessions, by whether their cookie is ``Secure``
         #: (which a cookie-only session's size counts); chosen once, from the config.
-        self._size_limits = {secure: size_limit(self.config, secure) for secure in (False, True)}
-
-    @property
-    def store(self) -> SessionStore:
-        return self.config.store
+        self._size_limits = {secure: size_limit(self.config, self.store, secure) for secure in (False, True)}
 
     def on_destroy(self, listener: DestroyListener) -> None:
         """Call ``listener(session_id)`` whenever a session is destroyed or found expired."""
