@@ -1,9 +1,10 @@
-"""A small bounded map from a cookie's text to what reading it once yielded.
+"""A bounded map: what was worked out once, kept for next time, up to a number of entries.
 
 A browser sends the same cookie value on every request until the cookie
 changes, so what a value opened as (decryption, parsing) can be kept and
-looked up instead of being worked out again. The keepers (``crypto`` and the
-cookie-only store) decide what may go in and re-check whatever depends on time
+looked up instead of being worked out again; the Redis store remembers which
+foreign keys it warned about. The keepers (``crypto``, the cookie-only store,
+the Redis store) decide what may go in and re-check whatever depends on time
 on every hit; this module only keeps the map bounded.
 """
 
@@ -17,11 +18,12 @@ V = TypeVar("V")
 
 
 class BoundedMemo(OrderedDict[K, V]):
-    """At most ``max_entries`` entries; the oldest goes first when a new one comes.
+    """At most ``max_entries`` entries; the first in order goes when a new one comes.
 
-    First in, first out rather than least recently used: a hit is then the
-    mapping's own ``get`` and nothing else, and a busy value evicted early is
-    simply worked out again and put back.
+    The order is insertion order (replacing a value does not renew it), so a
+    hit is the mapping's own ``get`` and nothing else, and a busy value evicted
+    early is simply worked out again and put back. A keeper that wants least
+    recently used order instead calls ``move_to_end(key)`` on each hit.
     """
 
     def __init__(self, max_entries: int) -> None:

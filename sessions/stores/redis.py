@@ -61,7 +61,6 @@ import logging
 import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -77,6 +76,7 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError, R
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
+from ..memo import BoundedMemo
 from ..record import VALUE_PREFIX, Journal, Meta, Record, well_formed
 from .base import SessionStore
 from .near_cache import NearCache
@@ -462,7 +462,7 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         self.cluster = cluster
         self._clock = clock
-        self._warned: OrderedDict[str, None] = OrderedDict()
+        self._warned: BoundedMemo[str, None] = BoundedMemo(FOREIGN_KEYS_REMEMBERED)
         # The cluster client has no waiting pool: a request past max_connections would fail at once,
         # so requests queue here instead, at most pool_timeout seconds, like the single server's.
         self._turns = asyncio.Semaphore(max_connections) if cluster else None
@@ -742,8 +742,6 @@ class RedisStore(SessionStore):
             self._warned.move_to_end(key)
             return
         self._warned[key] = None
-        if len(self._warned) > FOREIGN_KEYS_REMEMBERED:
-            self._warned.popitem(last=False)
         log.warning(
             "session %s in Redis is not a record this package wrote (%s): counted as no session",
             fingerprint(session_id),
