@@ -19,13 +19,13 @@ memory store and express-session's MemoryStore it does not grow without bound:
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import SessionGoneError, SessionTooLargeError
 from ..record import Journal, Meta, Record, apply_journal
+from ..throttled_log import ThrottledWarning
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.memory")
@@ -78,8 +78,13 @@ class MemoryStore(SessionStore):
         self._sweep_interval = sweep_interval
         self._clock = clock
         self._next_sweep = clock() + sweep_interval
-        self._unreported_evictions = 0
-        self._next_eviction_warning = -math.inf
+        self._evictions = ThrottledWarning(
+            log,
+            "memory store full (max_bytes=%d, %d sessions held): "
+            "least recently used sessions evicted since the last warning: %d",
+            EVICTION_WARNING_INTERVAL,
+            clock,
+        )
 
     def __len__(self) -> int:
         return len(self._records)
@@ -159,23 +164,7 @@ class MemoryStore(SessionStore):
             self._discard(next(iter(self._records)))
             evicted += 1
         if evicted:
-            self._report_evictions(evicted)
-
-    def _report_evictions(self, count: int) -> None:
-        """Log at WARNING, at most once per ``EVICTION_WARNING_INTERVAL``: a flood evicts on every request."""
-        self._unreported_evictions += count
-        now = self._clock()
-        if now < self._next_eviction_warning:
-            return
-        log.warning(
-            "memory store full (max_bytes=%d, %d sessions held): "
-            "least recently used sessions evicted since the last warning: %d",
-            self._max_bytes,
-            len(self._records),
-            self._unreported_evictions,
-        )
-        self._unreported_evictions = 0
-        self._next_eviction_warning = now + EVICTION_WARNING_INTERVAL
+            self._evictions.count(evicted, self._max_bytes, len(self._records))
 
 
 def _expired(meta: Meta, now: float) -> bool:

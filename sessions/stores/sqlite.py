@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint
 from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text, well_formed
+from ..throttled_log import ThrottledWarning
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.sqlite")
@@ -342,8 +343,9 @@ class SQLiteStore(SessionStore):
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = clock() + purge_interval
-        self._evicted_unreported = 0
-        self._next_eviction_report = 0.0
+        self._evictions = ThrottledWarning(
+            log, "%s is full (max_sessions=%d): evicted %d sessions nearest to expiry", purge_interval, clock
+        )
         self._changed_file_told: FileIdentity = None
         self._told_lock = threading.Lock()
         tell = self._tell_file_changed
@@ -439,21 +441,7 @@ class SQLiteStore(SessionStore):
                 " (SELECT rowid FROM sessions ORDER BY expires_at NULLS LAST LIMIT ?)",
                 (excess,),
             )
-            self._report_eviction(excess, max_sessions)
-
-    def _report_eviction(self, evicted: int, max_sessions: int) -> None:
-        """Log evictions at most once per ``purge_interval``: a flood evicts at every login."""
-        self._evicted_unreported += evicted
-        now = self._clock()
-        if now >= self._next_eviction_report:
-            log.warning(
-                "%s is full (max_sessions=%d): evicted %d sessions nearest to expiry",
-                self.path,
-                max_sessions,
-                self._evicted_unreported,
-            )
-            self._evicted_unreported = 0
-            self._next_eviction_report = now + self._purge_interval
+            self._evictions.count(excess, self.path, max_sessions)  # at most once per purge_interval
 
     def _take_record(self, db: sqlite3.Connection, namespace: str, session_id: str, journal: Journal) -> None:
         """Move (regenerate) and update the record's metadata; raise, having written nothing, if it is gone."""
