@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import SessionGoneError, SessionTooLargeError
+from ..memo import BoundedMemo
 from ..record import Journal, Meta, Record, apply_journal
 from ..throttled_log import ThrottledWarning
 from .base import SessionStore
@@ -59,7 +59,7 @@ def record_size(session_id: str, fields: dict[str, str]) -> int:
 
 
 class MemoryStore(SessionStore):
-    """Session records in an ordered dict, least recently used first, bounded by bytes and swept."""
+    """Session records, least recently used first, bounded by bytes (a ``BoundedMemo`` weighed by ``record_size``) and swept."""
 
     name = "memory"
 
@@ -72,8 +72,6 @@ class MemoryStore(SessionStore):
     ) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
-        self._records: OrderedDict[Key, Record] = OrderedDict()
-        self._bytes = 0  # record_size of every record, kept as records come and go
         self._max_bytes = max_bytes
         self._sweep_interval = sweep_interval
         self._clock = clock
@@ -85,6 +83,8 @@ class MemoryStore(SessionStore):
             EVICTION_WARNING_INTERVAL,
             clock,
         )
+        #: Least recently used first; weighed by ``record_size``, so their running total stays within ``max_bytes``.
+        self._records: BoundedMemo[Key, Record] = BoundedMemo(max_bytes, weigh=_weight, on_evict=self._evicted)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -92,7 +92,7 @@ class MemoryStore(SessionStore):
     @property
     def bytes_held(self) -> int:
         """The estimated bytes of every record held (``record_size`` summed), never above ``max_bytes``."""
-        return self._bytes
+        return self._records.weight
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
         key = (namespace, session_id)
@@ -116,9 +116,7 @@ class MemoryStore(SessionStore):
             raise SessionTooLargeError(size, self._max_bytes, what="session in the memory store")
         self._discard(source)
         self._discard((namespace, session_id))
-        self._make_room(size)
-        self._records[namespace, session_id] = Record(fields, journal.meta.copy())
-        self._bytes += size
+        self._records[namespace, session_id] = Record(fields, journal.meta.copy())  # evicts what must go
         return counted
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
@@ -150,21 +148,18 @@ class MemoryStore(SessionStore):
             self.sweep()
 
     def _discard(self, key: Key) -> bool:
-        """Remove a record and its bytes from the total; tell whether there was one."""
-        record = self._records.pop(key, None)
-        if record is None:
+        """Remove a record; tell whether there was one."""
+        if key not in self._records:
             return False
-        self._bytes -= record_size(key[1], record.fields)
+        del self._records[key]
         return True
 
-    def _make_room(self, size: int) -> None:
-        """Evict the least recently used records until ``size`` more bytes fit (``size`` <= the bound)."""
-        evicted = 0
-        while self._bytes + size > self._max_bytes:
-            self._discard(next(iter(self._records)))
-            evicted += 1
-        if evicted:
-            self._evictions.count(evicted, self._max_bytes, len(self._records))
+    def _evicted(self, count: int) -> None:
+        self._evictions.count(count, self._max_bytes, len(self._records))
+
+
+def _weight(key: Key, record: Record) -> int:
+    return record_size(key[1], record.fields)
 
 
 def _expired(meta: Meta, now: float) -> bool:
