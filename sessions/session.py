@@ -286,6 +286,34 @@ class Session:
         self._consumed.update(names)
         return [read_message(values.unpack(readable[name])) for name in names]
 
+    def _has_unsaved_consumption(self) -> bool:
+        """Tell whether a flash read in this request is still in the store."""
+        return bool(self._consumed) and any(name in self._fields for name in self._consumed)
+
+    def _spend_consumed(self) -> None:
+        """Delete the consumed flashes (the save sends the deletes), keeping them readable in this request."""
+        for name in self._consumed:
+            stored = self._fields.get(name)
+            if stored is not None:
+                self._spent[name] = stored
+                self._remove(name)
+        self._consumed = set()
+
+    def _flash_text(self, name: str) -> str | None:
+        """The stored text of a flash readable in this request, or ``None``."""
+        stored = self._fields.get(name)
+        return self._spent.get(name) if stored is None else stored
+
+    def _readable_flashes(self) -> dict[str, str]:
+        """Every flash readable in this request, name to stored text (fields first, then spent ones)."""
+        readable = {name: text for name, text in self._fields.items() if name.startswith(FLASH_PREFIX)}
+        readable.update(self._spent)
+        return readable
+
+    def _flash_names(self) -> list[str]:
+        """Every flash readable in this request (``_spent`` never overlaps ``_fields``)."""
+        return [name for name in self._fields if name.startswith(FLASH_PREFIX)] + list(self._spent)
+
     # -- Python conveniences ------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
@@ -418,31 +446,3 @@ class Session:
             if text != self._fields.get(name):
                 self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
                 self._journal.note_set(name, self._fields[name])
-
-    def _has_unsaved_consumption(self) -> bool:
-        """Tell whether a flash read in this request is still in the store."""
-        return bool(self._consumed) and any(name in self._fields for name in self._consumed)
-
-    def _spend_consumed(self) -> None:
-        """Delete the consumed flashes (the save sends the deletes), keeping them readable in this request."""
-        for name in self._consumed:
-            stored = self._fields.get(name)
-            if stored is not None:
-                self._spent[name] = stored
-                self._remove(name)
-        self._consumed = set()
-
-    def _flash_text(self, name: str) -> str | None:
-        """The stored text of a flash readable in this request, or ``None``."""
-        stored = self._fields.get(name)
-        return self._spent.get(name) if stored is None else stored
-
-    def _readable_flashes(self) -> dict[str, str]:
-        """Every flash readable in this request, name to stored text (fields first, then spent ones)."""
-        readable = {name: text for name, text in self._fields.items() if name.startswith(FLASH_PREFIX)}
-        readable.update(self._spent)
-        return readable
-
-    def _flash_names(self) -> list[str]:
-        """Every flash readable in this request (``_spent`` never overlaps ``_fields``)."""
-        return [name for name in self._fields if name.startswith(FLASH_PREFIX)] + list(self._spent)

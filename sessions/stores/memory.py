@@ -59,7 +59,7 @@ def record_size(session_id: str, fields: dict[str, str]) -> int:
 
 
 class MemoryStore(SessionStore):
-    """Session records, least recently used first, bounded by bytes (a ``BoundedMemo`` weighed by ``record_size``) and swept."""
+    """Session records, least recently used first, bounded by bytes (a ``BoundedMemo`` of ``record_size``) and swept."""
 
     name = "memory"
 
