@@ -57,8 +57,4 @@ def unpack(stored: str) -> Any:
 
 def dumps(value: Any) -> str:
     """Return compact JSON for a value already known to be valid."""
-    # Counters, on every increment: an int's JSON is its decimal text (str() 0.1 µs against
-    # the encoder's 1.5 µs; write-memory 1,218k -> 1,184k instructions per request).
-    if type(value) is int:
-        return str(value)
     return _dumps(value)
