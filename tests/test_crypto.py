@@ -276,7 +276,7 @@ def flip_unused_bit(last_char: str) -> str:
         ("not base64!", "not URL-safe base64"),
         (VALID[:-1] + flip_unused_bit(VALID[-1]), "not canonical URL-safe base64"),  # same bytes, other spelling
         ("AQ", "too short"),
-        (b64(b"\x02" + unb64(VALID)[1:]), "unknown format version"),
+        (b64(b"\x03" + unb64(VALID)[1:]), "unknown format version"),
     ],
 )
 def test_refusals_are_logged_at_debug_with_a_reason_and_without_the_value(caplog, value, reason):
