@@ -177,7 +177,9 @@ class KeyRing:
         siv_key = _hkdf(material, b"sessions.crypto/v2 AES-256-GCM-SIV key", 32)
         gcm_key = _hkdf(material, b"sessions.crypto/v1 AES-256-GCM key", 32)
         key_id = _hkdf(material, b"sessions.crypto/v1 key id", KEY_ID_BYTES)
-        return _Key(key_id, AESGCMSIV(siv_key), bytes([VERSION]) + key_id, AESGCM(gcm_key), bytes([GCM_VERSION]) + key_id)
+        return _Key(
+            key_id, AESGCMSIV(siv_key), bytes([VERSION]) + key_id, AESGCM(gcm_key), bytes([GCM_VERSION]) + key_id
+        )
 
     @property
     def newest(self) -> _Key:

@@ -11,11 +11,11 @@ import struct
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sessions import Decoded, EncryptedCodec, KeyRing, SessionTooLargeError
 from sessions.crypto import (
@@ -393,7 +393,9 @@ def gcm_value(secret: str, cookie_name: str, payload: str, issued_at: int) -> st
     header = b"\x01" + hkdf(b"sessions.crypto/v1 key id", 4)
     nonce = os.urandom(12)
     plaintext = struct.pack(">Q", issued_at) + payload.encode()
-    sealed = AESGCM(hkdf(b"sessions.crypto/v1 AES-256-GCM key", 32)).encrypt(nonce, plaintext, header + cookie_name.encode())
+    sealed = AESGCM(hkdf(b"sessions.crypto/v1 AES-256-GCM key", 32)).encrypt(
+        nonce, plaintext, header + cookie_name.encode()
+    )
     return b64(header + nonce + sealed)
 
 
