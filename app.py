@@ -145,6 +145,9 @@ def make_app(
         static_handler_class=StaticFiles,  # serves /static/ and /favicon.ico (Tornado adds their routes)
         default_handler_class=NotFound,  # a 404 in the site's layout for a browser
         xsrf_cookies=True,
+        # Tornado's own check of POST and the other unsafe methods, before any handler code: Sec-Fetch-Site,
+        # else Origin against Host. The app's Fetch Metadata guard (which also covers its state-changing GETs) stays.
+        cross_origin_protection=True,
         cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
         xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
         session_store=store,
