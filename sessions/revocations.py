@@ -20,7 +20,7 @@ logged in or not: ``destroy_all()``.
 ``SQLiteRevocations`` keeps the table in a SQLite file, so every process of
 one machine that opens the same file sees a revocation at once. Processes on
 several machines need a table they all reach: implement ``Revocations`` over
-the database they share (two small methods).
+the database they share (two small coroutines).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ _EVERYONE = "*"
 
 
 class Revocations(Protocol):
-    """Where the "valid after" times live."""
+    """Where the "valid after" times live: coroutines, so a table over the network need not block the loop."""
 
-    def revoke(self, namespace: str, user: str | None) -> float:
+    async def revoke(self, namespace: str, user: str | None) -> float:
         """Refuse every cookie of ``user`` (``None``: of everyone) in ``namespace`` written until now; return now."""
         ...
 
-    def valid_after(self, namespace: str, user: str | None) -> float | None:
+    async def valid_after(self, namespace: str, user: str | None) -> float | None:
         """The latest revocation that covers ``user`` (theirs or the namespace's), or ``None``."""
         ...
 
@@ -49,8 +49,8 @@ class Revocations(Protocol):
 class SQLiteRevocations:
     """``Revocations`` in a SQLite file (``":memory:"``: this process only).
 
-    Its reads are synchronous: one indexed lookup of a small table in the page
-    cache, far shorter than handing it to a thread would cost. A revocation
+    Its coroutines never wait: each is one indexed statement on a small table
+    in the page cache, far shorter than handing it to a thread would cost. A revocation
     only ever moves a time forward, so two processes revoking at once keep the
     later time.
     """
@@ -66,7 +66,7 @@ class SQLiteRevocations:
             " PRIMARY KEY (namespace, who)) WITHOUT ROWID"
         )
 
-    def revoke(self, namespace: str, user: str | None) -> float:
+    async def revoke(self, namespace: str, user: str | None) -> float:
         now = self._clock()
         self._db.execute(
             "INSERT INTO revoked_sessions VALUES (?, ?, ?) ON CONFLICT (namespace, who)"
@@ -75,7 +75,7 @@ class SQLiteRevocations:
         )
         return now
 
-    def valid_after(self, namespace: str, user: str | None) -> float | None:
+    async def valid_after(self, namespace: str, user: str | None) -> float | None:
         row = self._db.execute(
             "SELECT max(valid_after) FROM revoked_sessions WHERE namespace = ? AND who IN (?, ?)",
             (namespace, _EVERYONE, _who(user)),

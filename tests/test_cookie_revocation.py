@@ -150,7 +150,6 @@ async def test_revoking_one_user_leaves_other_users_and_other_namespaces(
     clock.advance(1)
     await client.get("/one/everywhere")
     assert text(await other_client.get("/two/who")) == "user=bob role=customer note=None"
-    SQLiteRevocations(":memory:")  # an unrelated table changes nothing
     assert text(await other_client.get("/one/who")) == "user=bob role=customer note=None"
 
 
@@ -178,23 +177,26 @@ async def test_a_revocation_written_by_another_process_is_seen_at_once(
     clock.advance(1)
     program = (
         "import sys; from sessions import SQLiteRevocations\n"
-        "SQLiteRevocations(sys.argv[1], clock=lambda: float(sys.argv[2])).revoke('app', 'ann')\n"
+        "import asyncio\n"
+        "table = SQLiteRevocations(sys.argv[1], clock=lambda: float(sys.argv[2]))\n"
+        "asyncio.run(table.revoke('app', 'ann'))\n"
     )
     subprocess.run([sys.executable, "-c", program, revocations_file, str(clock())], cwd=HERE, check=True, timeout=60)
     assert text(await client.get("/one/who")) == "user=None role=None note=None"
 
 
-def test_a_revocation_only_moves_forward(tmp_path: Path):
+@pytest.mark.gen_test
+async def test_a_revocation_only_moves_forward(tmp_path: Path):
     times = iter([100.0, 50.0, 50.0, 60.0])
     table = SQLiteRevocations(str(tmp_path / "r.sqlite3"), clock=lambda: next(times))
-    table.revoke("app", "ann")
-    table.revoke("app", "ann")  # a second process whose clock is behind
-    assert table.valid_after("app", "ann") == 100.0
-    assert table.valid_after("app", "bob") is None and table.valid_after("other", "ann") is None
-    table.revoke("app", None)
-    assert table.valid_after("app", "bob") == 50.0
-    table.revoke("app", "*")  # a user named like the namespace-wide key is still one user
-    assert table.valid_after("app", "carol") == 50.0
+    await table.revoke("app", "ann")
+    await table.revoke("app", "ann")  # a second process whose clock is behind
+    assert await table.valid_after("app", "ann") == 100.0
+    assert await table.valid_after("app", "bob") is None and await table.valid_after("other", "ann") is None
+    await table.revoke("app", None)
+    assert await table.valid_after("app", "bob") == 50.0
+    await table.revoke("app", "*")  # a user named like the namespace-wide key is still one user
+    assert await table.valid_after("app", "carol") == 50.0
     table.close()
 
 

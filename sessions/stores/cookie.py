@@ -92,7 +92,7 @@ class CookieStore(SessionStore):
                 "remove their secret from the key ring to end them all"
             )
             return
-        self.revocations.revoke(namespace, None)
+        await self.revocations.revoke(namespace, None)
 
     async def destroy_user(self, namespace: str, user: str) -> list[str]:
         """Refuse every cookie of ``user`` written until now, given a revocations table.
@@ -104,7 +104,7 @@ class CookieStore(SessionStore):
                 "cookie sessions cannot be revoked without a revocations table: destroy_user(%r) ends none", user
             )
         else:
-            self.revocations.revoke(namespace, user)
+            await self.revocations.revoke(namespace, user)
         return []
 
     async def open(self, namespace: str, payload: str) -> tuple[str, Record] | None:
@@ -116,7 +116,7 @@ class CookieStore(SessionStore):
             log.debug("a cookie of namespace %r was sent to namespace %r: refused", bound_to, namespace)
             return None
         if self.revocations is not None:
-            valid_after = self.revocations.valid_after(namespace, record.meta.user)
+            valid_after = await self.revocations.valid_after(namespace, record.meta.user)
             if valid_after is not None and record.meta.touched <= valid_after:
                 log.info("a cookie-only session written before its user's (or namespace's) revocation: refused")
                 return None
