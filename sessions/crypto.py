@@ -151,6 +151,10 @@ class KeyRing:
     old key keep working and are re-issued under the newest one on their next
     response. Remove an old secret once every value made with it has expired
     (or at once, to log everybody out).
+
+    A secret that is easy to guess is refused with ``ValueError`` (see
+    ``weakness``): the key id each cookie carries lets anyone holding one
+    cookie test guesses of the secret offline.
     """
 
     def __init__(self, secrets_newest_first: Sequence[str | bytes]) -> None:
