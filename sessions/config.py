@@ -110,6 +110,11 @@ class Config:
                 f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
                 "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
             )
+        if self.store.cookie_only and self.absolute_timeout is None:
+            raise ValueError(
+                f"the {self.store.name} store needs an absolute_timeout: a copy of its cookie re-issues itself "
+                "on every save, so nothing else ends it (absolute_timeout=timedelta(hours=8) is the default)"
+            )
 
     def _check_types(self) -> None:
         """Refuse a value of the wrong type here, naming the option, rather than deep in a request."""
