@@ -140,7 +140,7 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
     session_id = new_session_id()
     await redis_store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": '"1"'}))
     await subscribed(redis_store)
-    execute = redis_store._direct.execute
+    execute = redis_store._pool.execute
 
     async def reply_then_a_write_elsewhere(*args):
         reply = await execute(*args)  # what Redis held when it ran the HGETALL
@@ -150,9 +150,9 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
             await wait_until(lambda: redis_store.near_cache._ticks > ticks)  # the invalidation came first
         return reply
 
-    redis_store._direct.execute = reply_then_a_write_elsewhere
+    redis_store._pool.execute = reply_then_a_write_elsewhere
     stale = await redis_store.load(NS, session_id)
-    redis_store._direct.execute = execute
+    redis_store._pool.execute = execute
 
     assert stale.fields == {"v:a": '"1"'}  # that request read before the write: fine
     assert key(session_id) not in redis_store.near_cache._entries

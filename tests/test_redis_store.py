@@ -154,3 +154,26 @@ async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_
     assert [record.fields for record in records] == [{"v:a": "1"}] * 50
     assert raw.info("clients")["connected_clients"] == 1 + 3  # ours, and the store's three
     await store.close()
+
+
+@pytest.mark.parametrize(
+    "url, error, wanted",
+    [
+        (None, TypeError, "wants the URL of a Redis as a str"),
+        (6379, TypeError, "not int"),
+        ("localhost:6379", ValueError, "scheme is 'localhost'"),
+        ("127.0.0.1:6379", ValueError, "without a scheme"),
+        ("http://127.0.0.1:6379/0", ValueError, "scheme is 'http'"),
+        ("", ValueError, "without a scheme"),
+    ],
+)
+def test_what_is_no_redis_url_is_refused_saying_what_is_wanted(url, error, wanted):
+    with pytest.raises(error, match="redis://127.0.0.1:6379/0") as refused:
+        RedisStore(url)
+    assert wanted in str(refused.value)
+
+
+def test_a_refused_url_is_not_repeated_it_may_hold_a_password():
+    with pytest.raises(ValueError) as refused:
+        RedisStore("http://:hunter2@127.0.0.1:6379/0")
+    assert "hunter2" not in str(refused.value)

@@ -74,6 +74,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
@@ -343,15 +344,22 @@ def _record(fields: dict[str, str]) -> Record | None:
     return record if well_formed(record) else None
 
 
-async def _take_turn(turns: asyncio.Semaphore, timeout: float | None) -> None:
-    """Take one of ``turns``, waiting at most ``timeout`` seconds for it (``TimeoutError`` past that).
+#: The URL schemes redis-py connects with (``unix://`` for a socket path; a cluster needs one of the other two).
+URL_SCHEMES = ("redis", "rediss", "unix")
 
-    When one is free it is taken at once: ``wait_for`` would wrap even that in a Task of its own.
+
+def _check_url(url: object) -> None:
+    """Refuse what is no Redis URL in words that say what is wanted, before redis-py fails on it obscurely.
+
+    The message never repeats the URL: it may hold a password.
     """
-    if turns.locked():
-        await asyncio.wait_for(turns.acquire(), timeout)
-    else:
-        await turns.acquire()
+    example = "like 'redis://127.0.0.1:6379/0'"
+    if not isinstance(url, str):
+        raise TypeError(f"RedisStore wants the URL of a Redis as a str, {example}, not {type(url).__name__}")
+    scheme = urlsplit(url).scheme
+    if scheme not in URL_SCHEMES:
+        got = f"one whose scheme is '{scheme}'" if scheme else "one without a scheme"
+        raise ValueError(f"RedisStore wants a URL starting with redis://, rediss:// or unix://, {example}; got {got}")
 
 
 class PoolExhaustedError(RedisConnectionError):
@@ -359,11 +367,35 @@ class PoolExhaustedError(RedisConnectionError):
 
 
 class _WaitingPool(redis.asyncio.BlockingConnectionPool):
-    """redis-py's waiting pool, with a wait that runs out worded for the log.
+    """redis-py's waiting pool, the one limit on a store's connections, and how the store runs a command on it.
 
     Plain ``ConnectionPool`` raises "Too many connections" as soon as its cap is
-    reached, so a burst of requests became a burst of 503s; this one queues them.
+    reached, so a burst of requests became a burst of 503s; this one queues them,
+    and words a wait that runs out for the log.
     """
+
+    async def execute(self, *args: str | int) -> object:
+        """Send one command on a connection of the pool and return Redis's reply (``ResponseError`` if refused).
+
+        ``client.execute_command`` does the same through redis-py's retry wrapper,
+        command hooks and reply callbacks, none of which the store uses (it retries
+        nothing: a save that timed out may have run). Borrowing from the pool keeps
+        what matters: ``get_connection`` checks a connection Redis closed while it
+        sat idle (a restart, ``CLIENT KILL``, Redis's idle timeout) and connects it
+        again, its health check applies, and a connection whose command failed is
+        closed before it goes back, so the next borrower connects afresh.
+        """
+        connection = await self.get_connection()
+        try:
+            await connection.send_command(*args)
+            return await connection.read_response()
+        except ResponseError:
+            raise  # Redis answered in full: the connection is in step and stays open
+        except BaseException:
+            await connection.disconnect(nowait=True)  # a reply may be left unread, or the socket dead
+            raise
+        finally:
+            await self.release(connection)
 
     async def get_connection(self, *args: object, **kwargs: object) -> AbstractConnection:
         try:
@@ -376,64 +408,6 @@ class _WaitingPool(redis.asyncio.BlockingConnectionPool):
             raise PoolExhaustedError(
                 f"all {self.max_connections} connections of the pool stayed busy for {self.timeout} s"
             ) from exc
-
-
-class _DirectConnections:
-    """The connections loads, saves and destroys run on: redis-py ``Connection`` objects, used directly.
-
-    ``client.execute_command`` costs about twice the command itself: redis-py's
-    pool takes a lock, a timeout and a readiness check per borrow, and the call
-    goes through the retry wrapper and the observability hooks. Used directly,
-    one HGETALL took 30 µs of client CPU instead of 57 µs (3,000 in a row), and
-    write-redis (a near-cache miss and a save per request) went from 2,222k to
-    1,912k instructions per request, 0.40 to 0.46 of bare Tornado (bench/instructions.py).
-    What the pool gave is kept: connections are redis-py's own (the URL's TLS,
-    AUTH and database, its timeouts, connecting again after a failure), at most
-    ``max_connections`` are busy, a request waits up to ``pool_timeout`` for one,
-    and nothing is retried (a failed command disconnects its connection).
-    """
-
-    def __init__(
-        self, make_connection: Callable[[], AbstractConnection], max_connections: int, timeout: float | None
-    ) -> None:
-        """``timeout``: seconds a command waits for a free connection (``None``: as long as it takes)."""
-        self._make_connection = make_connection
-        self._idle: list[AbstractConnection] = []
-        self._made: list[AbstractConnection] = []
-        self._turns = asyncio.Semaphore(max_connections)
-        self._max_connections = max_connections
-        self._timeout = timeout
-
-    async def execute(self, *args: str | int) -> object:
-        """Send one command and return Redis's reply (``ResponseError`` if Redis refused it)."""
-        try:
-            await _take_turn(self._turns, self._timeout)
-        except TimeoutError:
-            raise PoolExhaustedError(
-                f"all {self._max_connections} connections of the pool stayed busy for {self._timeout} s"
-            ) from None
-        connection = self._idle.pop() if self._idle else self._new_connection()
-        try:
-            if connection.is_connected and await connection.can_read():
-                # Closed by Redis while idle (a restart, its idle timeout): what redis-py's pool checks too.
-                await connection.disconnect(nowait=True)
-            if not connection.is_connected:
-                await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-            # redis-py disconnects the connection on any failure of these two, never on a ResponseError.
-            await connection.send_command(*args, check_health=False)
-            return await connection.read_response()
-        finally:
-            self._idle.append(connection)
-            self._turns.release()
-
-    def _new_connection(self) -> AbstractConnection:
-        connection = self._make_connection()
-        self._made.append(connection)
-        return connection
-
-    async def close(self) -> None:
-        for connection in self._made:
-            await connection.disconnect()
 
 
 class RedisStore(SessionStore):
@@ -459,24 +433,25 @@ class RedisStore(SessionStore):
         ``near_cache``: keep up to ``near_cache_size`` loaded records in this process, invalidated by
         Redis (see the module's docstring); always off on a cluster.
         """
+        _check_url(url)
         self.prefix = prefix
         self.cluster = cluster
         self._clock = clock
         self._warned: OrderedDict[str, None] = OrderedDict()
-        # The cluster client has no waiting pool: a request past max_connections would fail at once,
-        # so requests queue here instead, at most pool_timeout seconds, like the single server's.
+        # The cluster client has no waiting pool (a command past a node's max_connections fails at once):
+        # on a cluster, the store's one limit is this semaphore, which lets at most max_connections
+        # commands run at once, so no node's cap is ever reached, and queues the rest up to pool_timeout.
         self._turns = asyncio.Semaphore(max_connections) if cluster else None
         self._pool_timeout = pool_timeout
         self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
-        self._direct: _DirectConnections | None = None
+        self._pool: _WaitingPool | None = None
         self.near_cache: NearCache | None = None
         if cluster:
             self._client, self._where = self._cluster_client(url, timeout, max_connections)
         else:
             client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
             self._client = client
-            pool = cast(_WaitingPool, client.connection_pool)
-            self._direct = _DirectConnections(pool.make_connection, pool.max_connections, pool.timeout)
+            self._pool = pool = cast(_WaitingPool, client.connection_pool)
             if near_cache:
                 resp2 = {**pool.connection_kwargs, "protocol": 2}  # invalidations as pub/sub messages
                 self.near_cache = NearCache(lambda: pool.connection_class(**resp2), prefix, near_cache_size, clock)
@@ -499,6 +474,9 @@ class RedisStore(SessionStore):
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+            # Maintenance notifications (pushed by Redis Enterprise and Redis Cloud before a failover) are off:
+            # with them on, redis-py 8.1's pool hands out a connection Redis closed while it sat idle.
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         kwargs = pool.connection_kwargs
         where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
@@ -567,9 +545,9 @@ class RedisStore(SessionStore):
     async def destroy(self, namespace: str, session_id: str) -> bool:
         key = self._key(namespace, session_id)
         with self._invalidating(key):
-            if self._direct is None:
+            if self._pool is None:
                 return await self._call(self._client.delete(key)) > 0
-            return cast(int, await self._call(self._direct.execute("DEL", key))) > 0
+            return cast(int, await self._call(self._pool.execute("DEL", key))) > 0
 
     async def destroy_all(self, namespace: str) -> None:
         try:
@@ -598,8 +576,6 @@ class RedisStore(SessionStore):
     async def close(self) -> None:
         if self.near_cache is not None:
             await self.near_cache.close()
-        if self._direct is not None:
-            await self._direct.close()
         await self._client.aclose()
 
     # -- internals ------------------------------------------------------------
@@ -694,10 +670,10 @@ class RedisStore(SessionStore):
     async def _hash_fields(self, key: str) -> dict[str, str] | None:
         """The fields of the hash at ``key`` (none if there is no key), or ``None`` if the key holds another type."""
         try:
-            if self._direct is None:
+            if self._pool is None:
                 # The client decodes replies (decode_responses=True), which redis-py's types cannot follow.
                 return cast(dict[str, str], await self._client.hgetall(key))
-            reply = await self._direct.execute("HGETALL", key)
+            reply = await self._pool.execute("HGETALL", key)
         except ResponseError as exc:
             if str(exc).startswith("WRONGTYPE"):
                 return None
@@ -709,14 +685,14 @@ class RedisStore(SessionStore):
 
     async def _run_script(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
         """Run one of our scripts by its SHA, loading it first if Redis does not know it (it then did not run)."""
-        if self._direct is None:
+        if self._pool is None:
             return await script(keys=keys, args=args)
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
-            return await self._direct.execute(*command)
+            return await self._pool.execute(*command)
         except NoScriptError:  # Redis restarted, or SCRIPT FLUSH: the script ran nowhere
-            await self._direct.execute("SCRIPT", "LOAD", cast(str, script.script))
-            return await self._direct.execute(*command)
+            await self._pool.execute("SCRIPT", "LOAD", cast(str, script.script))
+            return await self._pool.execute(*command)
 
     @contextmanager
     def _invalidating(self, *keys: str) -> Iterator[None]:
@@ -762,7 +738,10 @@ class RedisStore(SessionStore):
         """Run ``operation`` once fewer than ``max_connections`` others run, waiting at most ``pool_timeout``."""
         assert self._turns is not None
         try:
-            await _take_turn(self._turns, self._pool_timeout)
+            if self._turns.locked():
+                await asyncio.wait_for(self._turns.acquire(), self._pool_timeout)
+            else:  # free: taken at once, without the Task of its own that wait_for would make
+                await self._turns.acquire()
         except TimeoutError:
             close = getattr(operation, "close", None)
             if close is not None:
