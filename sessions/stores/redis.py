@@ -24,7 +24,8 @@ Otherwise one round trip each way: a load is one ``HGETALL``; a save is one Lua 
 exists (or moves it from the previous ID on regenerate) and otherwise writes
 nothing, so a request that ends after a logout cannot bring the session back;
 then it applies the journal in ``apply_journal``'s order, computing increments
-in Redis with ``increment_text``'s counting rule, and sets the TTL.
+in Redis with ``increment_text``'s counting rule (exactly, at any size, as Python
+does: on decimal text, not on Lua's doubles), and sets the TTL.
 
 The TTL is sent as "milliseconds from now" computed with the store's clock, not
 as an absolute time: the app's clock and the Redis host's clock never need to
@@ -90,8 +91,6 @@ log = logging.getLogger("sessions.store.redis")
 META_FIELD = "__meta__"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
-# Lua numbers are doubles: counters are exact up to 2^53 in magnitude, and the
-# script refuses (before writing anything) an increment beyond that.
 # A key holds one of our sessions when it is a hash whose __meta__ is a JSON object
 # with a numeric "created"; anything else under our prefix (another program's
 # string, list, set or hash) is no session. Both scripts start with this function.
@@ -167,53 +166,110 @@ local function is_value(name)
   return string.sub(name, 1, #value_prefix) == value_prefix
 end
 
--- The counting rule of sessions.record.increment_text: the stored JSON (after an
--- optional "!" immutable mark) counts when it is a number (truncated toward
--- zero) or a string of decimal digits; anything else counts as 0.
+-- Counters are integers of any size, as Python's: decimal text added digit by digit
+-- (a Lua number is a double, exact only up to 2^53).
+local function sign_and_digits(text)  -- '[+-]?digits' -> negative?, the digits without leading zeros
+  local sign, digits = string.match(text, '^([+-]?)0*(%d*)$')
+  if digits == '' then
+    return false, '0'
+  end
+  return sign == '-', digits
+end
+
+local function smaller(a, b)  -- digits without leading zeros; bytes compared, whatever Redis's locale
+  if #a ~= #b then
+    return #a < #b
+  end
+  for k = 1, #a do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return false
+end
+
+local function sum_of(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1], carry = d % 10, (d >= 10 and 1 or 0)
+    i, j = i - 1, j - 1
+  end
+  return string.reverse(table.concat(out))
+end
+
+local function difference_of(a, b)  -- a >= b
+  local out, borrow, j = {}, 0, #b
+  for i = #a, 1, -1 do
+    local d = string.byte(a, i) - 48 - borrow - (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1], borrow = d % 10, (d < 0 and 1 or 0)
+    j = j - 1
+  end
+  local digits = string.gsub(string.reverse(table.concat(out)), '^0+', '')
+  return digits == '' and '0' or digits
+end
+
+local function add(x, y)
+  local x_negative, x_digits = sign_and_digits(x)
+  local y_negative, y_digits = sign_and_digits(y)
+  local negative, digits
+  if x_negative == y_negative then
+    negative, digits = x_negative, sum_of(x_digits, y_digits)
+  elseif smaller(x_digits, y_digits) then
+    negative, digits = y_negative, difference_of(y_digits, x_digits)
+  else
+    negative, digits = x_negative, difference_of(x_digits, y_digits)
+  end
+  return (negative and digits ~= '0') and ('-' .. digits) or digits
+end
+
+-- The counting rule of sessions.record.increment_text, as decimal text: the stored
+-- JSON (after an optional "!" immutable mark) counts when it is a number (truncated
+-- toward zero) or a string of decimal digits; anything else counts as 0.
 local function counter(text)
   if not text then
-    return 0
+    return '0'
   end
   if string.sub(text, 1, 1) == '!' then
     text = string.sub(text, 2)
   end
+  if string.match(text, '^%-?[1-9]%d*$') or string.match(text, '^%-?0$') then
+    return text  -- a JSON integer, exact however long (cjson would round it to a double)
+  end
   local ok, value = pcall(cjson.decode, text)
   if not ok then
-    return 0
+    return '0'
   end
   if type(value) == 'number' then
     if value ~= value or value == math.huge or value == -math.huge then
-      return 0
+      return '0'
     end
     if value >= 0 then
-      return math.floor(value)
+      value = math.floor(value)
+    else
+      value = math.ceil(value)
     end
-    return math.ceil(value)
+    return string.format('%.0f', value)  -- every digit of the integral double, as Python's int(float)
   end
   if type(value) == 'string' and string.match(value, '^[+-]?%d+$') then
-    return tonumber(value)
+    return value
   end
-  return 0
+  return '0'
 end
 
--- Step 4's increments are computed here, before the first write, so a refusal writes
--- nothing; each counts from what steps 1-3 leave (a set, else nothing if deleted or
--- cleared, else the stored text), so the result is apply_journal's.
-local limit = 2 ^ 53
+-- Step 4's increments are computed here, before the first write; each counts from
+-- what steps 1-3 leave (a set, else nothing if deleted or cleared, else the stored
+-- text), so the result is apply_journal's.
 local reply = {1}
 for i = at, #ARGV, 2 do
-  local name, delta = ARGV[i], tonumber(ARGV[i + 1])
+  local name = ARGV[i]
   local current = set[name]
   if current == nil and exists and not deleted[name] and not (clear and is_value(name)) then
     current = redis.call('HGET', source, name)
   end
-  local start = counter(current)
-  local total = start + delta
-  if math.abs(start) >= limit or math.abs(delta) >= limit or math.abs(total) >= limit then
-    return redis.error_reply('counter ' .. name .. ' is beyond 2^53, the exact range of Redis scripts')
-  end
   reply[#reply + 1] = name
-  reply[#reply + 1] = string.format('%d', total)
+  reply[#reply + 1] = add(counter(current), ARGV[i + 1])
 end
 
 if exists and source ~= key then
