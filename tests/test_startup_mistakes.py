@@ -87,7 +87,7 @@ def test_a_redis_url_without_a_scheme_is_refused_with_an_example():
     output = assert_one_line_error(
         *start("--store=redis", "--redis-url=hunter2@localhost:6379"),
         "--redis-url: RedisStore wants a URL starting with redis://",
-        "'redis://127.0.0.1:6379/0'",
+        "like redis://HOST:PORT/DB",
     )
     assert "hunter2" not in output
 
