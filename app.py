@@ -185,7 +185,10 @@ def store_from_options() -> SessionStore:
         startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
-        return RedisStore(options.redis_url, cluster=options.redis_cluster)
+        try:
+            return RedisStore(options.redis_url, cluster=options.redis_cluster)
+        except ValueError as error:  # not a Redis URL; the message never repeats it (it may hold a password)
+            raise startup.StartupError(f"--redis-url: {error}") from None
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 

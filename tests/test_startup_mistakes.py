@@ -88,6 +88,15 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
     assert "hunter2" not in output
 
 
+def test_a_redis_url_without_a_scheme_is_refused_with_an_example():
+    output = assert_one_line_error(
+        *start("--store=redis", "--redis-url=hunter2@localhost:6379"),
+        "--redis-url: RedisStore wants a URL starting with redis://",
+        "like redis://HOST:PORT/DB",
+    )
+    assert "hunter2" not in output
+
+
 def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
     missing = tmp_path / "no-such-directory"
     assert_one_line_error(
