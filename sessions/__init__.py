@@ -28,6 +28,7 @@ from .ids import new_session_id
 from .manager import SessionManager
 from .mixin import SessionMixin
 from .record import Journal, Meta, Record, apply_journal
+from .revocations import Revocations, SQLiteRevocations
 from .session import Session
 from .stores.base import SessionStore
 from .stores.cookie import CookieStore
@@ -54,6 +55,8 @@ __all__ = [
     "Meta",
     "PlainCodec",
     "Record",
+    "Revocations",
+    "SQLiteRevocations",
     "SQLiteStore",
     "Session",
     "SessionDestroyedError",

@@ -105,10 +105,20 @@ class Config:
             raise ValueError("SameSite=None cookies must be Secure")
         if self.cookie_name.startswith("__Host-") and (self.cookie.domain or self.cookie.path != "/"):
             raise ValueError("a __Host- cookie must have no domain and path '/'")
-        if self.store is not None and self.store.cookie_only and isinstance(self.codec, PlainCodec):
+        if self.store is not None and self.store.cookie_only:
+            self._check_cookie_only(self.store)
+
+    def _check_cookie_only(self, store: SessionStore) -> None:
+        """A store that keeps the whole session in the cookie needs it encrypted, and ended by a timeout."""
+        if isinstance(self.codec, PlainCodec):
             raise ValueError(
-                f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
+                f"the {store.name} store keeps the whole session in the cookie: configure an encrypting "
                 "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
+            )
+        if self.absolute_timeout is None:
+            raise ValueError(
+                f"the {store.name} store needs an absolute_timeout: a copy of its cookie re-issues itself "
+                "on every save, so nothing else ends it (absolute_timeout=timedelta(hours=8) is the default)"
             )
 
     def _check_types(self) -> None:

@@ -428,7 +428,7 @@ class SessionManager:
             journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
         session.saved(counted)
-        payload = self.store.payload(session.id, session.record(journal.meta))
+        payload = self.store.payload(self.namespace, session.id, session.record(journal.meta))
         if state.expiry_changed:
             state.browser_payload = None  # the browser's cookie has the old Max-Age
         state.payload, state.previous_id, state.expiry_changed = payload, None, False
