@@ -42,6 +42,7 @@ SCRIPT_COMMANDS = {
     "sadd",
     "srem",
     "pttl",
+    "sismember",  # is the session being logged out everywhere?
 }
 
 

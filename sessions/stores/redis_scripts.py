@@ -62,16 +62,28 @@ end
 #            keys, when it has a user     ARGV[5]  VALUE_PREFIX, for the clear
 #            (on one server only: on a    ARGV[6]  D, how many deletes follow
 #            cluster INDEX_USER does it)  ARGV[7]  S, how many sets follow
-#                                         ARGV[8...]  D names, then S name/text pairs,
+#                                         ARGV[8]  what the key of a user's sessions
+#                                                  being destroyed starts with (the user
+#                                                  follows); '' on a cluster
+#                                         ARGV[9...]  D names, then S name/text pairs,
 #                                                  then name/delta pairs to the end
+#
+# A session that DESTROY_USER_BEGIN has set aside for deletion counts as gone: it
+# is read from ARGV[8] .. its user, a key not in KEYS, which one server allows (a
+# cluster does not, and there destroy_user runs one session at a time instead).
 SAVE = (
     SESSION_META_FUNCTION
     + USER_INDEX_FUNCTION
     + """
 local key, source = KEYS[1], KEYS[2]
 local create, meta, ttl = ARGV[1] == '1', ARGV[2], ARGV[3]
-local clear, value_prefix = ARGV[4] == '1', ARGV[5]
-local exists = session_meta(source) ~= nil
+local clear, value_prefix, ending_prefix = ARGV[4] == '1', ARGV[5], ARGV[8]
+local stored = session_meta(source)
+local exists = stored ~= nil
+if exists and ending_prefix ~= '' and type(stored['user']) == 'string'
+    and redis.call('SISMEMBER', ending_prefix .. stored['user'], source) == 1 then
+  return {0}  -- a "log out everywhere" began after it was saved: it is ending, whatever comes
+end
 if not exists and not create then
   return {0}
 end
@@ -82,7 +94,7 @@ if not exists and redis.call('EXISTS', key) == 1 then
   redis.call('DEL', key)
 end
 
-local at, deleted, set = 8, {}, {}
+local at, deleted, set = 9, {}, {}
 for _ = 1, tonumber(ARGV[6]) do
   deleted[ARGV[at]] = true
   at = at + 1
@@ -271,32 +283,61 @@ return 0
 """
 )
 
-# Deletes every session in a user's set that still belongs to that user (a member
-# may have been logged in as someone else since), then the set. Returns the keys
-# of those still live by the store's clock: one past its expiry that Redis has not
-# dropped yet is deleted without being counted, as the other stores do.
+# "Log out everywhere" on one server, step 1 of DESTROY_USER_BATCH's loop: sets the
+# user's sessions saved until now aside, in one O(1) RENAME, so that a login saved
+# from now on goes into a fresh set and survives, while every session set aside is
+# gone to SAVE from this moment. If an earlier destroy_user of the user never
+# finished (its process died), its leftovers join them.
 #
 #   KEYS[1]  the user's set of session keys
-#   ARGV[1]  the user    ARGV[2]  the store's clock, in seconds
-DESTROY_USER = (
+#   KEYS[2]  the set of the user's sessions being destroyed (ARGV[8] of SAVE .. the user)
+DESTROY_USER_BEGIN = """
+local users, ending = KEYS[1], KEYS[2]
+local kind = redis.call('TYPE', users)['ok']
+if kind == 'set' then
+  if redis.call('TYPE', ending)['ok'] == 'set' then
+    local users_left, ending_left = redis.call('PTTL', users), redis.call('PTTL', ending)
+    redis.call('SUNIONSTORE', ending, ending, users)
+    redis.call('UNLINK', users)
+    if users_left >= 0 and ending_left >= 0 then  -- else no TTL, as SUNIONSTORE left it
+      redis.call('PEXPIRE', ending, math.max(users_left, ending_left))
+    end
+  else
+    redis.call('RENAME', users, ending)
+  end
+elseif kind ~= 'none' then
+  redis.call('UNLINK', users)  -- not a set of ours: the next save rebuilds it
+end
+return 1
+"""
+
+# Step 2, run until it answers {0}: deletes up to ARGV[3] of the sessions set aside,
+# each if it still belongs to the user (it may have been logged in as someone else
+# before it was set aside). Returns {how many are left to do, then the keys of those
+# deleted that were still live by the store's clock}: one past its expiry that Redis
+# has not dropped yet is deleted without being counted, as the other stores do.
+# UNLINK frees a big session's memory in Redis's background thread.
+#
+#   KEYS[1]  the set of the user's sessions being destroyed
+#   ARGV[1]  the user    ARGV[2]  the store's clock, in seconds    ARGV[3]  the batch size
+DESTROY_USER_BATCH = (
     SESSION_META_FUNCTION
     + """
-local destroyed, now = {}, tonumber(ARGV[2])
-local members = {}
-if redis.call('TYPE', KEYS[1])['ok'] == 'set' then
-  members = redis.call('SMEMBERS', KEYS[1])
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'set' then
+  return {0}
 end
-for _, key in ipairs(members) do
+local reply, now = {0}, tonumber(ARGV[2])
+for _, key in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
   local decoded = session_meta(key)
   if decoded and decoded['user'] == ARGV[1] then
-    redis.call('DEL', key)
+    redis.call('UNLINK', key)
     local ends = decoded['expires_at']
     if type(ends) ~= 'number' or ends > now then
-      destroyed[#destroyed + 1] = key
+      reply[#reply + 1] = key
     end
   end
 end
-redis.call('DEL', KEYS[1])
-return destroyed
+reply[1] = redis.call('SCARD', KEYS[1])
+return reply
 """
 )
