@@ -30,17 +30,16 @@ from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.options import define, options
-from tornado.routing import AnyMatches, Rule
 from tornado.web import Application, url
 
 import forking
 import startup
 from handlers import database, flash, overview, standalone
-from handlers.error_pages import NotFound
-from handlers.index import IndexHandler
-from handlers.inspector import SessionInspector
-from handlers.routing import SegmentRouter
-from handlers.static import StaticFiles
+from handlers.tutorial.actions import mount
+from handlers.tutorial.errors import NotFound
+from handlers.tutorial.inspector import SessionInspector
+from handlers.tutorial.pages import DatabasePage, FlashPage, IndexPage, OverviewPage, StandalonePage
+from handlers.tutorial.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
 from sessions.sizes import parse_size
@@ -131,15 +130,49 @@ def make_app(
         cookie_name="sessionscookieid", expires=FORTY_FIVE_MINUTES, idle_timeout=None, **shared
     )
 
+    two_hour_buttons = ("set", "delete", "clear", "update", "destroy", "set_immutable")
     routes = [
-        url(r"/", IndexHandler, name="index"),
-        *overview.routes(overview_sessions),
-        *standalone.routes(standalone_sessions, "/standalone"),
-        *flash.routes(flash_sessions, "/flash"),
-        *standalone.routes(securecookie_sessions, "/securecookie"),
-        *database.routes(database_sessions, "/database"),
+        url(r"/", IndexPage, name="index"),
+        *mount(
+            overview.routes(overview_sessions),
+            "/overview",
+            OverviewPage,
+            actions={"overview_login", "overview_logout", "overview_logout_everywhere"},
+            page_name="overview_page",
+        ),
+        *mount(
+            standalone.routes(standalone_sessions, "/standalone"),
+            "/standalone/page",
+            StandalonePage,
+            actions={f"standalone_{button}" for button in two_hour_buttons},
+            page_name="standalone_page",
+            prefix="/standalone",
+        ),
+        *mount(
+            flash.routes(flash_sessions, "/flash"),
+            "/flash/",
+            FlashPage,
+            actions={"flash_message"},
+            page_name="flash_page",
+        ),
+        *mount(
+            standalone.routes(securecookie_sessions, "/securecookie"),
+            "/securecookie/page",
+            StandalonePage,
+            actions={f"securecookie_{button}" for button in two_hour_buttons},
+            page_name="securecookie_page",
+            prefix="/securecookie",
+        ),
+        *mount(
+            database.routes(database_sessions, "/database"),
+            "/database/page",
+            DatabasePage,
+            actions={f"database_{button}" for button in ("set_name", "value", "delete", "clear", "update", "destroy")},
+            page_name="database_page",
+        ),
     ]
-    app = Application(
+    return Application(
+        routes,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
         static_handler_class=StaticFiles,  # serves /static/ and /favicon.ico (Tornado adds their routes)
@@ -151,9 +184,6 @@ def make_app(
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
     )
-    # After the application exists, which runs the handlers; a request tries its first segment's routes only.
-    app.wildcard_router.add_rules([Rule(AnyMatches(), SegmentRouter(app, routes))])
-    return app
 
 
 def _process_secret() -> str:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from tornado.web import Application
 
-from handlers.base import SessionHandler
+from handlers.tutorial.pages import SessionPage as SessionHandler
 from sessions import MemoryStore, SessionError, SessionManager, SessionNotFoundError
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from tornado.web import url
 
-from handlers.base import SessionHandler
+from handlers.tutorial.pages import SessionPage as SessionHandler
 from sessions import Session, SessionManager
 
 

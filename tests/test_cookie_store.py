@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tornado.web import Application, url
 
-from handlers.base import SessionHandler
+from handlers.tutorial.pages import SessionPage as SessionHandler
 from sessions import (
     Config,
     CookieStore,

@@ -193,6 +193,11 @@ class LastAction:
     more: int = 0  # changes left out to keep the cookie small
     refusal: str = ""  # the plain-text refusal curl gets, e.g. "Bad Request: ..."
     refusal_status: int = 0
+    ran: str = ""  # the step handler's method that answered, e.g. "Login.get"
+
+    @property
+    def ran_class(self) -> str:
+        return self.ran.partition(".")[0]
 
     @property
     def fate_text(self) -> str:
@@ -255,6 +260,7 @@ def build_report(
     status: int,
     before: SessionView,
     set_cookies: list[str],
+    ran: str = "",
     refusal: tuple[int, str] | None = None,
 ) -> LastAction:
     """The report of the action ``handler`` answers with ``status``, after its session was saved.
@@ -267,13 +273,14 @@ def build_report(
     changes = session_diff(before, after, manager.config.clock())
     report = LastAction(
         page=page,
-        request=f"{handler.request.method} {handler.request.path}",
+        request=shorten(f"{handler.request.method} {handler.request.path}", 2 * MAX_TEXT),
         fields=posted_fields(handler),
         status=status,
         fate=session_fate(before, after),
         cookie=classify_cookie(name, set_cookies, sent, before, after),
         changes=changes[:MAX_CHANGES],
         more=max(0, len(changes) - MAX_CHANGES),
+        ran=ran,
     )
     if refusal is not None:
         report.refusal_status, report.refusal = refusal[0], shorten(refusal[1], 4 * MAX_TEXT)
