@@ -15,7 +15,7 @@ import pytest
 from tornado.web import create_signed_value
 
 from app import make_app
-from handlers.last_action import (
+from handlers.tutorial.last_action import (
     COOKIE_NAME,
     Change,
     CookieChange,

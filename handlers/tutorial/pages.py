@@ -55,11 +55,13 @@ class StepPage(SessionPage):
     async def render_step(self, session: Session, **kwargs: Any) -> None:
         """Render the template with the report of the learner's last click, when it led here."""
         kwargs.setdefault("consumed_flashes", [])
+        report = last_action.take(self)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         await self.render(
             self.template,
             session=session,
-            last_action=last_action.take(self),
+            last_action=report,
+            typed=report.typed if report is not None else {},
             code=[handler_source(handler) for handler in self.handlers],
             **kwargs,
         )
