@@ -50,7 +50,9 @@ class Test(SessionMixin, RequestHandler):
             return
         # A consumed flash stays readable until the request ends
         again = session.get_flash_string("name", default="")
-        self.write(f"Ok you are coming from /set ,the value of the name is {name}, and again from the same context: {again}")
+        self.write(
+            f"Ok you are coming from /set ,the value of the name is {name}, and again from the same context: {again}"
+        )
 
 
 class Message(SessionMixin, RequestHandler):

@@ -78,8 +78,8 @@ def box(driver: webdriver.Chrome, selector: str) -> dict[str, float]:
     found = driver.execute_script(
         """const e = document.querySelector(arguments[0]); if (!e) return null;
         const r = e.getBoundingClientRect();
-        return {top: r.top + scrollY, bottom: r.bottom + scrollY, left: r.left, right: r.right,
-                scrolled: scrollY, height: innerHeight, width: innerWidth, pageWidth: document.documentElement.scrollWidth}""",
+        return {top: r.top + scrollY, bottom: r.bottom + scrollY, left: r.left, right: r.right, scrolled: scrollY,
+                height: innerHeight, width: innerWidth, pageWidth: document.documentElement.scrollWidth}""",
         selector,
     )
     assert found is not None, f"no {selector} on the page"

@@ -144,11 +144,12 @@ def mount(
     handlers: list[type[RequestHandler]] = []
     manager = None
     for route in routes:
-        if not issubclass(route.handler_class, RequestHandler) or "session_manager" not in route.kwargs:
+        step_kwargs = route.kwargs or {}
+        if "session_manager" not in step_kwargs:
             served.append(route)  # a plain redirect: nothing of the tutorial to add
             continue
-        manager = route.kwargs["session_manager"]
-        kwargs = {**route.kwargs, "page": page if route.name in actions else None}
+        manager = step_kwargs["session_manager"]
+        kwargs = {**step_kwargs, "page": page if route.name in actions else None}
         served.append(url(route.regex.pattern, layered(route.handler_class), kwargs, name=route.name))
         if route.handler_class not in handlers:
             handlers.append(route.handler_class)

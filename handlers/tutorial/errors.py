@@ -108,4 +108,3 @@ class NotFound(ErrorPages):
 
     def prepare(self) -> None:
         raise HTTPError(404)
-

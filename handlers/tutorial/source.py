@@ -9,7 +9,6 @@ change under a running process.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +38,16 @@ def anchor(handler: type) -> str:
     return f"code-{handler.__name__}"
 
 
-@functools.cache
+#: Each class's listing, made on the first page that shows it.
+_highlighted: dict[type, SourceBlock] = {}
+
+
 def handler_source(handler: type) -> SourceBlock:
     """The class ``handler`` as written in its module, highlighted."""
-    lines, first = inspect.getsourcelines(handler)
-    path = Path(inspect.getfile(handler)).resolve()
-    where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}, line {first}"
-    return SourceBlock(handler.__name__, anchor(handler), where, highlight("".join(lines), PythonLexer(), FORMATTER))
+    if handler not in _highlighted:
+        lines, first = inspect.getsourcelines(handler)
+        path = Path(inspect.getfile(handler)).resolve()
+        where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}, line {first}"
+        html = highlight("".join(lines), PythonLexer(), FORMATTER)
+        _highlighted[handler] = SourceBlock(handler.__name__, anchor(handler), where, html)
+    return _highlighted[handler]
