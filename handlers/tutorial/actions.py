@@ -9,6 +9,9 @@ which adds what the tutorial needs without the handler knowing:
 * the app's one ``write_error`` (``ErrorPages``): a refusal's reason in plain
   text for ``curl``, a page for a browser;
 * XSRF tokens bound to the session, for the page's forms;
+* a browser that opens a plain-text route (a link on the page, ``/login``
+  typed into the address bar) gets the answer in a small page with a way back
+  to the step; ``curl`` keeps Iris's answer byte for byte;
 * ``post`` for the routes the page's buttons drive: it runs the step's own
   method (its ``post`` if it has one, else its ``get``), then goes back to the
   page (post/redirect/get). A browser's post also takes a report of what it did
@@ -20,6 +23,7 @@ which adds what the tutorial needs without the handler knowing:
 from __future__ import annotations
 
 import functools
+from asyncio import Future
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, cast
 
@@ -44,16 +48,51 @@ class StepRoute(SessionPage):
     step_handler: type[RequestHandler] = RequestHandler
     #: post/redirect/get: "see the page" (303) after a POST, unless the step's handler redirects itself.
     redirect_status = 303
+    #: The step's page: where its buttons come from, and the way back from its answers and errors.
+    page: str = "/"
 
-    def initialize(self, session_manager: SessionManager | None = None, page: str | None = None) -> None:
-        """``page``: the step page whose buttons post here; ``None`` for a route only ``curl`` and links use."""
+    def initialize(self, session_manager: SessionManager | None = None, page: str = "/", form: bool = False) -> None:
+        """``page``: the step's page, the way back; ``form``: the page's buttons post here."""
         super().initialize(session_manager)
-        self.page = page
+        self.page, self.form = page, form
         self._reporting = False
         self._redirect_to: tuple[str, int | None] | None = None
+        #: What the step's handler wrote, held back while a browser is served: the tutorial shows it itself.
+        self._answer: list[str] | None = None
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
+
+    def prepare(self) -> Any:
+        if wants_html(self.request) and self.request.method in ("GET", "POST"):
+            self._answer = []
+        return super().prepare()
+
+    def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        if self._answer is not None and self.get_status() < 400 and not isinstance(chunk, dict):
+            self._answer.append(chunk.decode(errors="replace") if isinstance(chunk, bytes) else chunk)
+            return
+        super().write(chunk)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
+        """A browser's GET: the held-back plain text in a page; a page's POST: nothing (the report has it)."""
+        if self._answer is not None and self.get_status() < 400:
+            if chunk is not None:
+                self.write(chunk)
+            text, self._answer = "".join(self._answer), None
+            chunk = self.answer_page(text) if self.request.method == "GET" else None
+        return super().finish(chunk)
+
+    def answer_page(self, text: str) -> str | bytes:
+        """The plain-text answer in the site's layout; an answer that is HTML already is left as it is."""
+        if not self._headers.get("Content-Type", "").startswith("text/plain"):
+            return text
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        return self.render_string("answer.html", text=text, way_back=self.way_back())
+
+    def held_back_answer(self) -> str:
+        """What the step's handler has written so far, for the report."""
+        return "".join(self._answer or [])
 
     def step_method(self) -> tuple[str, StepMethod]:
         """The method of the step's handler a POST from the page runs: its own ``post``, else its ``get``."""
@@ -62,7 +101,7 @@ class StepRoute(SessionPage):
 
     async def post(self, *path_args: str) -> None:
         """The page's button: XSRF-checked by Tornado, and refused when another site's page sent it."""
-        if self.page is None:
+        if not self.form:
             raise HTTPError(405)
         if refuse_if_cross_site(self):
             return
@@ -98,7 +137,7 @@ class StepRoute(SessionPage):
         if self._finished:  # the cross-site guard answered already
             return
         await self.save_session()  # the Set-Cookie header is final only once the session is saved
-        target, status = self._redirect_to or (self.page or "/", self.redirect_status)
+        target, status = self._redirect_to or (self.page, self.redirect_status)
         self._redirect_to = None
         report = last_action.build_report(
             self,
@@ -108,6 +147,7 @@ class StepRoute(SessionPage):
             before=before,
             set_cookies=self._headers.get_list("Set-Cookie"),  # Tornado has no public reader of response headers
             ran=f"{self.step_handler.__name__}.{name}",
+            answer=self.held_back_answer(),
             refusal=refused,
         )
         last_action.remember(self, report)
@@ -149,7 +189,7 @@ def mount(
             served.append(route)  # a plain redirect: nothing of the tutorial to add
             continue
         manager = step_kwargs["session_manager"]
-        kwargs = {**step_kwargs, "page": page if route.name in actions else None}
+        kwargs = {**step_kwargs, "page": page, "form": route.name in actions}
         served.append(url(route.regex.pattern, layered(route.handler_class), kwargs, name=route.name))
         if route.handler_class not in handlers:
             handlers.append(route.handler_class)

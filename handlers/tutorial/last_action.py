@@ -196,6 +196,7 @@ class LastAction:
     refusal: str = ""  # the plain-text refusal curl gets, e.g. "Bad Request: ..."
     refusal_status: int = 0
     ran: str = ""  # the step handler's method that answered, e.g. "Login.get"
+    answer: str = ""  # the plain text it wrote, which curl reads
     typed: dict[str, str] = field(default_factory=dict)  # a refused form's fields, so the page can refill them
 
     @property
@@ -278,6 +279,7 @@ def build_report(
     before: SessionView,
     set_cookies: list[str],
     ran: str = "",
+    answer: str = "",
     refusal: tuple[int, str] | None = None,
 ) -> LastAction:
     """The report of the action ``handler`` answers with ``status``, after its session was saved.
@@ -298,6 +300,7 @@ def build_report(
         changes=changes[:MAX_CHANGES],
         more=max(0, len(changes) - MAX_CHANGES),
         ran=ran,
+        answer=shorten(answer, 2 * MAX_TEXT),
     )
     if refusal is not None:
         report.refusal_status, report.refusal = refusal[0], shorten(refusal[1], 4 * MAX_TEXT)
