@@ -208,6 +208,7 @@ def store_from_options() -> SessionStore:
         startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
+        startup.check_redis_url(options.redis_url)
         return RedisStore(options.redis_url, cluster=options.redis_cluster)
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 

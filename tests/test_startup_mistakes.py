@@ -83,6 +83,14 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
     assert "hunter2" not in output
 
 
+def test_a_redis_url_without_its_scheme_shows_the_url_to_write():
+    assert_one_line_error(
+        *start("--store=redis", "--redis-url=localhost:6379"),
+        "--redis-url=localhost:6379: a Redis URL starts with redis://",
+        "--redis-url=redis://localhost:6379",
+    )
+
+
 def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
     missing = tmp_path / "no-such-directory"
     assert_one_line_error(
