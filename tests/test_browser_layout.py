@@ -28,6 +28,8 @@ from tests.live_app import ROOT, LiveApp
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 DOC_IMAGES = ROOT / "docs" / "images"
+#: The screenshots the README shows: (step, viewport).
+README_SCREENSHOTS = {("overview", "desktop"), ("flash", "phone")}
 
 #: Each step page, its buttons (ids) and the step handler each button runs.
 STEPS = {
@@ -141,9 +143,7 @@ def test_the_flash_banner_and_the_report_open_the_flash_page(browser: webdriver.
     assert_one_view(browser, viewport)
     assert_ran(browser, flash.Message, "post")
     save_viewport_screenshot(browser, f"layout-{viewport}-flash")
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        (DOC_IMAGES / f"flash-step-{viewport}.png").write_bytes(browser.get_screenshot_as_png())
+    update_readme_screenshot(browser, "flash", viewport)
 
 
 def test_the_phone_report_is_compact(browser: webdriver.Chrome, base_url: str, viewport: str):
@@ -161,6 +161,18 @@ def test_the_overview_screenshot(browser: webdriver.Chrome, base_url: str, viewp
     submit(browser, "login")
     assert_one_view(browser, viewport)
     save_viewport_screenshot(browser, f"layout-{viewport}-overview")
-    if os.environ.get("UPDATE_SCREENSHOTS"):
+    update_readme_screenshot(browser, "overview", viewport)
+
+
+def update_readme_screenshot(driver: webdriver.Chrome, step: str, viewport: str) -> None:
+    """With ``UPDATE_SCREENSHOTS=1``, the first screen as the README shows it, in ``docs/images/``."""
+    if os.environ.get("UPDATE_SCREENSHOTS") and (step, viewport) in README_SCREENSHOTS:
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        (DOC_IMAGES / f"overview-step-{viewport}.png").write_bytes(browser.get_screenshot_as_png())
+        (DOC_IMAGES / f"{step}-step-{viewport}.png").write_bytes(driver.get_screenshot_as_png())
+
+
+def test_the_readme_shows_the_screenshots_this_test_makes():
+    readme = (ROOT / "README.md").read_text()
+    for step, viewport in README_SCREENSHOTS:
+        assert f"](docs/images/{step}-step-{viewport}.png)" in readme
+        assert (DOC_IMAGES / f"{step}-step-{viewport}.png").is_file()
