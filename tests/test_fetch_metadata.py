@@ -61,7 +61,7 @@ def test_the_refusal_rule():
 def example_paths(app: Application) -> list[str]:
     """One path per route of the app that can reach a session (static files and redirects cannot)."""
     paths = []
-    pending = list(app.default_router.rules)
+    pending = list(app.wildcard_router.rules)
     while pending:
         rule = pending.pop(0)
         if hasattr(rule.target, "rules"):
