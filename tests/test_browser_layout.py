@@ -176,3 +176,20 @@ def test_the_readme_shows_the_screenshots_this_test_makes():
     for step, viewport in README_SCREENSHOTS:
         assert f"](docs/images/{step}-step-{viewport}.png)" in readme
         assert (DOC_IMAGES / f"{step}-step-{viewport}.png").is_file()
+
+
+def test_no_select_cuts_its_options(browser: webdriver.Chrome, base_url: str, viewport: str):
+    """Every option's text fits its select (a 390 px phone used to show "an int (/set/int/{key}/{…")."""
+    for page in ("/database/page", "/flash/"):
+        browser.get(f"{base_url}{page}")
+        overflowing = browser.execute_script(
+            """const out = [];
+            for (const select of document.querySelectorAll("select")) {
+              const style = getComputedStyle(select), ctx = document.createElement("canvas").getContext("2d");
+              ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+              const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+              for (const option of select.options) if (ctx.measureText(option.text).width > room) out.push(option.text);
+            }
+            return out;"""
+        )
+        assert overflowing == [], f"{page}: options cut at {viewport} size: {overflowing}"
