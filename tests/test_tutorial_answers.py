@@ -19,8 +19,11 @@ from urllib.parse import urlencode
 import pytest
 from tornado.tcpclient import TCPClient
 
+from app import make_app
 from handlers.tutorial.last_action import COOKIE_NAME
+from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient, set_cookies, text
+from tests.live_app import free_port
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}
@@ -158,3 +161,20 @@ async def test_a_target_without_a_slash_is_a_clean_404(http_server, base_url: st
     assert status_line == b"HTTP/1.1 404 Not Found"
     assert b"There is no page at this address." in rest
     assert "Traceback" not in caplog.text and "IndexError" not in caplog.text
+
+
+class TestRedisDown:
+    """The 503 page says what brings this app's store back: for Redis, start redis-server again."""
+
+    @pytest.fixture
+    def app(self, clock, io_loop):
+        store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", clock=clock)  # nothing listens there
+        yield make_app(store=store, clock=clock)
+        io_loop.run_sync(store.close)
+
+    @pytest.mark.gen_test(timeout=30)
+    async def test_the_503_page_says_to_start_redis_again(self, client: CookieClient):
+        client.jar["sessionscookieid"] = "A" * 43
+        page = await client.get("/database/page", headers=BROWSER)
+        assert page.code == 503
+        assert "Start the Redis server again (redis-server" in text(page)

@@ -39,6 +39,8 @@ from .layout import wants_html
 from .pages import SessionPage, StepPage
 
 StepMethod = Callable[..., Awaitable[None] | None]
+#: What a learner can do about a form the XSRF check refused.
+STALE_FORM = "The form was loaded before your session changed (in another tab, say): nothing was done; press it again"
 
 
 class StepRoute(SessionPage):
@@ -59,6 +61,8 @@ class StepRoute(SessionPage):
         self._redirect_to: tuple[str, int | None] | None = None
         #: What the step's handler wrote, held back while a browser is served: the tutorial shows it itself.
         self._answer: list[str] | None = None
+        #: Why a browser's form was refused by the XSRF check (``None``: it was not).
+        self._stale_form: str | None = None
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
@@ -94,6 +98,19 @@ class StepRoute(SessionPage):
         """What the step's handler has written so far, for the report."""
         return "".join(self._answer or [])
 
+    def check_xsrf_cookie(self) -> None:
+        """A browser's form with a missing or stale token goes back to its page, refused and filled in.
+
+        Nothing runs: the report says why and the page, loaded afresh, has a
+        token for the session as it is now. ``curl`` still gets the 403.
+        """
+        try:
+            super().check_xsrf_cookie()
+        except HTTPError as refused:
+            if not (self.form and wants_html(self.request)):
+                raise
+            self._stale_form = f"Forbidden: {refused.log_message}. {STALE_FORM}"
+
     def step_method(self) -> tuple[str, StepMethod]:
         """The method of the step's handler a POST from the page runs: its own ``post``, else its ``get``."""
         name = "post" if self.step_handler.post is not RequestHandler.post else "get"
@@ -127,7 +144,10 @@ class StepRoute(SessionPage):
         refused: tuple[int, str] | None = None
         self._reporting = True
         try:
-            await _run(method, self, *path_args)
+            if self._stale_form is not None:
+                refused, name = (403, self._stale_form), ""
+            else:
+                await _run(method, self, *path_args)
         except (HTTPError, SessionTooLargeError) as error:
             refused = refusal(error)
             if refused is None:
@@ -146,7 +166,7 @@ class StepRoute(SessionPage):
             status=status or 302,
             before=before,
             set_cookies=self._headers.get_list("Set-Cookie"),  # Tornado has no public reader of response headers
-            ran=f"{self.step_handler.__name__}.{name}",
+            ran=f"{self.step_handler.__name__}.{name}" if name else "",
             answer=self.held_back_answer(),
             refusal=refused,
         )

@@ -36,9 +36,13 @@ EXPLANATIONS = {
     413: "The session would grow over its size limit, so the write was refused and nothing was stored.",
     503: (
         "The session store is not answering, so no page that reads or writes a session can work until it is "
-        "back; the pages without a session still do. If the app runs with --store=redis, start the Redis "
-        "server again (redis-server); this page works again as soon as the store answers."
+        "back; the pages without a session still do, and this one works again as soon as the store answers."
     ),
+}
+#: What brings each store back, added to the 503 page.
+STORE_FIXES = {
+    "redis": "Start the Redis server again (redis-server, or the service that runs it), then reload this page.",
+    "sqlite": "Make the SQLite file's directory exist and writable again (see --sqlite-path), then reload this page.",
 }
 GENERIC_EXPLANATION = "Something went wrong while answering this request."
 #: What ``curl`` reads when the store is down and the error reached this page unconverted.
@@ -83,11 +87,19 @@ class ErrorPages(TutorialPageMixin):
             "error.html",
             status=status,
             reason=HTTPStatus(status).phrase,
-            explanation=EXPLANATIONS.get(status, GENERIC_EXPLANATION),
+            explanation=self.explain(status),
             detail=detail,
             detail_label=detail_label,
             way_back=self.way_back(),
         )
+
+    def explain(self, status: int) -> str:
+        """What the status means here; for a store outage, what brings this app's store back."""
+        explanation = EXPLANATIONS.get(status, GENERIC_EXPLANATION)
+        store = self.settings.get("session_store")
+        if status == 503 and store is not None and store.name in STORE_FIXES:
+            explanation = f"{explanation} {STORE_FIXES[store.name]}"
+        return explanation
 
     def way_back(self) -> dict[str, str] | None:
         """The step this URL belongs to (``/database/...`` to the database step), or ``None`` for the index.
