@@ -28,6 +28,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+try:
+    import tornado  # noqa: F401  (only to say, in one line, what to run when it is missing)
+except ModuleNotFoundError:  # `python3 app.py` outside .venv: the packages live in .venv only
+    sys.exit("app.py: Tornado is not installed for this Python; run .venv/bin/python app.py (README: Quick start)")
+
 from tornado.httpserver import HTTPServer
 from tornado.options import define, options
 from tornado.web import Application, url

@@ -83,6 +83,14 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
     assert "hunter2" not in output
 
 
+def test_a_python_without_the_packages_says_which_python_to_run():
+    """``python3 app.py`` outside .venv: ``-S`` leaves site-packages out, as a system Python without Tornado."""
+    result = subprocess.run(
+        [sys.executable, "-S", "app.py"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert_one_line_error(result.returncode, result.stdout, "Tornado is not installed", "run .venv/bin/python app.py")
+
+
 def test_a_redis_url_without_its_scheme_shows_the_url_to_write():
     assert_one_line_error(
         *start("--store=redis", "--redis-url=localhost:6379"),
