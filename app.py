@@ -35,6 +35,7 @@ except ModuleNotFoundError:  # `python3 app.py` outside .venv: the packages live
 
 from tornado.httpserver import HTTPServer
 from tornado.options import define, options
+from tornado.routing import PathMatches, Rule, URLSpec
 from tornado.web import Application, url
 
 import forking
@@ -135,7 +136,7 @@ def make_app(
         cookie_name="sessionscookieid", expires=FORTY_FIVE_MINUTES, idle_timeout=None, **shared
     )
 
-    two_hour_buttons = ("set", "delete", "clear", "update", "destroy", "set_immutable")
+    two_hours_buttons = ("set", "delete", "clear", "update", "destroy", "set_immutable")
     routes = [
         url(r"/", IndexPage, name="index"),
         *mount(
@@ -145,35 +146,49 @@ def make_app(
             actions={"overview_login", "overview_logout", "overview_logout_everywhere"},
             page_name="overview_page",
         ),
-        *mount(
-            standalone.routes(standalone_sessions, "/standalone"),
-            "/standalone/page",
-            StandalonePage,
-            actions={f"standalone_{button}" for button in two_hour_buttons},
-            page_name="standalone_page",
-            prefix="/standalone",
+        under(
+            "/standalone",
+            mount(
+                standalone.routes(standalone_sessions, "/standalone"),
+                "/standalone/page",
+                StandalonePage,
+                actions={f"standalone_{button}" for button in two_hours_buttons},
+                page_name="standalone_page",
+                prefix="/standalone",
+            ),
         ),
-        *mount(
-            flash.routes(flash_sessions, "/flash"),
-            "/flash/",
-            FlashPage,
-            actions={"flash_message"},
-            page_name="flash_page",
+        under(
+            "/flash",
+            mount(
+                flash.routes(flash_sessions, "/flash"),
+                "/flash/",
+                FlashPage,
+                actions={"flash_message"},
+                page_name="flash_page",
+            ),
         ),
-        *mount(
-            standalone.routes(securecookie_sessions, "/securecookie"),
-            "/securecookie/page",
-            StandalonePage,
-            actions={f"securecookie_{button}" for button in two_hour_buttons},
-            page_name="securecookie_page",
-            prefix="/securecookie",
+        under(
+            "/securecookie",
+            mount(
+                standalone.routes(securecookie_sessions, "/securecookie"),
+                "/securecookie/page",
+                StandalonePage,
+                actions={f"securecookie_{button}" for button in two_hours_buttons},
+                page_name="securecookie_page",
+                prefix="/securecookie",
+            ),
         ),
-        *mount(
-            database.routes(database_sessions, "/database"),
-            "/database/page",
-            DatabasePage,
-            actions={f"database_{button}" for button in ("set_name", "value", "delete", "clear", "update", "destroy")},
-            page_name="database_page",
+        under(
+            "/database",
+            mount(
+                database.routes(database_sessions, "/database"),
+                "/database/page",
+                DatabasePage,
+                actions={
+                    f"database_{route}" for route in ("set_name", "value", "delete", "clear", "update", "destroy")
+                },
+                page_name="database_page",
+            ),
         ),
     ]
     return Application(
@@ -189,6 +204,19 @@ def make_app(
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},
     )
+
+
+def under(prefix: str, routes: list[URLSpec]) -> Rule:
+    """A step's routes behind one test of the path's start, with Tornado's own nested routing.
+
+    Tornado tries an application's rules in order, each a regular expression
+    (about 1.2k instructions a miss), so a request for the last step would
+    first miss every route of the steps before it; here it misses one rule per
+    step. Measured with ``python bench/instructions.py`` (bare Tornado 882k):
+    ``/database/set/int/n/7`` (app-write-memory) 1,283k -> 1,234k instructions per
+    request, ``/securecookie/get`` 1,167k -> 1,149k.
+    """
+    return Rule(PathMatches(rf"{prefix}(?:/.*)?"), routes)  # no group: a group would be unquoted for nothing
 
 
 def _process_secret() -> str:

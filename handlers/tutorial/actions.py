@@ -59,18 +59,14 @@ class StepRoute(SessionPage):
         self.page, self.form = page, form
         self._reporting = False
         self._redirect_to: tuple[str, int | None] | None = None
-        #: What the step's handler wrote, held back while a browser is served: the tutorial shows it itself.
-        self._answer: list[str] | None = None
+        #: What the step's handler writes, held back while a browser is served: the tutorial shows it itself.
+        browser = self.request.method in ("GET", "POST") and wants_html(self.request)
+        self._answer: list[str] | None = [] if browser else None
         #: Why a browser's form was refused by the XSRF check (``None``: it was not).
         self._stale_form: str | None = None
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
-
-    def prepare(self) -> Any:
-        if wants_html(self.request) and self.request.method in ("GET", "POST"):
-            self._answer = []
-        return super().prepare()
 
     def write(self, chunk: str | bytes | dict[str, Any]) -> None:
         if self._answer is not None and self.get_status() < 400 and not isinstance(chunk, dict):
@@ -214,4 +210,4 @@ def mount(
         if route.handler_class not in handlers:
             handlers.append(route.handler_class)
     page_kwargs.update(session_manager=manager, handlers=tuple(handlers))
-    return [url(page, page_handler, page_kwargs, name=page_name), *served]
+    return [*served, url(page, page_handler, page_kwargs, name=page_name)]
