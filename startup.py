@@ -204,6 +204,20 @@ def check_sqlite_path(path: str) -> None:
         )
 
 
+#: The URL schemes redis-py connects to.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_redis_url(url: str) -> None:
+    """A Redis URL needs its scheme (``localhost:6379`` is not one): say what to write instead."""
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        raise StartupError(
+            f"--redis-url={without_password(url)}: a Redis URL starts with redis://, rediss:// or unix://, "
+            f"as in --redis-url={without_password('redis://' + url.split('://')[-1])}"
+        )
+
+
 async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> None:
     """Reach the store once, through its public interface, before serving.
 

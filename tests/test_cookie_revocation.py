@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from tornado.web import Application, url
 
-from handlers.base import SessionHandler
 from sessions import CookieStore, EncryptedCodec, KeyRing, SessionManager, SQLiteRevocations
 from tests.cookie_client import CookieClient, text
+from tests.session_handler import SessionHandler
 
 SECRET = "the cookie revocation tests' secret, 32+ bytes"
 COOKIE = "sid"

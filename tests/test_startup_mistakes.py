@@ -91,10 +91,26 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
 def test_a_redis_url_without_a_scheme_is_refused_with_an_example():
     output = assert_one_line_error(
         *start("--store=redis", "--redis-url=hunter2@localhost:6379"),
-        "--redis-url: RedisStore wants a URL starting with redis://",
-        "like redis://HOST:PORT/DB",
+        "a Redis URL starts with redis://",
+        "--redis-url=redis://",
     )
     assert "hunter2" not in output
+
+
+def test_a_python_without_the_packages_says_which_python_to_run():
+    """``python3 app.py`` outside .venv: ``-S`` leaves site-packages out, as a system Python without Tornado."""
+    result = subprocess.run(
+        [sys.executable, "-S", "app.py"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert_one_line_error(result.returncode, result.stdout, "Tornado is not installed", "run .venv/bin/python app.py")
+
+
+def test_a_redis_url_without_its_scheme_shows_the_url_to_write():
+    assert_one_line_error(
+        *start("--store=redis", "--redis-url=localhost:6379"),
+        "--redis-url=localhost:6379: a Redis URL starts with redis://",
+        "--redis-url=redis://localhost:6379",
+    )
 
 
 def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
