@@ -27,6 +27,7 @@ from tornado.options import options, parse_command_line
 from sessions import SessionStore
 from sessions.errors import StoreUnavailableError
 from sessions.ids import new_session_id
+from sessions.stores.sqlite import UnknownLayoutError
 
 #: The spellings of "show the options": Tornado's two, and the one most programs accept.
 HELP_FLAGS = {"--help", "-help", "-h"}
@@ -152,6 +153,8 @@ async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> 
     """
     try:
         await store.load(_CHECK_NAMESPACE, new_session_id())
+    except UnknownLayoutError as error:
+        raise StartupError(f"cannot use --sqlite-path={sqlite_path}: {error}") from None
     except StoreUnavailableError as error:
         if store.name == "redis" and getattr(store, "cluster", False):
             raise StartupError(

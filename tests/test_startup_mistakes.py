@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from tests.live_app import ROOT, free_port
+from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
 _TIMEOUT = 30
 
@@ -122,3 +123,15 @@ def test_redis_cluster_on_a_redis_that_is_no_cluster_says_so(redis_server):
 
 def test_processes_below_zero_are_refused():
     assert_one_line_error(*start("--processes=-1", "--store=sqlite"), "--processes=-1: use 1 or more, or 0")
+
+
+def test_a_sqlite_file_of_a_newer_release_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "sessions.sqlite3"
+    a_file_of_a_newer_release(path)
+
+    assert_one_line_error(
+        *start("--store=sqlite", f"--sqlite-path={path}", f"--port={free_port()}"),
+        f"cannot use --sqlite-path={path}: SQLite file {path} has layout version 3, newer than this code reads"
+        " (version 2)",
+    )
+    assert query(path, "PRAGMA user_version") == [(3,)]
