@@ -193,15 +193,17 @@ def memory_limit() -> int:
 async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.socket] | None = None) -> None:
     """Check the store and the port, serve until Ctrl-C or SIGTERM, then close connections and the store.
 
-    A forked process gets the ``sockets`` its parent bound; it checks the store again, its own connection.
+    A forked process gets the ``sockets`` its parent bound, after the parent checked the store: a child
+    started again after a crash while the store is down must serve (503 until the store is back) rather
+    than fail its start-up check, crash, and be restarted in a loop.
     """
-    try:
-        await startup.check_store(store, options.redis_url, options.sqlite_path)
-        if sockets is None:
+    if sockets is None:
+        try:
+            await startup.check_store(store, options.redis_url, options.sqlite_path)
             sockets = startup.listening_sockets(options.port, options.address)  # last: nothing to close after it
-    except startup.StartupError:
-        await store.close()
-        raise
+        except startup.StartupError:
+            await store.close()
+            raise
     app = make_app(store, secrets=secrets)
     if options.processes != 1:
         app.add_transform(forking.ServedBy)
@@ -272,8 +274,8 @@ def main() -> None:
             asyncio.run(serve(store_from_options(), configured_secrets()))
         else:
             serve_forked()
-    except startup.StartupError as mistake:
-        sys.exit(str(mistake))
+    except (startup.StartupError, forking.CrashLoopError) as failure:
+        sys.exit(str(failure))
 
 
 if __name__ == "__main__":
