@@ -12,6 +12,8 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
                             in the environment, which `ps` does not show
     --generate-secret       print a fresh secret and exit
     --xheaders              behind a reverse proxy: trust X-Forwarded-Proto (so cookies get Secure on HTTPS)
+    --header-timeout=20 --idle-timeout=60 --body-timeout=60   seconds a slow or idle client is given
+    --max-connections=0     open connections per process (0: the open-file limit less a reserve)
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tornado.httpserver import HTTPServer
 from tornado.options import define, options
 from tornado.routing import AnyMatches, Rule
 from tornado.web import Application, url
 
 import forking
 import startup
+from guarded_server import GuardedHTTPServer
 from handlers import database, flash, overview, standalone
 from handlers.error_pages import NotFound
 from handlers.index import IndexHandler
@@ -68,6 +70,10 @@ option("redis_cluster", type=bool, default=False, help="--redis-url is a node of
 option("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 option("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
 option("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
+option("header_timeout", default=20.0, help="seconds a new connection has to send its request's headers")
+option("idle_timeout", default=60.0, help="seconds a kept-alive connection may wait for its next request")
+option("body_timeout", default=60.0, help="seconds a request's body has to arrive once its headers have")
+option("max_connections", default=0, help="open connections per process (0: the open-file limit less a reserve)")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
 TWO_HOURS = timedelta(hours=2)
@@ -182,6 +188,13 @@ def store_from_options() -> SessionStore:
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
+def connection_cap() -> int:
+    """``--max-connections``, or the open-file limit less what the store, logs and templates may hold open."""
+    if options.max_connections:
+        return int(options.max_connections)
+    return startup.connections_within(startup.open_file_limit())
+
+
 def memory_limit() -> int:
     """``--memory-limit`` in bytes; a value that is not a size stops the app with one line."""
     try:
@@ -207,7 +220,14 @@ async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.so
     app = make_app(store, secrets=secrets)
     if options.processes != 1:
         app.add_transform(forking.ServedBy)
-    server = HTTPServer(app, xheaders=options.xheaders)
+    server = GuardedHTTPServer(
+        app,
+        xheaders=options.xheaders,
+        header_timeout=options.header_timeout,
+        idle_timeout=options.idle_timeout,
+        body_timeout=options.body_timeout,
+        max_connections=connection_cap(),
+    )
     server.add_sockets(sockets)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info(
@@ -270,6 +290,8 @@ def main() -> None:
         if options.generate_secret:
             print(new_secret())
             return
+        startup.check_server_limits(options.header_timeout, options.idle_timeout, options.body_timeout)
+        startup.check_connection_cap(options.max_connections, startup.raise_open_file_limit())
         if options.processes == 1:
             asyncio.run(serve(store_from_options(), configured_secrets()))
         else:
