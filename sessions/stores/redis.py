@@ -414,7 +414,7 @@ class _DirectConnections:
             ) from None
         connection = self._idle.pop() if self._idle else self._new_connection()
         try:
-            if connection.is_connected and await connection.can_read():
+            if connection.is_connected and await _closed_while_idle(connection):
                 # Closed by Redis while idle (a restart, its idle timeout): what redis-py's pool checks too.
                 await connection.disconnect(nowait=True)
             if not connection.is_connected:
@@ -434,6 +434,14 @@ class _DirectConnections:
     async def close(self) -> None:
         for connection in self._made:
             await connection.disconnect()
+
+
+async def _closed_while_idle(connection: AbstractConnection) -> bool:
+    """Whether Redis closed (or wrote on) an idle connection; hiredis's reader says "closed" by raising."""
+    try:
+        return bool(await connection.can_read())
+    except RedisConnectionError:
+        return True
 
 
 class RedisStore(SessionStore):
