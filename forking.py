@@ -22,7 +22,6 @@ in the parent alone, leaving the other children serving; hence this module.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import random
@@ -128,7 +127,7 @@ def _how_it_ended(status: int) -> str | None:
 
 def _exit_with_parent(parent: int) -> None:
     """Have this child get SIGTERM (a graceful stop) when its parent dies, which may have happened already."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+    libc = ctypes.CDLL(None) if sys.platform == "linux" else None  # the C library Python runs on
     if libc is None or libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
     if os.getppid() != parent:  # the parent died before prctl: no signal will come
