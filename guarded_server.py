@@ -96,8 +96,13 @@ class GuardedHTTPServer(HTTPServer):
         self._listeners: list[_Listener] = []
         self._pause = 0.0
         self._paused_for_files = False
-        self._paused_at_cap = False
-        self._full_notice = Notice("%d connections are open, the cap (--max-connections): new ones wait")
+        self._accepting = True
+        self._room_notice = Notice(
+            "at the cap of %d open connections (--max-connections): closing those idle longest to make room"
+        )
+        self._full_notice = Notice(
+            "%d connections are open, the cap (--max-connections), all busy: new ones wait in the listen queue"
+        )
         self._files_notice = Notice("cannot accept a connection: %s")
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
@@ -116,9 +121,8 @@ class GuardedHTTPServer(HTTPServer):
             request_conn.params = self._kept_alive_params
         self._served.add(server_conn)
         self._waiting[server_conn] = None
-        if self._paused_at_cap:  # one that may make room
-            self._paused_at_cap = False
-            self._listen(True)
+        if not self._accepting:  # this one may make room
+            self._resume()
         return _HeadersWatch(super().start_request(server_conn, request_conn), lambda: self._busy(server_conn))
 
     def on_close(self, server_conn: object) -> None:
@@ -129,19 +133,21 @@ class GuardedHTTPServer(HTTPServer):
             self._evicted.remove(server_conn)  # counted out when it was evicted
         else:
             self._open -= 1
-        if self._open < self.max_connections and not self._paused_for_files:
-            self._listen(True)
+        if not self._accepting:
+            self._resume()
 
     # -- what the listening sockets ask before each accept()
 
     def room_for_one(self) -> bool:
         """Whether a connection may be accepted now, making room by closing the longest-waiting one if need be."""
+        if self._open < self.max_connections:
+            return True
         while self._open >= self.max_connections and self._close_longest_waiting():
             pass
         if self._open < self.max_connections:
+            self._room_notice.say(self.max_connections)
             return True
         self._full_notice.say(self._open)
-        self._paused_at_cap = True
         self._listen(False)  # until a connection closes or waits for a request
         return False
 
@@ -165,9 +171,12 @@ class GuardedHTTPServer(HTTPServer):
 
     def _resume_after_pause(self) -> None:
         self._paused_for_files = False
-        if self._open < self.max_connections or self._waiting:
+        self._resume()
+
+    def _resume(self) -> None:
+        """Accept again if there is room, or a waiting connection that can make room."""
+        if not self._paused_for_files and (self._open < self.max_connections or self._waiting):
             self._listen(True)
-        # else on_close resumes once a connection closes
 
     def _close_longest_waiting(self) -> bool:
         """Close the connection that has waited longest for a request, if one waits: its file is free at once."""
@@ -182,6 +191,9 @@ class GuardedHTTPServer(HTTPServer):
         return True
 
     def _listen(self, on: bool) -> None:
+        if on == self._accepting:
+            return
+        self._accepting = on
         loop = IOLoop.current()
         for listener in self._listeners:
             if listener.fileno() >= 0:
