@@ -21,6 +21,11 @@ would starve everyone else. This server:
   some too) stops accepting for a moment, doubling the pause up to a second while
   it lasts, instead of spinning;
 * says so in the log at most once a minute, with how often it happened meanwhile.
+
+The bookkeeping (a set and a dict per connection, a wrapper per request) costs
+about 6,000 instructions per request under callgrind: 0.7 % of an anonymous
+request, 0.5 % of a session read from memory (``bench/instructions.py`` with its
+server swapped for this one).
 """
 
 from __future__ import annotations
