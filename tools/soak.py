@@ -35,6 +35,7 @@ import http.cookies
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -132,7 +133,7 @@ class App:
         command = [sys.executable, "app.py", f"--port={self.port}", "--processes=2", f"--store={store}",
                    *store_options, "--logging=warning"]  # fmt: skip
         self.log = self.log_path.open("w")
-        environment = {**os.environ, "SESSION_SECRETS": "soak-" + "x" * 40}
+        environment = {**os.environ, "SESSION_SECRETS": secrets.token_urlsafe(32)}  # one for both processes
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=environment)
 
     def children(self) -> list[int]:
