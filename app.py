@@ -11,6 +11,7 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
     --secret=NEW,OLD        secrets for encrypted cookies, newest first; or SESSION_SECRETS=NEW,OLD
                             in the environment, which `ps` does not show
     --generate-secret       print a fresh secret and exit
+    --write-secret=PATH     write a fresh secret to a new file only you can read (mode 600) and exit
     --xheaders              behind a reverse proxy: trust X-Forwarded-Proto (so cookies get Secure on HTTPS)
     --header-timeout=20 --idle-timeout=60 --body-timeout=60   seconds a slow or idle client is given
     --max-connections=0     open connections per process (0: the open-file limit less a reserve)
@@ -69,6 +70,7 @@ option("redis_url", default="redis://127.0.0.1:6379/0", help="Redis of --store=r
 option("redis_cluster", type=bool, default=False, help="--redis-url is a node of a Redis Cluster")
 option("secret", type=str, multiple=True, help="secrets for encrypted cookies, newest first: NEW,OLD")
 option("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
+option("write_secret", default="", help="write a fresh secret to a new file PATH, mode 600 (only you can read it)")
 option("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
 option("header_timeout", default=20.0, help="seconds a new connection has to send its request's headers")
 option("idle_timeout", default=60.0, help="seconds a kept-alive connection may wait for its next request")
@@ -151,6 +153,9 @@ def make_app(
         static_handler_class=StaticFiles,  # serves /static/ and /favicon.ico (Tornado adds their routes)
         default_handler_class=NotFound,  # a 404 in the site's layout for a browser
         xsrf_cookies=True,
+        # Tornado's own check of POST and the other unsafe methods, before any handler code: Sec-Fetch-Site,
+        # else Origin against Host. The app's Fetch Metadata guard (which also covers its state-changing GETs) stays.
+        cross_origin_protection=True,
         cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
         xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
         session_store=store,
@@ -171,9 +176,11 @@ def _process_secret() -> str:
 
 
 def configured_secrets() -> list[str]:
-    """The secrets from ``--secret``, else from ``SESSION_SECRETS``; comma-separated, newest first."""
-    listed = options.secret or os.environ.get("SESSION_SECRETS", "").split(",")
-    return [secret.strip() for secret in listed if secret.strip()]
+    """The secrets from ``--secret``, else from ``SESSION_SECRETS``; comma-separated, newest first.
+
+    Raises ``StartupError`` for a variable that holds no secret or a weak secret (see ``startup.checked_secrets``).
+    """
+    return startup.checked_secrets(options.secret, os.environ.get(startup.SECRETS_VARIABLE))
 
 
 def store_from_options() -> SessionStore:
@@ -184,7 +191,10 @@ def store_from_options() -> SessionStore:
         startup.check_sqlite_path(options.sqlite_path)
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
-        return RedisStore(options.redis_url, cluster=options.redis_cluster)
+        try:
+            return RedisStore(options.redis_url, cluster=options.redis_cluster)
+        except ValueError as error:  # not a Redis URL; the message never repeats it (it may hold a password)
+            raise startup.StartupError(f"--redis-url: {error}") from None
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
@@ -289,6 +299,11 @@ def main() -> None:
         startup.parse_options(sys.argv)
         if options.generate_secret:
             print(new_secret())
+            return
+        if options.write_secret:
+            startup.write_secret_file(options.write_secret)
+            print(f"wrote a new secret to {options.write_secret} (only you can read it); start the app with:")
+            print(f"SESSION_SECRETS=$(cat {options.write_secret}) python app.py")
             return
         startup.check_server_limits(options.header_timeout, options.idle_timeout, options.body_timeout)
         startup.check_connection_cap(options.max_connections, startup.raise_open_file_limit())

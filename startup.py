@@ -26,6 +26,7 @@ from tornado.options import Error as OptionError
 from tornado.options import options, parse_command_line
 
 from sessions import SessionStore
+from sessions.crypto import new_secret, weakness
 from sessions.errors import StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.stores.sqlite import UnknownLayoutError
@@ -40,6 +41,12 @@ _TORNADO_DIR = os.path.normpath(os.path.dirname(tornado.__file__))
 _CHECK_NAMESPACE = "startup-check"
 #: What a value of each type should look like, for the message about a value that does not parse.
 _EXPECTED = {int: "a whole number", float: "a number"}
+#: Options whose values are secrets: never repeated in a message, which ends up in terminals and logs.
+SECRET_OPTIONS = {"secret": "--secret=NEW,OLD"}
+#: Options whose values are URLs that may carry a password: repeated with the password hidden.
+URL_OPTIONS = {"redis_url"}
+#: Where the app reads secrets when ``--secret`` is not given.
+SECRETS_VARIABLE = "SESSION_SECRETS"
 
 
 #: Open files kept back from connections, at least: the store's (a Redis pool holds up to 50), logs, templates.
@@ -76,6 +83,11 @@ def _parse_one(program: str, argument: str) -> None:
     name, has_value, value = argument.lstrip("-").partition("=")
     if name not in options:
         raise StartupError(f"unknown option --{name}{_did_you_mean(name)}; python app.py --help lists the options")
+    if name.replace("-", "_") in SECRET_OPTIONS and has_value and not value.replace(",", "").strip():
+        raise StartupError(
+            f"--{name}= holds no secret: give one or more, newest first, as in {SECRET_OPTIONS['secret']}, "
+            "or leave the option out to run with a random secret for this run only"
+        )
     try:
         parse_command_line([program, argument], final=False)
     except (OptionError, ValueError):
@@ -89,12 +101,60 @@ def _did_you_mean(name: str) -> str:
 
 
 def _bad_value(name: str, value: str | None) -> str:
+    """The message for a value that is missing or does not parse, never repeating a secret or a password."""
+    key = name.replace("-", "_")
+    if key in SECRET_OPTIONS:
+        return f"--{name} needs a value, as in {SECRET_OPTIONS[key]} (python app.py --generate-secret makes one)"
     default = getattr(options, name)
-    example = f"--{name}={default if default not in (None, '', []) else 'VALUE'}"
+    example = f"--{name}={_shown(key, default) if default not in (None, '', []) else 'VALUE'}"
     if value is None:
         return f"--{name} needs a value, as in {example}"
     expected = _EXPECTED.get(type(default), "a valid value")
-    return f"--{name}={value}: --{name} takes {expected}, as in {example}"
+    return f"--{name}={_shown(key, value)}: --{name} takes {expected}, as in {example}"
+
+
+def _shown(name: str, value: object) -> str:
+    """An option's value as a message may show it: a URL's password hidden."""
+    return without_password(str(value)) if name in URL_OPTIONS else str(value)
+
+
+def checked_secrets(given: list[str] | None, environment: str | None) -> list[str]:
+    """The secrets of ``--secret`` (``given``), else of ``SESSION_SECRETS``; each strong enough to key cookies.
+
+    A variable that is set but holds no secret (``SESSION_SECRETS=$(cat missing-file)``) is a
+    mistake, not a request for a random secret; a weak secret stops the start with the rule it
+    breaks. Neither message repeats a secret.
+    """
+    source, listed = ("--secret", given) if given else (SECRETS_VARIABLE, (environment or "").split(","))
+    secrets = [secret.strip() for secret in listed if secret.strip()]
+    if not secrets and environment is not None and not given:
+        raise StartupError(
+            f"{SECRETS_VARIABLE} is set but holds no secret: set it to one or more, newest first, "
+            "or unset it to run with a random secret for this run only"
+        )
+    for position, secret in enumerate(secrets, start=1):
+        why = weakness(secret.encode())
+        if why is not None:
+            raise StartupError(f"{source}: secret #{position} {why}")
+    return secrets
+
+
+def write_secret_file(path: str) -> None:
+    """Write a fresh secret to a new file that only its owner can read (mode 600), for ``--write-secret``.
+
+    An existing file is never overwritten: replacing a secret in use logs every visitor out.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise StartupError(
+            f"--write-secret={path}: the file exists; a new secret in it would log every visitor out "
+            "(to rotate, put the new secret first: SESSION_SECRETS=NEW,OLD)"
+        ) from None
+    except OSError as error:
+        raise StartupError(f"--write-secret={path}: cannot create the file: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(new_secret() + "\n")
 
 
 def print_help() -> None:
@@ -182,12 +242,20 @@ async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> 
 
 
 def without_password(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: error messages end up in terminals and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` with its password (if any) replaced by ``***``: error messages end up in terminals and logs.
+
+    A URL that does not parse is not shown at all: it might hold a password in a place urlsplit cannot see.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(a URL that does not parse)"
+    if password is None:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    user_info, _, host = parts.netloc.rpartition("@")
+    user = user_info.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def raise_open_file_limit() -> int:

@@ -149,13 +149,13 @@ async def _cookie_store_rate(store: Any, codec: Any, seconds: float) -> float:
 
     now = time.time()
     record = Record(dict(LOGGED_IN), Meta(created=now, touched=now, expires_at=now + 1800))
-    cookie = codec.encode(COOKIE_NAME, store.payload(new_session_id(), record))
+    cookie = codec.encode(COOKIE_NAME, store.payload(NAMESPACE, new_session_id(), record))
 
     async def load_and_save() -> None:
         decoded = codec.decode(COOKIE_NAME, cookie)
         session_id, loaded = await store.open(NAMESPACE, decoded.payload)
         loaded.fields["v:count"] = "1"
-        codec.encode(COOKIE_NAME, store.payload(session_id, loaded))
+        codec.encode(COOKIE_NAME, store.payload(NAMESPACE, session_id, loaded))
 
     return await async_rate(load_and_save, seconds)
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from tornado.web import HTTPError, RequestHandler
 
-from sessions import SessionXSRFMixin
+from sessions import SessionError, SessionXSRFMixin
 
 from .error_pages import ErrorPages
+from .layout import wants_html
 
 
 class SessionHandler(ErrorPages, SessionXSRFMixin, RequestHandler):
@@ -22,7 +23,15 @@ class SessionHandler(ErrorPages, SessionXSRFMixin, RequestHandler):
         README's walkthroughs show; the reason is the body, as Iris's examples answer.
         """
         error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, HTTPError) and error.reason:
+        if isinstance(error, SessionError) and wants_html(self.request):
+            super().write_error(status_code, **kwargs)  # a store outage or an oversized session: the error page
+        elif isinstance(error, HTTPError) and error.reason:
             self.write_text(error.reason, status=status_code)
         else:
             super().write_error(status_code, **kwargs)
+
+    def write_text(self, body: str = "", status: int = 200) -> None:
+        """Answer ``status`` with ``body`` as ``text/plain``."""
+        self.set_status(status)
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.write(body)

@@ -1,7 +1,7 @@
 """Errors a learner can act on: in the browser a page in the site's layout with a way back, for ``curl`` plain text.
 
 Tornado's own error answer is a bare ``<html>`` line ("405: Method Not Allowed")
-with no way back, and the session layer answers a store outage in plain text.
+with no way back, and the tutorial's handlers answer a store outage in plain text.
 A browser (a request that accepts ``text/html``) gets the same status in a page
 that says what happened and links back to the step; ``curl`` keeps exactly the
 answers the README's walkthroughs show.
@@ -14,7 +14,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
-from sessions.mixin import session_error_answer
+from sessions import SessionTooLargeError, StoreUnavailableError
 
 from .layout import TutorialPageMixin, wants_html
 
@@ -51,7 +51,8 @@ class ErrorPages(TutorialPageMixin):
             super().write_error(status_code, **kwargs)
             return
         error = kwargs.get("exc_info", (None, None, None))[1]
-        status, detail = session_error_answer(error) or (status_code, "")
+        status = status_code
+        detail = error.reason if isinstance(error, (StoreUnavailableError, SessionTooLargeError)) else ""
         detail_label = "The server's plain-text answer, as curl gets it:"
         if isinstance(error, HTTPError) and status == 403:
             detail, detail_label = error.log_message or "", "Why:"

@@ -6,8 +6,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
-from sessions import CrossSiteGuard, SessionManager, SessionTooLargeError
-from sessions.mixin import session_error_answer
+from sessions import CrossSiteGuard, SessionManager, StoreUnavailableError
 
 from . import last_action
 from .base import SessionHandler
@@ -68,12 +67,10 @@ class StepActionHandler(CrossSiteGuard, SessionHandler):
         refusal: tuple[int, str] | None = None
         try:
             await self.act(*path_args)
-        except HTTPError as refused:
-            if not refused.reason:
+        except HTTPError as refused:  # a refusal with its answer, an oversized session (413) included
+            if not refused.reason or isinstance(refused, StoreUnavailableError):
                 raise
             refusal = refused.status_code, refused.reason
-        except SessionTooLargeError as error:
-            refusal = session_error_answer(error)
         await self.save_session()  # the Set-Cookie header is final only once the session is saved
         set_cookies = self._headers.get_list("Set-Cookie")  # Tornado has no public reader of response headers
         report = last_action.build_report(self, manager, self.page, self.redirect_status, before, set_cookies, refusal)

@@ -28,11 +28,13 @@ from .ids import new_session_id
 from .manager import SessionManager
 from .mixin import SessionMixin
 from .record import Journal, Meta, Record, apply_journal
+from .revocations import Revocations, SQLiteRevocations
 from .session import Session
 from .stores.base import SessionStore
 from .stores.cookie import CookieStore
 from .stores.memory import MemoryStore
 from .stores.sqlite import SQLiteStore
+from .user_mixin import SessionUserMixin
 from .xsrf_mixin import SessionXSRFMixin
 
 __all__ = [
@@ -53,6 +55,8 @@ __all__ = [
     "Meta",
     "PlainCodec",
     "Record",
+    "Revocations",
+    "SQLiteRevocations",
     "SQLiteStore",
     "Session",
     "SessionDestroyedError",
@@ -65,6 +69,7 @@ __all__ = [
     "SessionNotStartedError",
     "SessionStore",
     "SessionTooLargeError",
+    "SessionUserMixin",
     "SessionXSRFMixin",
     "StoreUnavailableError",
     "apply_journal",

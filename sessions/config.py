@@ -8,17 +8,32 @@ an 8-hour absolute timeout enforced on the server.
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from .codecs import CookieCodec, PlainCodec
 from .cookies import CookieAttributes
 from .ids import new_session_id
 from .stores.base import SessionStore
 from .stores.memory import MemoryStore
+
+#: A length of time: a ``timedelta``, or a number of seconds.
+Duration = timedelta | int | float
+_DURATIONS = ("expires", "idle_timeout", "absolute_timeout")
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: The default of ``SessionManager``'s keywords: keep the config's value.
+KEEP = _Keep.KEEP
+Keep = Literal[_Keep.KEEP]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 6265 cookie-name
 #: No ':' (Redis keys are ``prefix + namespace + ":" + ID``) and nothing a shell or SQL would mind.
@@ -29,6 +44,9 @@ _NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 class Config:
     """How a ``SessionManager`` names, sends, stores and expires sessions.
 
+    A duration (``expires``, ``idle_timeout``, ``absolute_timeout``) is a
+    ``timedelta``; a number is taken as seconds (``SessionManager``'s keywords
+    are typed to accept one) and kept as a ``timedelta``.
     ``expires`` is Iris's ``Expires``: how long a session lasts from creation,
     moved by ``shift_expiration``/``update_expiration``; ``None`` (the default)
     means a browser-session cookie with no fixed end. ``idle_timeout`` (sliding)
@@ -70,14 +88,13 @@ class Config:
         return self.cookie_name if self.namespace is None else self.namespace
 
     def __post_init__(self) -> None:
+        self._check_types()
         if not _TOKEN.fullmatch(self.cookie_name):
             raise ValueError(f"cookie_name {self.cookie_name!r} is not a valid cookie name")
         if self.namespace is not None and not _NAMESPACE.fullmatch(self.namespace):
             raise ValueError(f"namespace {self.namespace!r} must be 1-64 letters, digits, '_', '-' or '.'")
-        for name in ("expires", "idle_timeout", "absolute_timeout"):
-            value = getattr(self, name)
-            if value is not None and value <= timedelta(0):
-                raise ValueError(f"{name} must be positive or None, not {value}")
+        for name in _DURATIONS:
+            object.__setattr__(self, name, _duration(name, getattr(self, name)))  # frozen
         for name, timeout in (("idle_seconds", self.idle_timeout), ("absolute_seconds", self.absolute_timeout)):
             object.__setattr__(self, name, None if timeout is None else timeout.total_seconds())  # frozen
         if self.max_session_bytes is not None and self.max_session_bytes < 1:
@@ -93,3 +110,47 @@ class Config:
                 f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
                 "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
             )
+        if self.store.cookie_only and self.absolute_timeout is None:
+            raise ValueError(
+                f"the {self.store.name} store needs an absolute_timeout: a copy of its cookie re-issues itself "
+                "on every save, so nothing else ends it (absolute_timeout=timedelta(hours=8) is the default)"
+            )
+
+    def _check_types(self) -> None:
+        """Refuse a value of the wrong type here, naming the option, rather than deep in a request."""
+        for name, wanted in (
+            ("cookie_name", str),
+            ("allow_reclaim", bool),
+            ("clear_site_data", bool),
+            ("cookie", CookieAttributes),
+            ("store", SessionStore),
+        ):
+            _expect(name, getattr(self, name), wanted)
+        if self.namespace is not None:
+            _expect("namespace", self.namespace, str)
+        if self.max_session_bytes is not None and (
+            isinstance(self.max_session_bytes, bool) or not isinstance(self.max_session_bytes, int)
+        ):
+            _expect("max_session_bytes", self.max_session_bytes, int)
+        for name in ("id_generator", "clock"):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"{name} must be a function, not {type(getattr(self, name)).__name__}")
+
+
+def _expect(name: str, value: object, wanted: type) -> None:
+    if not isinstance(value, wanted):
+        raise TypeError(f"{name} must be {wanted.__name__}, not {type(value).__name__} {value!r}")
+
+
+def _duration(name: str, value: object) -> timedelta | None:
+    """A duration option as a positive ``timedelta`` (a number counts as seconds), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (timedelta, int, float)):
+        raise TypeError(
+            f"{name} must be a datetime.timedelta, a number of seconds or None, not {type(value).__name__} {value!r}"
+        )
+    duration = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    if duration <= timedelta(0):
+        raise ValueError(f"{name} must be positive or None, not {value!r}")
+    return duration

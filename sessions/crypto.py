@@ -1,10 +1,16 @@
-"""Encrypted cookie values: AES-256-GCM with a rotating key ring.
+"""Encrypted cookie values: AES-256-GCM-SIV with a rotating key ring.
 
 A cookie value made here is the URL-safe base64 (no padding) of::
 
-    version (1 byte) | key id (4) | nonce (12, random) | AES-GCM ciphertext + tag (16)
+    version (1 byte) | key id (4) | nonce (12, random) | ciphertext + tag (16)
 
 and the plaintext is the issue time (8 bytes, seconds) followed by the payload.
+Version 2 (made now) is AES-256-GCM-SIV; version 1, AES-256-GCM, is still
+opened and re-issued as version 2 on its next response. Why SIV: with random
+96-bit nonces, plain GCM must stop at 2^32 values per key (NIST SP 800-38D),
+which a busy cookie-only app reaches in days; a nonce that GCM-SIV meets twice
+reveals only that two values carried the same plaintext, and gives away neither
+the key nor the power to forge, so no rotation schedule is needed for it.
 The version, the key id and the **cookie name** are authenticated as associated
 data, so a value cannot be edited, re-labelled with another key id, or copied
 into another cookie (a value made for ``a`` does not open as ``b``). The issue
@@ -41,7 +47,9 @@ such a value again. Why this is safe:
 from __future__ import annotations
 
 import binascii
+import collections
 import logging
+import math
 import os
 import secrets
 import struct
@@ -53,7 +61,7 @@ from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .codecs import Decoded
@@ -63,7 +71,10 @@ from .memo import BoundedMemo
 
 log = logging.getLogger("sessions.crypto")
 
-VERSION = 1
+#: The format new values are made in: AES-256-GCM-SIV.
+VERSION = 2
+#: The earlier format, AES-256-GCM: still opened, and re-issued in ``VERSION``.
+GCM_VERSION = 1
 KEY_ID_BYTES = 4
 NONCE_BYTES = 12
 _TAG_BYTES = 16
@@ -72,8 +83,14 @@ _HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
 _SMALLEST = _HEADER_BYTES + _ISSUED.size + _TAG_BYTES
 #: A value longer than this cannot have come from a browser cookie; it is refused unread.
 MAX_VALUE_CHARS = BROWSER_COOKIE_LIMIT
-#: A secret shorter than this is worth a warning: HKDF spreads entropy, it adds none.
-_WEAK_SECRET_BYTES = 32
+#: The shortest secret accepted: HKDF spreads a secret's entropy, it adds none, and the key id
+#: in every cookie lets whoever holds one cookie test guesses offline, without asking the server.
+MIN_SECRET_BYTES = 32
+#: The least estimated entropy a secret needs (see ``estimated_bits``). 32 random hex digits
+#: (128 bits) are estimated at 97 bits or more; ``"a" * 32`` at 0, ``"password" * 4`` at 88.
+MIN_SECRET_BITS = 90
+#: How far in the future a value's issue time may be (clocks of several servers differ a little).
+MAX_CLOCK_SKEW_SECONDS = 60
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 #: The memo's bound: how many opened values it keeps, and the longest value it keeps.
@@ -86,6 +103,31 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def estimated_bits(secret: bytes) -> float:
+    """A rough upper estimate of a secret's entropy: its length times the Shannon entropy of its own bytes.
+
+    It catches what a person typing a secret tends to do (a character
+    repeated, a short word repeated, a tiny alphabet); it cannot see that a
+    phrase is made of dictionary words, so a secret should still come from a
+    random source (``python app.py --generate-secret``).
+    """
+    counts = collections.Counter(secret).values()
+    return sum(count * math.log2(len(secret) / count) for count in counts)
+
+
+def weakness(secret: bytes) -> str | None:
+    """Why ``secret`` is too weak to key cookies, or ``None``; the message never contains the secret."""
+    if len(secret) < MIN_SECRET_BYTES:
+        return f"is {len(secret)} bytes long; a secret needs at least {MIN_SECRET_BYTES} bytes from a random source"
+    bits = estimated_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return (
+            f"is too predictable (about {bits:.0f} bits estimated, {MIN_SECRET_BITS} needed: repeated "
+            "or too few different characters); use a random secret, as --generate-secret makes"
+        )
+    return None
+
+
 def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
 
@@ -93,9 +135,12 @@ def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
 @dataclass(frozen=True)
 class _Key:
     key_id: bytes
-    aead: AESGCM
+    aead: AESGCMSIV
     #: The envelope's first bytes, version and key id: sent in clear and authenticated.
     header: bytes
+    #: The same secret's key for values made in the earlier format (``GCM_VERSION``).
+    gcm: AESGCM
+    gcm_header: bytes
 
 
 class KeyRing:
@@ -106,6 +151,10 @@ class KeyRing:
     old key keep working and are re-issued under the newest one on their next
     response. Remove an old secret once every value made with it has expired
     (or at once, to log everybody out).
+
+    A secret that is easy to guess is refused with ``ValueError`` (see
+    ``weakness``): the key id each cookie carries lets anyone holding one
+    cookie test guesses of the secret offline.
     """
 
     def __init__(self, secrets_newest_first: Sequence[str | bytes]) -> None:
@@ -121,14 +170,20 @@ class KeyRing:
 
     @staticmethod
     def _derive(position: int, secret: str | bytes) -> _Key:
+        if not isinstance(secret, (str, bytes)):
+            raise TypeError(f"secret #{position} is a {type(secret).__name__}, not text or bytes")
         material = secret.encode() if isinstance(secret, str) else bytes(secret)
         if not material:
             raise ValueError(f"secret #{position} is empty")
-        if len(material) < _WEAK_SECRET_BYTES:
-            log.warning("secret #%d is shorter than %d bytes and may be guessable", position, _WEAK_SECRET_BYTES)
-        key = _hkdf(material, b"sessions.crypto/v1 AES-256-GCM key", 32)
+        why = weakness(material)
+        if why is not None:
+            raise ValueError(f"secret #{position} {why}")
+        siv_key = _hkdf(material, b"sessions.crypto/v2 AES-256-GCM-SIV key", 32)
+        gcm_key = _hkdf(material, b"sessions.crypto/v1 AES-256-GCM key", 32)
         key_id = _hkdf(material, b"sessions.crypto/v1 key id", KEY_ID_BYTES)
-        return _Key(key_id, AESGCM(key), bytes([VERSION]) + key_id)
+        return _Key(
+            key_id, AESGCMSIV(siv_key), bytes([VERSION]) + key_id, AESGCM(gcm_key), bytes([GCM_VERSION]) + key_id
+        )
 
     @property
     def newest(self) -> _Key:
@@ -161,6 +216,8 @@ class _Opened(NamedTuple):
 
     key: _Key
     issued_at: int
+    #: True for a value in the earlier format (AES-GCM): re-issued in the current one.
+    outdated: bool
     #: Its payload as ``decode`` returns it while no re-issue is due: made once per memoized value.
     decoded: Decoded
 
@@ -229,7 +286,7 @@ class EncryptedCodec:
         if found is None:
             return None
         opened, age = found
-        if age >= self._max_age_seconds / 2 or opened.key is not self.keyring.newest:
+        if age >= self._max_age_seconds / 2 or opened.key is not self.keyring.newest or opened.outdated:
             return Decoded(opened.decoded.payload, reissue=True)
         return opened.decoded
 
@@ -238,8 +295,9 @@ class EncryptedCodec:
         found = self._try_open(cookie_name, value)
         if found is None:
             return None
-        (key, issued_at, decoded), _ = found
-        return Envelope(VERSION, key.key_id.hex(), issued_at, decoded.payload, key is self.keyring.newest)
+        (key, issued_at, outdated, decoded), _ = found
+        version = GCM_VERSION if outdated else VERSION
+        return Envelope(version, key.key_id.hex(), issued_at, decoded.payload, key is self.keyring.newest)
 
     def _try_open(self, cookie_name: str, value: str) -> tuple[_Opened, float] | None:
         """What ``value`` opens as and its age now, or ``None`` (the reason logged at debug level).
@@ -259,6 +317,12 @@ class EncryptedCodec:
             log.debug("refused a %s cookie value (%d chars): %s", cookie_name, len(value), reason)
             return None
         age = self._clock() - opened.issued_at
+        if age < -MAX_CLOCK_SKEW_SECONDS:
+            log.debug(
+                "refused a %s cookie value (%d chars): issued %.0f s in the future, more than clocks differ",
+                *(cookie_name, len(value), -age),
+            )
+            return None
         if age > self._max_age_seconds:
             log.debug(
                 "refused a %s cookie value (%d chars): expired: issued %.0f s ago, max age %.0f s",
@@ -272,15 +336,17 @@ class EncryptedCodec:
         raw = _unbase64(value)
         if len(raw) < _SMALLEST:
             raise _Rejected("too short to be an envelope")
-        if raw[0] != VERSION:
+        if raw[0] not in (VERSION, GCM_VERSION):
             raise _Rejected(f"unknown format version {raw[0]}")
         key_id = raw[1 : 1 + KEY_ID_BYTES]
         key = self.keyring.key(key_id)
         if key is None:
             raise _Rejected(f"made under key id {key_id.hex()}, which is not in the key ring")
         nonce, sealed = raw[1 + KEY_ID_BYTES : _HEADER_BYTES], raw[_HEADER_BYTES:]
+        outdated = raw[0] == GCM_VERSION
+        aead, header = (key.gcm, key.gcm_header) if outdated else (key.aead, key.header)
         try:
-            plaintext = key.aead.decrypt(nonce, sealed, key.header + cookie_name.encode())
+            plaintext = aead.decrypt(nonce, sealed, header + cookie_name.encode())
         except InvalidTag:
             raise _Rejected("authentication failed: altered, or made for another cookie name") from None
         (issued_at,) = _ISSUED.unpack_from(plaintext)
@@ -288,7 +354,7 @@ class EncryptedCodec:
             payload = plaintext[_ISSUED.size :].decode()
         except UnicodeDecodeError:
             raise _Rejected("payload is not UTF-8") from None
-        return _Opened(key, issued_at, Decoded(payload))
+        return _Opened(key, issued_at, outdated, Decoded(payload))
 
 
 def _base64(raw: bytes) -> str:

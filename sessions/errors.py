@@ -3,9 +3,19 @@
 Each error subclasses the built-in exception a Python user would reach for first
 (``KeyError`` for a missing key, ``ValueError`` for a bad conversion), so code
 that already catches those keeps working, and ``SessionError`` catches them all.
+
+The two errors a client can act on, a store outage (503) and an oversized
+session (413), are also Tornado's ``HTTPError``: raised while a handler runs,
+at the load or at the save, Tornado sends them through the app's own
+``write_error`` like any ``HTTPError``, with the status and a ``reason``.
 """
 
 from __future__ import annotations
+
+from tornado.web import HTTPError
+
+#: The reason (status line and plain-text answer) of a store outage.
+STORE_UNAVAILABLE_TEXT = "Service Unavailable: the session store is unavailable, please try again shortly."
 
 
 class SessionError(Exception):
@@ -72,17 +82,34 @@ class SessionGoneError(SessionError):
     """
 
 
-class SessionTooLargeError(SessionError):
-    """A session (or the cookie carrying it) exceeds a configured size limit."""
+class SessionTooLargeError(SessionError, HTTPError):
+    """A session (or the cookie carrying it) exceeds a configured size limit: ``HTTPError(413)``.
+
+    Tornado logs it as a warning with its message, as any ``HTTPError`` with a log message.
+    """
 
     def __init__(self, size: int, limit: int, what: str = "session") -> None:
-        super().__init__(f"{what} is {size} bytes, over the limit of {limit} bytes")
+        message = f"{what} is {size} bytes, over the limit of {limit} bytes"
+        HTTPError.__init__(self, 413, message, reason=f"Payload Too Large: {message}")
+        self.message = message
         self.size = size
         self.limit = limit
 
+    def __str__(self) -> str:
+        return self.message
 
-class StoreUnavailableError(SessionError):
-    """The session store cannot be reached or refused an operation.
 
-    Never swallowed into an empty session: the app answers 503 instead.
+class StoreUnavailableError(SessionError, HTTPError):
+    """The session store cannot be reached or refused an operation: ``HTTPError(503)``.
+
+    Never swallowed into an empty session: the request is answered 503. It
+    carries no log message, so Tornado does not log each refused request: the
+    manager logs the outage once, and its end once.
     """
+
+    def __init__(self, message: str = "the session store is unavailable") -> None:
+        HTTPError.__init__(self, 503, reason=STORE_UNAVAILABLE_TEXT)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

@@ -12,11 +12,19 @@ where a request comes from in ``Sec-Fetch-Site``:
   ``b.example.com``), refused unless allowed;
 * ``cross-site``: any other site, always refused.
 
-A request without the header (``curl``, scripts, old browsers) is let through:
-only a browser can be tricked into sending another site's request, and every
-current browser sends the header. Browsers send it to HTTPS origins and to
-``localhost``/``127.0.0.1`` only, so a deployed app needs HTTPS for this guard
-to see anything.
+Browsers send ``Sec-Fetch-Site`` to HTTPS origins and to ``localhost``/
+``127.0.0.1`` only, and older browsers not at all. Without it the guard falls
+back to the ``Origin`` header, which browsers send with every POST and with
+cross-origin requests: an ``Origin`` whose host (and port) is not the request's
+``Host`` is refused (so is ``Origin: null``, sent from sandboxed frames and
+after cross-origin redirects); a matching one passes. The scheme is not
+compared, as Tornado's own ``cross_origin_protection`` does not: behind a proxy
+that ends TLS the request looks like plain HTTP. A request with neither header
+(``curl``, scripts) is let through: only a browser can be tricked into sending
+another site's request, and a browser sends one of the two. Without Fetch
+Metadata a same-site origin cannot be told from a cross-site one (that would
+need the public suffix list), so it is refused even where same-site requests
+are allowed.
 
 Two ways to use it, refusing with a plain-text 403 before the handler method
 runs, so nothing is loaded or changed::
@@ -39,6 +47,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
+from urllib.parse import urlsplit
 
 from tornado.web import RequestHandler
 
@@ -63,6 +72,23 @@ def refusal(sec_fetch_site: str | None, *, allow_same_site: bool = False) -> str
     return f"Forbidden: {kind} request refused (Sec-Fetch-Site: {sec_fetch_site})"
 
 
+def origin_refusal(origin: str | None, host: str) -> str | None:
+    """Why a request without ``Sec-Fetch-Site`` but with this ``Origin`` is refused, or ``None``.
+
+    The refusal does not repeat the ``Origin`` value: it is the client's, and
+    an answer has no need to echo it.
+    """
+    if origin is None:
+        return None
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # an Origin no browser would send (an unclosed IPv6 bracket)
+        netloc = ""
+    if netloc and netloc.lower() == host.lower():
+        return None
+    return "Forbidden: cross-origin request refused (its Origin header names another site)"
+
+
 def same_site_allowed(handler: RequestHandler, override: bool | None) -> bool:
     """The handler's own choice when it made one, else the application setting (off by default)."""
     return bool(handler.settings.get(ALLOW_SAME_SITE_SETTING, False)) if override is None else override
@@ -71,9 +97,10 @@ def same_site_allowed(handler: RequestHandler, override: bool | None) -> bool:
 def refuse_if_cross_site(handler: RequestHandler, *, allow_same_site: bool | None = None) -> bool:
     """Answer 403 and finish when the request must be refused; tell whether it was."""
     headers = handler.request.headers
-    if "Sec-Fetch-Site" not in headers:  # curl and older browsers: nothing to judge (and no KeyError inside get())
-        return False
-    reason = refusal(headers["Sec-Fetch-Site"], allow_same_site=same_site_allowed(handler, allow_same_site))
+    if "Sec-Fetch-Site" in headers:
+        reason = refusal(headers["Sec-Fetch-Site"], allow_same_site=same_site_allowed(handler, allow_same_site))
+    else:  # plain HTTP to another host, or an older browser: its Origin, if it sent one (curl sends neither)
+        reason = origin_refusal(headers.get("Origin"), headers.get("Host", ""))
     if reason is None:
         return False
     handler.clear()  # no header a handler or mixin set before this point goes out with the refusal

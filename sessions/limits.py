@@ -59,7 +59,7 @@ class CookieLimit:
         now = self.config.clock()
         meta = meta.copy()
         expiry.touched(self.config, meta, now)
-        payload = self.config.store.payload(session_id, Record(fields, meta))
+        payload = self.config.store.payload(self.config.store_namespace, session_id, Record(fields, meta))
         if self._value_length is None:
             session_cookie(self.config, self.secure, payload, meta, now)
         else:  # the header as the save will build it, around a stand-in value of the very same length

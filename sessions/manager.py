@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 from tornado.web import RequestHandler
 
 from . import expiry
-from .codecs import Decoded
-from .config import Config
-from .cookies import delete_cookie_header, read_cookie_values
+from .codecs import CookieCodec, Decoded
+from .config import KEEP, Config, Duration, Keep
+from .cookies import CookieAttributes, delete_cookie_header, read_cookie_values
 from .errors import (
     SessionDestroyedError,
     SessionGoneError,
@@ -53,6 +53,8 @@ _STATE_ATTRIBUTE = "_session_state"
 #: The handler attribute holding the request's cookie values, decoded: the XSRF check of a
 #: POST and the load that follows it share one decoding (an AES decryption for encrypted cookies).
 _DECODED_ATTRIBUTE = "_session_cookie_decoded"
+#: The handler attribute holding what ``expect_session()`` asked of the load: (manager, session ID, refusal).
+_EXPECTED_ATTRIBUTE = "_session_expected"
 
 
 class CookieAction(enum.Enum):
@@ -100,14 +102,48 @@ class RequestState:
 class SessionManager:
     """Starts, saves, expires, regenerates and destroys sessions for one cookie name."""
 
-    def __init__(self, config: Config | None = None, **options: Any) -> None:
-        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``).
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        cookie_name: str | Keep = KEEP,
+        namespace: str | None | Keep = KEEP,
+        expires: Duration | None | Keep = KEEP,
+        idle_timeout: Duration | None | Keep = KEEP,
+        absolute_timeout: Duration | None | Keep = KEEP,
+        allow_reclaim: bool | Keep = KEEP,
+        clear_site_data: bool | Keep = KEEP,
+        max_session_bytes: int | None | Keep = KEEP,
+        cookie: CookieAttributes | Keep = KEEP,
+        id_generator: Callable[[], str] | Keep = KEEP,
+        store: SessionStore | Keep = KEEP,
+        codec: CookieCodec | Keep = KEEP,
+        clock: Callable[[], float] | Keep = KEEP,
+    ) -> None:
+        """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``), or both.
 
-        The keywords are ``Any`` to the type checker: ``dataclasses.replace`` checks their names and
-        ``Config.__post_init__`` their values at run time.
+        A keyword replaces the config's field; each is typed, so a type checker
+        and an editor know them (a misspelt one is an error). ``Config`` checks
+        the values: a duration is a ``timedelta`` or a number of seconds.
         """
+        options: dict[str, Any] = {  # typed above; Config.__post_init__ checks the values again
+            "cookie_name": cookie_name,
+            "namespace": namespace,
+            "expires": expires,
+            "idle_timeout": idle_timeout,
+            "absolute_timeout": absolute_timeout,
+            "allow_reclaim": allow_reclaim,
+            "clear_site_data": clear_site_data,
+            "max_session_bytes": max_session_bytes,
+            "cookie": cookie,
+            "id_generator": id_generator,
+            "store": store,
+            "codec": codec,
+            "clock": clock,
+        }
+        given = {name: value for name, value in options.items() if value is not KEEP}
         config = config or Config()
-        self.config = dataclasses.replace(config, **options) if options else config
+        self.config = dataclasses.replace(config, **given) if given else config
         #: Where this manager's sessions live in the store (see ``Config.namespace``).
         self.namespace = self.config.store_namespace
         self._listeners: list[DestroyListener] = []
@@ -161,11 +197,30 @@ class SessionManager:
             if session is not None and (session.stored or session.has_changes()):
                 return session.id
             return None
-        for decoded in self._decoded_cookie(handler):  # the first well-formed one
-            session_id = None if decoded is None else self.store.session_id(decoded.payload)
-            if session_id is not None:
-                return session_id
-        return None
+        return next(iter(self.cookie_session_ids(handler)), None)
+
+    def cookie_session_ids(self, handler: RequestHandler) -> list[str]:
+        """The well-formed session IDs among the values of the request's cookie, in order, without store I/O.
+
+        Any of them may be dead: only the load tells which one, if any, opens a live session.
+        """
+        ids = (
+            None if decoded is None else self.store.session_id(decoded.payload)
+            for decoded in self._decoded_cookie(handler)
+        )
+        return [session_id for session_id in ids if session_id is not None]
+
+    def expect_session(self, handler: RequestHandler, session_id: str | None, refusal: Exception) -> None:
+        """Make this request's load raise ``refusal`` if it opens a stored session other than ``session_id``.
+
+        ``None`` allows no stored session, only a fresh one. A check that runs
+        before the load (Tornado's XSRF check runs before ``prepare()``) cannot
+        know which of the cookie's values leads to a live session; it states
+        what it vouched for, and the load, which does know, holds the request to it.
+        """
+        if self._state(handler) is not None:
+            raise RuntimeError("expect_session() must come before the session is loaded")
+        setattr(handler, _EXPECTED_ATTRIBUTE, (self, session_id, refusal))
 
     def has_pending_write(self, handler: RequestHandler) -> bool:
         """Tell whether ``save()`` has anything to send to the store."""
@@ -327,8 +382,15 @@ class SessionManager:
         else:
             state.session = self._new_session(handler)
             state.stale_cookie = bool(values) and all_dead
+        self._hold_to_expectation(handler, state.session)
         setattr(handler, _STATE_ATTRIBUTE, state)
         return state
+
+    def _hold_to_expectation(self, handler: RequestHandler, session: Session) -> None:
+        """Raise the refusal ``expect_session()`` left if the load opened another stored session."""
+        expected: tuple[SessionManager, str | None, Exception] | None = getattr(handler, _EXPECTED_ATTRIBUTE, None)
+        if expected is not None and expected[0] is self and session.stored and session.id != expected[1]:
+            raise expected[2]
 
     def _decoded_cookie(self, handler: RequestHandler) -> list[Decoded | None]:
         """The request's values of the cookie, decoded (``None``: refused by the codec), once per request."""
@@ -382,7 +444,7 @@ class SessionManager:
             journal, counted = await self._save_fresh(session, journal, user_written)
         self._log_saved(session, journal)
         session.saved(counted)
-        payload = self.store.payload(session.id, session.record(journal.meta))
+        payload = self.store.payload(self.namespace, session.id, session.record(journal.meta))
         if state.expiry_changed:
             state.browser_payload = None  # the browser's cookie has the old Max-Age
         state.payload, state.previous_id, state.expiry_changed = payload, None, False

@@ -20,32 +20,15 @@ be following the redirect. A handler that streams with ``flush()`` should
 from __future__ import annotations
 
 import asyncio
-import logging
-from types import TracebackType
+import sys
 from typing import Any
 
 from tornado import iostream
-from tornado.web import RequestHandler
+from tornado.web import HTTPError, RequestHandler
 
-from .errors import SessionNotStartedError, SessionTooLargeError, StoreUnavailableError
+from .errors import SessionNotStartedError
 from .manager import SessionManager
 from .session import Session
-
-log = logging.getLogger("sessions")
-
-STORE_UNAVAILABLE_TEXT = "Service Unavailable: the session store is unavailable, please try again shortly."
-
-
-def session_error_answer(error: BaseException | None) -> tuple[int, str] | None:
-    """The status and plain text a session error is answered with (``None``: not a session error).
-
-    503 for a store outage, 413 for an oversized session: what the client can act on.
-    """
-    if isinstance(error, StoreUnavailableError):
-        return 503, STORE_UNAVAILABLE_TEXT
-    if isinstance(error, SessionTooLargeError):
-        return 413, f"Payload Too Large: {error}"
-    return None
 
 
 class SessionMixin(RequestHandler):
@@ -54,10 +37,19 @@ class SessionMixin(RequestHandler):
     The manager comes from ``session_manager=`` in the URL spec's keyword
     arguments, the ``session_manager`` class attribute, or the application
     setting of the same name, in that order.
+
+    It overrides only ``initialize`` and ``finish``. A store outage (503) or an
+    oversized session (413) found at the load or at the save is Tornado's
+    ``HTTPError``, answered by the app's own ``write_error``.
     """
 
     session_manager: SessionManager | None = None
     _session_finishing: asyncio.Future[None] | None = None
+    _session_save_failed = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _refuse_hidden_overrides(cls)
 
     def initialize(self, session_manager: SessionManager | None = None) -> None:
         if session_manager is not None:
@@ -89,8 +81,9 @@ class SessionMixin(RequestHandler):
         if self._session_finishing is not None:  # redirect() finished already
             return self._session_finishing
         manager = self.session_manager or self.settings.get("session_manager")
-        if manager is None or self.get_status() >= 500 or not manager.has_pending_write(self):
-            if manager is not None and self.get_status() < 500:
+        failed = self._session_save_failed or self.get_status() >= 500
+        if manager is None or failed or not manager.has_pending_write(self):
+            if manager is not None and not failed:
                 manager.write_headers(self)
             return super().finish(chunk)
         if chunk is not None:
@@ -98,8 +91,8 @@ class SessionMixin(RequestHandler):
         if manager.store.in_process:  # nothing to wait for: save now, then finish as Tornado would
             try:
                 manager.save_now(self)
-            except Exception as error:
-                self._answer_save_error(error)
+            except Exception:
+                return self._send_save_error()
             self._session_finishing = super().finish()
         else:
             self._session_finishing = asyncio.ensure_future(self._save_then_finish())
@@ -108,45 +101,58 @@ class SessionMixin(RequestHandler):
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
-        except Exception as error:
-            self._answer_save_error(error)
+        except Exception:
+            await self._send_save_error()
+            return
         try:
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
 
-    def _answer_save_error(self, error: Exception) -> None:
-        """Replace the response with the answer to a save that failed."""
-        answer = session_error_answer(error)
-        if answer is None:
-            log.exception("saving the session failed")
-            answer = 500, "Internal Server Error"
-        elif isinstance(error, SessionTooLargeError):
-            log.warning("refused an oversized session at save: %s", error)
-        self.clear()
-        self.write_text(answer[1], status=answer[0])
+    def _send_save_error(self) -> asyncio.Future[None]:
+        """Replace the response with the error the save raised, through the app's ``write_error``.
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Answer a session error raised by the handler as a session error found at save is answered."""
-        answer = session_error_answer(kwargs.get("exc_info", (None, None, None))[1])
-        if answer is None:
-            super().write_error(status_code, **kwargs)
-        else:
-            self.write_text(answer[1], status=answer[0])
+        As Tornado answers an exception raised by the handler: logged by
+        ``log_exception``, answered with its status if it is an ``HTTPError``, else 500.
+        """
+        exc_info = sys.exc_info()
+        error = exc_info[1]
+        self._session_save_failed, self._session_finishing = True, None
+        self.log_exception(*exc_info)
+        self.send_error(error.status_code if isinstance(error, HTTPError) else 500, exc_info=exc_info)
+        finishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        finishing.set_result(None)
+        return finishing
 
-    def write_text(self, body: str = "", status: int = 200) -> None:
-        """Answer ``status`` with ``body`` as ``text/plain``."""
-        self.set_status(status)
-        self.set_header("Content-Type", "text/plain; charset=UTF-8")
-        self.write(body)
 
-    def log_exception(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(value, SessionTooLargeError):
-            log.warning("refused an oversized session write: %s", value)
-        elif not isinstance(value, StoreUnavailableError):  # the manager logs outages once
-            super().log_exception(typ, value, tb)
+def _refuse_hidden_overrides(cls: type[SessionMixin]) -> None:
+    """Raise ``TypeError`` when a handler class of the app hides a method the session mixins need.
+
+    ``class Handler(AppBase, SessionMixin)`` puts ``AppBase`` first in the method
+    order: its ``initialize`` (or ``prepare``, ``finish``...) runs instead of the
+    mixin's, and the session silently stops being saved or checked.
+    """
+    mixins = [base for base in cls.__mro__ if issubclass(base, SessionMixin) and _is_ours(base)]
+    # initialize is left out: an app's own hides the URL spec's session_manager=, and the first
+    # get_session() then says so (no manager), unless the class attribute or the app setting names one.
+    needed = {
+        name
+        for mixin in mixins
+        for name in vars(mixin)
+        if not name.startswith("_") and name != "initialize" and hasattr(RequestHandler, name)
+    }
+    for base in cls.__mro__[: cls.__mro__.index(mixins[0])]:
+        if issubclass(base, SessionMixin) or not issubclass(base, RequestHandler) or _is_ours(base):
+            continue
+        hidden = sorted(needed & set(vars(base)))
+        if hidden:
+            mixin, method = mixins[0].__name__, f"{base.__name__}.{hidden[0]}"
+            raise TypeError(
+                f"{cls.__name__}: {method} comes before {mixin}'s in the method order and hides it; "
+                f"list {mixin} first in the bases, before {base.__name__}"
+            )
+
+
+def _is_ours(cls: type) -> bool:
+    """A class of this package (which cooperates: it calls ``super()``)."""
+    return cls.__module__.partition(".")[0] == __name__.partition(".")[0]

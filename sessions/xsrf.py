@@ -29,6 +29,10 @@ Secret = str | bytes
 def secrets_from_settings(settings: Mapping[str, Any]) -> list[Secret]:
     """The application's token secrets, newest first; empty when it has none."""
     ring = settings.get(SECRETS_SETTING)
+    if isinstance(ring, (str, bytes)):  # list("secret") would make one secret per character
+        raise TypeError(
+            f"the setting {SECRETS_SETTING} must be a list of secrets, newest first, not one {type(ring).__name__}"
+        )
     if ring:
         return list(ring)
     secret = settings.get("cookie_secret")

@@ -20,6 +20,8 @@ from tornado.web import HTTPError
 from . import xsrf
 from .mixin import SessionMixin
 
+_MISMATCH = "XSRF token does not match this session"
+
 
 class SessionXSRFMixin(SessionMixin):
     """Put it before ``SessionMixin``; it needs ``xsrf_cookies=True`` like Tornado's own check."""
@@ -42,11 +44,45 @@ class SessionXSRFMixin(SessionMixin):
         return self._session_xsrf[1]
 
     def check_xsrf_cookie(self) -> None:
-        """Accept a token made under any secret of the ring: a form rendered before a rotation still posts."""
-        secrets, session_id = self._xsrf_binding_inputs()
-        if session_id is None:
+        """Accept the token of the session this request acts on, made under any secret of the ring.
+
+        Tornado runs this check before ``prepare()``, so before the session is
+        loaded: it cannot yet know which of the cookie's values (if any) opens
+        a live session. It accepts a token made for one of the cookie's session
+        IDs, or Tornado's own token, and has the load refuse the request (403)
+        if the session it opens is not that one. So a page rendered after its
+        session died (a restart, a flushed store, a logout elsewhere) posts
+        fine, and ``sid=A; sid=V`` sent with the token of a planted, dead ``A``
+        does not act on ``V``.
+        """
+        secrets = xsrf.secrets_from_settings(self.settings)
+        manager = self.get_session_manager()
+        if not secrets:
             super().check_xsrf_cookie()
-            return
+        elif manager.current(self) is not None:  # checked late, after the load: the session is known
+            session_id = manager.request_session_id(self)
+            if session_id is None:
+                super().check_xsrf_cookie()
+            elif not self._xsrf_made_for(secrets, session_id):
+                raise HTTPError(403, _MISMATCH)
+        elif not (candidates := manager.cookie_session_ids(self)):
+            super().check_xsrf_cookie()
+        else:
+            vouched = next((session_id for session_id in candidates if self._xsrf_made_for(secrets, session_id)), None)
+            if vouched is None:  # a page rendered while none of them was live carries Tornado's token
+                try:
+                    super().check_xsrf_cookie()
+                except HTTPError:
+                    raise HTTPError(403, _MISMATCH) from None
+            manager.expect_session(self, vouched, HTTPError(403, _MISMATCH))
+
+    def _xsrf_made_for(self, secrets: list[xsrf.Secret], session_id: str) -> bool:
+        """Tell whether the submitted token is ``session_id``'s under a secret of the ring."""
+        token = self._submitted_xsrf_token()
+        return any(xsrf.matches(token, xsrf.binding(secret, session_id)) for secret in secrets)
+
+    def _submitted_xsrf_token(self) -> str:
+        """The token the request carries, where Tornado looks for it; 403 when there is none."""
         token = (
             self.get_argument("_xsrf", None)
             or self.request.headers.get("X-Xsrftoken")
@@ -54,8 +90,7 @@ class SessionXSRFMixin(SessionMixin):
         )
         if not token:
             raise HTTPError(403, "'_xsrf' argument missing from POST")
-        if not any(xsrf.matches(token, xsrf.binding(secret, session_id)) for secret in secrets):
-            raise HTTPError(403, "XSRF token does not match this session")
+        return token
 
     def _xsrf_binding_inputs(self) -> tuple[list[xsrf.Secret], str | None]:
         """The token secrets (newest first) and the session ID tokens are bound to (``None``: no binding)."""

@@ -59,6 +59,16 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, so stopping, freezing or restarting it disturbs no other test."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.resume()  # in case the test froze it and failed before thawing it
+    server.stop()
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """The shared Redis, emptied for each test."""
     with redis.Redis.from_url(redis_server.url) as client:

@@ -10,6 +10,7 @@ with the test session.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -57,6 +58,15 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its sockets stay open and nothing answers, as over a link that died silently."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
     def answers_ping(self) -> bool:
         try:

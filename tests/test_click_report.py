@@ -27,7 +27,7 @@ from handlers.last_action import (
     session_diff,
     shorten,
 )
-from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
 from tests.cookie_client import CookieClient, set_cookies, text
 

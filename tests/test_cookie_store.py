@@ -227,7 +227,7 @@ async def test_payload_round_trip():
     store = CookieStore()
     meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
     record = Record({"v:name": '"iris"', "f:notice": '"hi"'}, meta)
-    session_id, opened = await store.open(NS, store.payload("S" * 43, record))
+    session_id, opened = await store.open(NS, store.payload(NS, "S" * 43, record))
     assert session_id == "S" * 43
     assert opened == record
 
@@ -239,17 +239,20 @@ async def test_payload_round_trip():
         "not json",
         "[]",
         '"a string"',
-        '{"id": "short", "meta": [1, 1, null, null, null], "fields": {}}',
-        '{"id": "%s", "meta": [1, 1, null, null], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1.5, 1, null, null, null], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [null, 1, null, null, null], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1, null, null, null, null], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1, 1, 2.5, null, null], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1, 1, null, null, 7], "fields": {}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1, 1, null, null, null], "fields": {"v:a": 1}}' % ("S" * 43),
-        '{"id": "%s", "meta": [1, 1, null, null, null], "fields": []}' % ("S" * 43),
-        '{"id": "%s", "meta": "abcde", "fields": {}}' % ("S" * 43),
-        '{"meta": [1, 1, null, null, null], "fields": {}}',
+        '{"ns": "test", "id": "short", "meta": [1, 1, null, null, null], "fields": {}}',
+        '{"ns": "test", "id": "%s", "meta": [1, 1, null, null], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1.5, 1, null, null, null], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [null, 1, null, null, null], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1, null, null, null, null], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1, 1, 2.5, null, null], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1, 1, null, null, 7], "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1, 1, null, null, null], "fields": {"v:a": 1}}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": [1, 1, null, null, null], "fields": []}' % ("S" * 43),
+        '{"ns": "test", "id": "%s", "meta": "abcde", "fields": {}}' % ("S" * 43),
+        '{"ns": "test", "meta": [1, 1, null, null, null], "fields": {}}',
+        '{"id": "%s", "meta": [1, 1, null, null, null], "fields": {}}'
+        % ("S" * 43),  # made before it named its namespace
+        '{"ns": 7, "id": "%s", "meta": [1, 1, null, null, null], "fields": {}}' % ("S" * 43),
     ],
 )
 async def test_a_malformed_payload_is_no_session(payload):
@@ -261,7 +264,7 @@ async def test_a_payload_opened_twice_gives_the_same_record_each_time_however_th
     """Parsed payloads are memoized; what ``open`` hands out is the caller's to edit, never the memo's."""
     store = CookieStore()
     meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
-    payload = store.payload("S" * 43, Record({"v:name": '"iris"'}, meta))
+    payload = store.payload(NS, "S" * 43, Record({"v:name": '"iris"'}, meta))
     _, first = await store.open(NS, payload)
     first.fields["v:name"] = '"edited"'
     first.meta.touched = 0.0
@@ -275,8 +278,8 @@ async def test_a_payload_opened_twice_gives_the_same_record_each_time_however_th
 async def test_the_parse_memo_stays_bounded_and_skips_long_payloads():
     store = CookieStore()
     meta = Meta(created=1_800_000_000.0, touched=1_800_000_000.0)
-    payloads = [store.payload("S" * 43, Record({"v:n": str(n)}, meta)) for n in range(MEMO_ENTRIES + 100)]
-    long_payload = store.payload("S" * 43, Record({"v:n": "1" * MEMO_PAYLOAD_CHARS}, meta))
+    payloads = [store.payload(NS, "S" * 43, Record({"v:n": str(n)}, meta)) for n in range(MEMO_ENTRIES + 100)]
+    long_payload = store.payload(NS, "S" * 43, Record({"v:n": "1" * MEMO_PAYLOAD_CHARS}, meta))
     for payload in [*payloads, long_payload]:
         assert await store.open(NS, payload) is not None
     assert len(store._parsed) == MEMO_ENTRIES
@@ -297,8 +300,8 @@ times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
 def test_the_payload_is_the_compact_json_of_the_record(session_id, fields, times, user):
     """``payload`` spells its JSON out by hand: it must be exactly what the json module writes, and parse back."""
     record = Record(fields, Meta(*times, user=user))
-    payload = CookieStore().payload(session_id, record)
+    payload = CookieStore().payload(NS, session_id, record)
     millis = [None if t is None else round(t * 1000) for t in times]
-    expected = {"id": session_id, "meta": [*millis, user], "fields": fields}
+    expected = {"ns": NS, "id": session_id, "meta": [*millis, user], "fields": fields}
     assert payload == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
     assert CookieStore().session_id(payload) == session_id

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import secrets
 import string
+import struct
 from datetime import timedelta
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessions import Decoded, EncryptedCodec, KeyRing, SessionTooLargeError
-from sessions.crypto import MAX_VALUE_CHARS, MEMO_ENTRIES, MEMO_VALUE_CHARS, new_secret
+from sessions.crypto import (
+    MAX_CLOCK_SKEW_SECONDS,
+    MAX_VALUE_CHARS,
+    MEMO_ENTRIES,
+    MEMO_VALUE_CHARS,
+    estimated_bits,
+    new_secret,
+)
 from tests.clock import FakeClock
 
 OLD, MIDDLE, NEW = (f"{label} secret for the codec tests, 32+ bytes" for label in ("old", "middle", "new"))
@@ -160,11 +173,31 @@ def test_bad_key_rings_are_refused(secrets):
         KeyRing(secrets)
 
 
-def test_short_secrets_work_but_are_warned_about(caplog):
-    with caplog.at_level(logging.WARNING, logger="sessions.crypto"):
-        codec = make_codec("short")
-    assert "shorter than 32 bytes" in caplog.text
-    assert codec.decode("sid", codec.encode("sid", "x")) == Decoded("x")
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("short", "at least 32 bytes"),
+        ("x" * 31, "at least 32 bytes"),
+        ("a" * 32, "too predictable"),
+        ("password" * 4, "too predictable"),
+        ("ab" * 40, "too predictable"),
+        (b"\x00" * 64, "too predictable"),
+    ],
+)
+def test_weak_secrets_are_refused_without_being_echoed(secret, reason):
+    with pytest.raises(ValueError) as refused:
+        KeyRing([NEW, secret])
+    message = str(refused.value)
+    assert message.startswith("secret #2 ") and reason in message
+    text = secret if isinstance(secret, str) else secret.decode("latin-1")
+    assert text[:5] not in message
+
+
+def test_random_secrets_of_the_minimum_length_pass():
+    for _ in range(200):  # 32 random hex digits (128 bits) are the least a random secret may be
+        KeyRing([secrets.token_hex(16)])
+    KeyRing([secrets.token_bytes(32)])
+    assert estimated_bits(b"a" * 32) == 0 and estimated_bits(bytes(range(32))) == 32 * 5
 
 
 def test_generated_secrets_are_fresh_and_long():
@@ -191,7 +224,19 @@ def test_issue_time_is_inside_the_envelope():
     clock = FakeClock(start=1_800_000_000.5)
     envelope = make_codec(NEW, clock=clock).inspect("sid", make_codec(NEW, clock=clock).encode("sid", "x"))
     assert envelope.issued_at == 1_800_000_000
-    assert envelope.version == 1 and envelope.payload == "x" and envelope.newest_key
+    assert envelope.version == 2 and envelope.payload == "x" and envelope.newest_key
+
+
+def test_a_value_issued_in_the_future_opens_only_within_the_clock_skew(caplog):
+    clock = FakeClock()
+    ahead = FakeClock(start=clock() + 30 * 24 * 3600)  # a server (or a forger with a key) 30 days ahead
+    assert make_codec(NEW, clock=clock).decode("sid", make_codec(NEW, clock=ahead).encode("sid", "x")) is None
+    slightly_ahead = FakeClock(start=clock() + MAX_CLOCK_SKEW_SECONDS)
+    assert make_codec(NEW, clock=clock).decode("sid", make_codec(NEW, clock=slightly_ahead).encode("sid", "x"))
+    too_far = FakeClock(start=clock() + MAX_CLOCK_SKEW_SECONDS + 1)
+    with caplog.at_level(logging.DEBUG, logger="sessions.crypto"):
+        assert make_codec(NEW, clock=clock).decode("sid", make_codec(NEW, clock=too_far).encode("sid", "x")) is None
+    assert "in the future" in caplog.text
 
 
 @pytest.mark.parametrize("max_age", [timedelta(0), timedelta(seconds=-1)])
@@ -231,7 +276,7 @@ def flip_unused_bit(last_char: str) -> str:
         ("not base64!", "not URL-safe base64"),
         (VALID[:-1] + flip_unused_bit(VALID[-1]), "not canonical URL-safe base64"),  # same bytes, other spelling
         ("AQ", "too short"),
-        (b64(b"\x02" + unb64(VALID)[1:]), "unknown format version"),
+        (b64(b"\x03" + unb64(VALID)[1:]), "unknown format version"),
     ],
 )
 def test_refusals_are_logged_at_debug_with_a_reason_and_without_the_value(caplog, value, reason):
@@ -334,3 +379,41 @@ def test_the_memo_stays_bounded_under_a_flood_of_genuine_values(monkeypatch):
 @given(payloads)
 def test_encoded_length_is_the_length_of_the_value_encode_makes(payload):
     assert CODEC.encoded_length(payload) == len(CODEC.encode("sid", payload))
+
+
+# -- the earlier format (AES-GCM) ----------------------------------------------------------
+
+
+def gcm_value(secret: str, cookie_name: str, payload: str, issued_at: int) -> str:
+    """A value as the codec made it before it moved to AES-GCM-SIV (format version 1), built from its spec."""
+
+    def hkdf(info: bytes, length: int) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret.encode())
+
+    header = b"\x01" + hkdf(b"sessions.crypto/v1 key id", 4)
+    nonce = os.urandom(12)
+    plaintext = struct.pack(">Q", issued_at) + payload.encode()
+    sealed = AESGCM(hkdf(b"sessions.crypto/v1 AES-256-GCM key", 32)).encrypt(
+        nonce, plaintext, header + cookie_name.encode()
+    )
+    return b64(header + nonce + sealed)
+
+
+def test_values_of_the_earlier_gcm_format_still_open_and_are_reissued_in_the_current_one():
+    clock = FakeClock()
+    codec = make_codec(NEW, OLD, clock=clock)
+    old_value = gcm_value(NEW, "sid", "a session id", int(clock()))
+    assert codec.decode("sid", old_value) == Decoded("a session id", reissue=True)
+    assert codec.inspect("sid", old_value).version == 1
+    assert codec.decode("sid", gcm_value(OLD, "sid", "older key", int(clock()))) == Decoded("older key", reissue=True)
+    assert codec.decode("other", old_value) is None  # still bound to its cookie name
+    assert codec.decode("sid", gcm_value(MIDDLE, "sid", "x", int(clock()))) is None  # a key the ring lacks
+    fresh = codec.encode("sid", "a session id")
+    assert unb64(fresh)[0] == 2 and codec.decode("sid", fresh) == Decoded("a session id")
+
+
+def test_a_gcm_value_relabelled_as_the_current_format_is_refused():
+    clock = FakeClock()
+    raw = bytearray(unb64(gcm_value(NEW, "sid", "x", int(clock()))))
+    raw[0] = 2
+    assert make_codec(NEW, clock=clock).decode("sid", b64(bytes(raw))) is None

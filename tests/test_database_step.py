@@ -43,6 +43,18 @@ async def test_walkthrough_with_iris_texts(client: CookieClient):
 
 
 @pytest.mark.gen_test
+async def test_an_increment_past_2_to_the_53_answers_the_exact_number(client: CookieClient, caplog):
+    """2^53 + 1 is the first integer a double (Lua's number, in Redis scripts) cannot hold."""
+    assert await body(client, "/set/int/n/9007199254740993") == (
+        200,
+        "All ok session value of the 'n' is: 9007199254740993",
+    )
+    assert await body(client, "/increment/n") == (200, "The 'n' is now: 9007199254740994")
+    assert await body(client, "/get/n") == (200, "The 'n' on the /set was: 9007199254740994")
+    assert "unavailable" not in caplog.text  # never a false outage
+
+
+@pytest.mark.gen_test
 async def test_set_int_stores_an_int_that_reads_back_as_an_int(client: CookieClient, store):
     await client.get("/database/set/int/age/-27")
     await client.get("/database/set/label/27")

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from tornado.web import Application, RedirectHandler, StaticFileHandler, URLSpec
 
-from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, refusal
+from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, origin_refusal, refusal
 from tests.cookie_client import CookieClient, text
 
 #: Every route of issue 12 that changes the session on GET (the curl walkthrough uses them).
@@ -45,6 +45,7 @@ READ_ONLY = {
 }  # fmt: skip
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
 REFUSED = "Forbidden: cross-site request refused (Sec-Fetch-Site: cross-site)"
+ORIGIN_REFUSED = "Forbidden: cross-origin request refused (its Origin header names another site)"
 
 
 def test_the_refusal_rule():
@@ -54,6 +55,16 @@ def test_the_refusal_rule():
     assert refusal("same-site", allow_same_site=True) is None
     assert refusal("cross-site", allow_same_site=True) == REFUSED
     assert refusal("bogus") == "Forbidden: unrecognised request refused (Sec-Fetch-Site: bogus)"
+
+
+def test_the_origin_rule_without_fetch_metadata():
+    host = "127.0.0.1:8080"
+    assert origin_refusal(None, host) is None  # curl, scripts
+    assert origin_refusal("http://127.0.0.1:8080", host) is None
+    assert origin_refusal("https://127.0.0.1:8080", host) is None  # TLS ended by a proxy: the scheme is not compared
+    assert origin_refusal("HTTP://127.0.0.1:8080", "127.0.0.1:8080") is None
+    for hostile in ("https://evil.example", "http://127.0.0.1:8081", "http://127.0.0.1", "null", "", "http://[::1"):
+        assert origin_refusal(hostile, host) == ORIGIN_REFUSED, hostile
 
 
 def example_paths(app: Application) -> list[str]:
@@ -150,8 +161,42 @@ async def test_a_cross_site_post_is_refused_even_with_a_valid_token(client: Cook
     body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
 
     response = await client.fetch(action, method="POST", body=body, headers=CROSS_SITE)
-    assert (response.code, text(response)) == (403, REFUSED)
+    assert response.code == 403  # by Tornado's cross_origin_protection, before the handler's own guard
     assert text(await client.get("/secret")) == "The cake is a lie!"
 
     response = await client.fetch(action, method="POST", body=body, headers={"Sec-Fetch-Site": "same-origin"})
     assert response.code in (302, 303)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("path", ["/logout", "/logout-everywhere", "/login?user=mallory", "/flash/set"])
+async def test_without_fetch_metadata_a_get_with_another_sites_origin_is_refused(client: CookieClient, store, path):
+    """An older browser (or plain HTTP to a non-local host) sends no Sec-Fetch-Site: its Origin decides."""
+    await client.get("/login?user=victim")
+    records = copy.deepcopy(store._records)
+    for origin in ("https://evil.example", "null"):
+        response = await client.get(path, headers={"Origin": origin})
+        assert (response.code, text(response)) == (403, ORIGIN_REFUSED)
+    assert store._records == records
+    own = client.base_url.split("/")[0] + "//" + client.base_url.split("/")[2]
+    assert (await client.get(path, headers={"Origin": own})).code in (200, 302, 303)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(("page", "action"), [("/overview", "/logout"), ("/flash/", "/flash/message")])
+async def test_without_fetch_metadata_a_post_from_another_origin_is_refused_even_with_a_valid_token(
+    client: CookieClient, page, action
+):
+    await client.get("/login")
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))[1]
+    body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
+    response = await client.fetch(action, method="POST", body=body, headers={"Origin": "https://evil.example"})
+    assert response.code == 403
+    assert text(await client.get("/secret")) == "The cake is a lie!"
+    own = client.base_url.split("/")[0] + "//" + client.base_url.split("/")[2]
+    response = await client.fetch(action, method="POST", body=body, headers={"Origin": own})
+    assert response.code in (302, 303)
+
+
+def test_the_app_turns_on_tornados_cross_origin_protection(app):
+    assert app.settings["cross_origin_protection"] is True

@@ -17,6 +17,7 @@ import redis.asyncio
 
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
+from sessions.stores.near_cache import SILENCE_LIMIT
 from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient, text
 from tests.live_app import LiveApp
@@ -24,6 +25,8 @@ from tests.test_redis_store import NS, commands
 
 #: The staleness window docs/stores.md states: a write elsewhere is seen here within this (measured: far below).
 STATED_WINDOW = 0.1
+#: The bound docs/stores.md states on stale reads when the link to Redis dies silently.
+STATED_DEAD_LINK_BOUND = 1.5
 
 
 def meta(clock, lifetime: float = 3600, user: str | None = "ann") -> Meta:
@@ -140,7 +143,7 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
     session_id = new_session_id()
     await redis_store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": '"1"'}))
     await subscribed(redis_store)
-    execute = redis_store._direct.execute
+    execute = redis_store._pool.execute
 
     async def reply_then_a_write_elsewhere(*args):
         reply = await execute(*args)  # what Redis held when it ran the HGETALL
@@ -150,9 +153,9 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
             await wait_until(lambda: redis_store.near_cache._ticks > ticks)  # the invalidation came first
         return reply
 
-    redis_store._direct.execute = reply_then_a_write_elsewhere
+    redis_store._pool.execute = reply_then_a_write_elsewhere
     stale = await redis_store.load(NS, session_id)
-    redis_store._direct.execute = execute
+    redis_store._pool.execute = execute
 
     assert stale.fields == {"v:a": '"1"'}  # that request read before the write: fine
     assert key(session_id) not in redis_store.near_cache._entries
@@ -176,6 +179,68 @@ async def test_nothing_is_served_while_the_subscription_is_down_and_the_cache_re
     raw.config_resetstat()
     assert (await redis_store.load(NS, session_id)).fields == {"v:a": '"2"'}
     assert "hgetall" not in commands(raw)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_link_that_dies_silently_stops_the_cache_serving_within_the_stated_bound(own_redis, clock):
+    """The figure docs/stores.md states: Redis frozen (SIGSTOP) with a record cached, five times over.
+
+    A frozen server keeps its sockets open and answers nothing, as across a network that drops every
+    packet; a write made meanwhile elsewhere (through another Redis the app cannot tell apart) would be
+    missed for as long as the cache still serves what it holds.
+    """
+    store = RedisStore(own_redis.url, clock=clock)
+    session_id = new_session_id()
+    windows = []
+    try:
+        for _ in range(5):
+            await cached(store, session_id, clock, a='"1"')  # subscribed (again, after a freeze) and cached
+            own_redis.pause()
+            frozen = last_served = time.monotonic()
+            try:
+                while store.near_cache.get(key(session_id)) is not None:  # never reaches Redis: a cache read
+                    last_served = time.monotonic()
+                    assert last_served - frozen < 10, "still served 10 s after the link died"
+                    await asyncio.sleep(0.005)
+            finally:
+                own_redis.resume()
+            windows.append(last_served - frozen)
+    finally:
+        await store.close()
+
+    print(f"\nstale reads over a silently dead link, 5 times: max {max(windows) * 1e3:.0f} ms")
+    assert max(windows) <= SILENCE_LIMIT <= STATED_DEAD_LINK_BOUND
+
+
+@pytest.mark.gen_test
+async def test_a_change_redis_announces_to_no_one_is_seen_within_the_maximum_age(redis_url, raw, clock):
+    """SWAPDB moves every key to another database and sends no invalidation: the maximum age bounds it."""
+    max_age = 2.0
+    store = RedisStore(redis_url, clock=clock, near_cache_max_age=max_age)
+    session_id = new_session_id()
+    try:
+        await cached(store, session_id, clock, a='"1"')
+        raw.swapdb(0, 9)  # the session is now in database 9; the store reads database 0
+        swapped = time.monotonic()
+        served_stale = []
+        while True:
+            asked = time.monotonic()
+            record = await store.load(NS, session_id)
+            if record is None:
+                break
+            served_stale.append(asked - swapped)
+            assert asked - swapped < 10, "still served 10 s after SWAPDB"
+            await asyncio.sleep(0.01)
+    finally:
+        await store.close()
+
+    assert served_stale  # no invalidation came: the cache went on serving the record for a while
+    assert max(served_stale) < max_age  # it was read before the swap, and no read is older than max_age
+
+
+def test_the_maximum_age_must_be_a_positive_number_of_seconds(redis_url):
+    with pytest.raises(ValueError, match="near_cache_max_age"):
+        RedisStore(redis_url, near_cache_max_age=0)
 
 
 @pytest.mark.gen_test

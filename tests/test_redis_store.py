@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from sessions.errors import StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.redis import META_FIELD, RedisStore
@@ -70,6 +69,9 @@ async def test_a_session_is_one_hash_with_its_metadata_and_a_ttl(store, raw, clo
 async def test_load_and_save_take_one_round_trip_each(store, raw, clock):
     session_id = new_session_id()
     await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))  # loads the script
+    await store.load(NS, new_session_id())  # starts the near-cache's subscription, on a connection of its own
+    while not store.near_cache.subscribed:
+        await asyncio.sleep(0.01)
     raw.config_resetstat()
 
     record = await store.load(NS, session_id)
@@ -77,6 +79,7 @@ async def test_load_and_save_take_one_round_trip_each(store, raw, clock):
 
     assert record.fields == {"v:a": "1"}
     calls = commands(raw)
+    calls.pop("ping", None)  # the subscription's heartbeat, when it has been quiet for a while
     assert (calls.pop("hgetall"), calls.pop("evalsha")) == (1, 1)
     assert set(calls) <= SCRIPT_COMMANDS  # run inside Redis by the script: no round trips
 
@@ -126,15 +129,16 @@ async def test_a_save_whose_expiry_has_passed_leaves_nothing(store, raw, clock):
 
 
 @pytest.mark.gen_test
-async def test_a_counter_beyond_lua_exact_range_is_refused_and_nothing_is_written(store, raw, clock):
+@pytest.mark.parametrize("start, delta", [(2**53 + 1, 1), (2**60, -(2**61)), (-(2**64), 2**64), (10**40 - 1, 1)])
+async def test_a_counter_beyond_the_exact_range_of_lua_numbers_counts_exactly(store, raw, clock, start, delta):
+    """Lua's numbers are doubles (exact to 2^53): the script adds decimal text instead."""
     session_id = new_session_id()
-    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:n": str(2**60)}))
+    await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:n": str(start)}))
 
-    with pytest.raises(StoreUnavailableError, match="beyond 2\\^53"):
-        await store.save(NS, session_id, Journal(meta(clock), sets={"v:other": "1"}, increments={"v:n": 1}))
+    counted = await store.save(NS, session_id, Journal(meta(clock), increments={"v:n": delta}))
 
-    assert raw.hget(KEY_PREFIX + session_id, "v:n") == str(2**60)
-    assert raw.hget(KEY_PREFIX + session_id, "v:other") is None
+    assert counted == {"v:n": str(start + delta)}
+    assert raw.hget(KEY_PREFIX + session_id, "v:n") == str(start + delta)
 
 
 @pytest.mark.gen_test
@@ -154,3 +158,26 @@ async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_
     assert [record.fields for record in records] == [{"v:a": "1"}] * 50
     assert raw.info("clients")["connected_clients"] == 1 + 3  # ours, and the store's three
     await store.close()
+
+
+@pytest.mark.parametrize(
+    "url, error, wanted",
+    [
+        (None, TypeError, "wants the URL of a Redis as a str"),
+        (6379, TypeError, "not int"),
+        ("localhost:6379", ValueError, "scheme is 'localhost'"),
+        ("127.0.0.1:6379", ValueError, "without a scheme"),
+        ("http://127.0.0.1:6379/0", ValueError, "scheme is 'http'"),
+        ("", ValueError, "without a scheme"),
+    ],
+)
+def test_what_is_no_redis_url_is_refused_saying_what_is_wanted(url, error, wanted):
+    with pytest.raises(error, match="like redis://HOST:PORT/DB") as refused:
+        RedisStore(url)
+    assert wanted in str(refused.value)
+
+
+def test_a_refused_url_is_not_repeated_it_may_hold_a_password():
+    with pytest.raises(ValueError) as refused:
+        RedisStore("http://:hunter2@127.0.0.1:6379/0")
+    assert "hunter2" not in str(refused.value)

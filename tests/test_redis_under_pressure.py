@@ -16,7 +16,7 @@ import redis
 from tornado.httpclient import AsyncHTTPClient
 
 from app import make_app
-from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient, text
 from tests.live_app import LiveApp

@@ -12,7 +12,7 @@ from tornado.web import Application, RequestHandler
 from app import make_app
 from handlers.routing import SegmentRouter, first_segment
 
-SECRETS = ["s" * 43]
+SECRETS = ["the routing tests' secret, 32 bytes or more"]
 
 
 def app_routes(app: Application) -> list[URLSpec]:

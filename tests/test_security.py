@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sessions import CookieAttributes, SessionManager
+from sessions import CookieAttributes, SessionManager, xsrf
 from tests.api_app import CountingMemoryStore, make_api_app
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.live_app import LiveApp
@@ -209,3 +209,11 @@ async def test_growth_in_place_past_the_limit_is_a_413_at_save_not_a_500(client,
 async def test_sessions_have_a_size_limit_by_default(client, manager):
     assert manager.config.max_session_bytes == 64 * 1024
     assert timedelta(minutes=30) == manager.config.idle_timeout
+
+
+@pytest.mark.parametrize("one_secret", ["one secret, not a list", b"one secret, as bytes"])
+def test_xsrf_session_secrets_given_as_one_string_is_refused(one_secret):
+    """``list("abc")`` would be one secret per character: three guessable one-letter keys."""
+    with pytest.raises(TypeError, match="xsrf_session_secrets must be a list of secrets"):
+        xsrf.secrets_from_settings({"xsrf_session_secrets": one_secret})
+    assert xsrf.secrets_from_settings({"xsrf_session_secrets": ["new", "old"]}) == ["new", "old"]

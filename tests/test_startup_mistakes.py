@@ -8,12 +8,17 @@ subject: the app keeps serving and answers 503 until the store is back.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from sessions import KeyRing
 from tests.live_app import ROOT, free_port
 from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
@@ -84,6 +89,15 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
     assert "hunter2" not in output
 
 
+def test_a_redis_url_without_a_scheme_is_refused_with_an_example():
+    output = assert_one_line_error(
+        *start("--store=redis", "--redis-url=hunter2@localhost:6379"),
+        "--redis-url: RedisStore wants a URL starting with redis://",
+        "like redis://HOST:PORT/DB",
+    )
+    assert "hunter2" not in output
+
+
 def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
     missing = tmp_path / "no-such-directory"
     assert_one_line_error(
@@ -123,6 +137,72 @@ def test_redis_cluster_on_a_redis_that_is_no_cluster_says_so(redis_server):
 
 def test_processes_below_zero_are_refused():
     assert_one_line_error(*start("--processes=-1", "--store=sqlite"), "--processes=-1: use 1 or more, or 0")
+
+
+# -- secrets: never shown, never empty, never weak ------------------------------------------------
+
+SECRET = "a7Qm2-startup-test-secret-that-must-never-be-printed"
+
+
+def test_an_option_without_its_value_never_repeats_an_earlier_secret():
+    output = assert_one_line_error(*start(f"--secret={SECRET}", "--secret"), "--secret needs a value")
+    assert SECRET not in output and "a7Qm2" not in output
+
+
+def test_a_redis_urls_password_is_never_shown():
+    code, output = start("--redis-url=redis://user:hunter2pw@127.0.0.1:1/0", "--redis-url")
+    assert_one_line_error(code, output, "redis://user:***@127.0.0.1:1/0")
+    code, output = start("--store=redis", f"--redis-url=redis://:hunter2pw@127.0.0.1:{free_port()}/0")
+    assert_one_line_error(code, output, "cannot reach Redis at redis://:***@127.0.0.1")
+    assert "hunter2pw" not in output
+
+
+def test_an_empty_secret_is_refused_not_replaced_by_a_random_one():
+    for empty in ("--secret=", "--secret=,", "--secret= , "):
+        output = assert_one_line_error(*start(f"--secret={SECRET}", empty, "--port=0"), "holds no secret")
+        assert SECRET not in output
+
+
+def test_an_environment_variable_that_holds_no_secret_is_refused():
+    code, output = start_with_environment({"SESSION_SECRETS": ""}, "--port=0")
+    assert_one_line_error(code, output, "SESSION_SECRETS is set but holds no secret")
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [("a" * 32, "too predictable"), ("password" * 4, "too predictable"), ("too-short-secret", "at least 32 bytes")],
+)
+def test_a_weak_secret_stops_the_start_saying_why_without_showing_it(secret, reason):
+    output = assert_one_line_error(*start(f"--secret={SECRET},{secret}", "--port=0"), "secret #2", reason)
+    assert secret not in output and SECRET not in output
+    code, output = start_with_environment({"SESSION_SECRETS": secret}, "--port=0")
+    assert_one_line_error(code, output, "SESSION_SECRETS: secret #1", reason)
+
+
+def test_write_secret_makes_a_file_only_its_owner_can_read_and_never_overwrites_one(tmp_path: Path):
+    path = tmp_path / "session-secret.txt"
+    code, output = start(f"--write-secret={path}")
+    assert code == 0, output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    secret = path.read_text().strip()
+    assert len(secret) >= 43 and secret not in output
+    KeyRing([secret])  # strong enough to use
+    assert_one_line_error(*start(f"--write-secret={path}"), "the file exists")
+    assert path.read_text().strip() == secret
+    assert_one_line_error(*start(f"--write-secret={tmp_path}/missing/secret.txt"), "cannot create the file")
+
+
+def start_with_environment(environment: dict[str, str], *options: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "app.py", *options],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=_TIMEOUT,
+    )
+    return result.returncode, result.stdout
 
 
 def test_a_sqlite_file_of_a_newer_release_is_refused_in_one_line(tmp_path):

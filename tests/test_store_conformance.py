@@ -219,6 +219,18 @@ async def test_shift_expiration_moves_the_store_expiry_and_the_cookie_together(c
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("start", [2**53 + 1, -(2**53) - 1, 2**63 - 1, -(2**63)])
+async def test_an_increment_beyond_2_to_the_53_is_exact_on_every_store(client: CookieClient, store, start, caplog):
+    """2^53 is where doubles (JavaScript's numbers, Lua's in Redis scripts) stop being exact."""
+    await client.get(path("/set/n", start))
+
+    assert answer(await client.get("/increment/n")) == start + 1
+    assert answer(await client.get("/get-int/n")) == start + 1
+    assert (await store.load(NS, client.jar[COOKIE])).fields["v:n"] == str(start + 1)
+    assert "unavailable" not in caplog.text  # never an outage
+
+
+@pytest.mark.gen_test
 async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_500(client: CookieClient, store):
     too_long = "9" * 4301  # more digits than Python's int() converts
     await client.get(path("/set/n", too_long))
@@ -393,7 +405,10 @@ async def test_a_save_applies_the_journal_exactly_like_apply_journal(store: Sess
 
 
 STORED_COUNTERS = [None, "5", "!5", "-12", "3.9", "-3.9", "-0.5", "1e3", '"42"', '"+7"', '"-007"', '"4.5"',
-                   '"abc"', "true", "null", "[1]", '{"a":1}', "9007199254740000"]  # fmt: skip
+                   '"abc"', "true", "null", "[1]", '{"a":1}', "9007199254740000",
+                   # beyond 2^53, where a double (Lua's number) is no longer exact
+                   "9007199254740993", "-9007199254740993", str(2**70), "!" + str(2**64), '"9007199254740993"',
+                   '"-' + "9" * 60 + '"', "12345678901234567890.5", "-1e20", "1e300", "0", "-0", "-0.0"]  # fmt: skip
 
 
 @pytest.mark.gen_test

@@ -10,11 +10,10 @@ import time
 import pytest
 
 from app import make_app
-from sessions.mixin import STORE_UNAVAILABLE_TEXT
+from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 from tests.cookie_client import CookieClient, text
-from tests.redis_server import RedisServer
 
 
 def outage_logs(caplog) -> list[str]:
@@ -30,15 +29,6 @@ async def assert_unavailable_but_serving(client: CookieClient, caplog) -> None:
     assert (await client.get("/database/")).code == 200
     [logged] = outage_logs(caplog)  # once, however many requests failed
     assert "is unavailable" in logged
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A redis-server of this test's own, so stopping it disturbs no other test."""
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -106,6 +106,6 @@ class SessionStore(ABC):
         """Return the session ID a payload names, without I/O (``None`` if malformed)."""
         return payload if is_valid_session_id(payload) else None
 
-    def payload(self, session_id: str, record: Record) -> str:
-        """Return what the cookie carries for a session after a save."""
+    def payload(self, namespace: str, session_id: str, record: Record) -> str:
+        """Return what the cookie carries for a session of ``namespace`` after a save."""
         return session_id

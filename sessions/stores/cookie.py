@@ -4,13 +4,14 @@ Nothing is kept on the server, so it needs no database and survives restarts
 and any number of processes (given the same secrets). The price, stated
 plainly:
 
-* **A cookie session cannot be revoked on the server before it expires.**
-  ``destroy()`` deletes the browser's cookie, but a copy of the cookie taken
-  earlier keeps opening until it expires (the session's own expiry, which is
-  inside the encrypted value, and the codec's ``max_age``). The only way to
-  cut every copy short is to remove the secret it was made with from the key
-  ring, which ends *every* session made with that secret. Use a server-side
-  store when logout must be final.
+* **Logging out does not end a copy of the cookie.** ``destroy()`` deletes the
+  browser's cookie, but a copy taken earlier keeps opening, and each save
+  re-issues it, until the absolute timeout inside it (``Config`` refuses a
+  cookie-only store without one). Given a ``Revocations`` table
+  (``sessions.revocations``), ``destroy_user()`` and ``destroy_all()`` record a
+  "valid after" time on the server and every cookie written before it is
+  refused; without one, the only way to cut copies short is to remove their
+  secret from the key ring, which ends *every* session made with it.
 * It holds what fits in one browser cookie (4096 bytes including the name and
   attributes, minus the encryption's overhead). The manager refuses a write
   that would not fit with ``SessionTooLargeError`` at the ``set()`` that made
@@ -18,8 +19,10 @@ plainly:
 * Concurrent requests of one visitor each send back a whole cookie; the last
   response wins (no per-field merge, unlike the server-side stores).
 
-Namespaces (see ``base.py``) need nothing here: the encrypting codec binds each
-cookie to its name, so one manager's cookie never opens under another's name.
+The payload names its namespace (see ``base.py``), inside the encryption: two
+managers that share a cookie name and a secret (``shop`` and ``admin`` on
+one domain) never open each other's cookies. A cookie made before the payload
+named it opens under no namespace: its visitor starts a fresh session.
 
 It must be used with an encrypting codec (``sessions.crypto.EncryptedCodec``):
 ``Config`` refuses ``PlainCodec``, which would let anyone read and forge it.
@@ -29,12 +32,13 @@ from __future__ import annotations
 
 import logging
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import values
 from ..ids import is_valid_session_id
 from ..memo import BoundedMemo
 from ..record import Journal, Meta, Record
+from ..revocations import Revocations
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.cookie")
@@ -55,12 +59,14 @@ class CookieStore(SessionStore):
     in_process = True
     cookie_only = True
 
-    def __init__(self) -> None:
+    def __init__(self, revocations: Revocations | None = None) -> None:
+        #: Where ``destroy_user``/``destroy_all`` record their "valid after" times; ``None``: they end nothing.
+        self.revocations = revocations
         #: Payloads parsed before, and what they held. A browser sends the same cookie until it
         #: changes, and parsing is a pure function of the text, so a hit is exactly what parsing
         #: again would give (handed out as a copy: the session edits its record in place).
         #: read-cookie 1,185k -> 1,162k, write-cookie 1,415k -> 1,392k instructions per request.
-        self._parsed: BoundedMemo[str, tuple[str, Record]] = BoundedMemo(MEMO_ENTRIES)
+        self._parsed: BoundedMemo[str, _Parsed] = BoundedMemo(MEMO_ENTRIES)
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
         """There is nothing to look up by ID: the record is only ever in the cookie."""
@@ -79,26 +85,48 @@ class CookieStore(SessionStore):
         return False
 
     async def destroy_all(self, namespace: str) -> None:
-        log.warning(
-            "cookie sessions cannot be revoked on the server; remove their secret from the key ring to end them all"
-        )
+        """Refuse every cookie of ``namespace`` written until now, given a revocations table."""
+        if self.revocations is None:
+            log.warning(
+                "cookie sessions cannot be revoked without a revocations table; "
+                "remove their secret from the key ring to end them all"
+            )
+            return
+        await self.revocations.revoke(namespace, None)
 
     async def destroy_user(self, namespace: str, user: str) -> list[str]:
-        log.warning("cookie sessions cannot be revoked on the server: destroy_user(%r) ends none", user)
+        """Refuse every cookie of ``user`` written until now, given a revocations table.
+
+        Returns no IDs: the sessions are not known here, only ended.
+        """
+        if self.revocations is None:
+            log.warning(
+                "cookie sessions cannot be revoked without a revocations table: destroy_user(%r) ends none", user
+            )
+        else:
+            await self.revocations.revoke(namespace, user)
         return []
 
     async def open(self, namespace: str, payload: str) -> tuple[str, Record] | None:
         opened = self._parse(payload)
         if opened is None:
             return None
-        session_id, record = opened
+        bound_to, session_id, record = opened
+        if bound_to != namespace:
+            log.debug("a cookie of namespace %r was sent to namespace %r: refused", bound_to, namespace)
+            return None
+        if self.revocations is not None:
+            valid_after = await self.revocations.valid_after(namespace, record.meta.user)
+            if valid_after is not None and record.meta.touched <= valid_after:
+                log.info("a cookie-only session written before its user's (or namespace's) revocation: refused")
+                return None
         return session_id, Record(dict(record.fields), record.meta.copy())
 
     def session_id(self, payload: str) -> str | None:
         opened = self._parse(payload)
-        return None if opened is None else opened[0]
+        return None if opened is None else opened.session_id
 
-    def _parse(self, payload: str) -> tuple[str, Record] | None:
+    def _parse(self, payload: str) -> _Parsed | None:
         """The payload's session ID and record, from the memo when this text was parsed before; never edit them."""
         opened = self._parsed.get(payload)
         if opened is None:
@@ -107,7 +135,7 @@ class CookieStore(SessionStore):
                 self._parsed[payload] = opened
         return opened
 
-    def payload(self, session_id: str, record: Record) -> str:
+    def payload(self, namespace: str, session_id: str, record: Record) -> str:
         """Compact JSON; times in whole milliseconds, so their length stays the same from save to save.
 
         Spelled out around ``json``'s own string encoder rather than handed to
@@ -120,10 +148,18 @@ class CookieStore(SessionStore):
         times = f"{_millis(meta.created)},{_millis(meta.touched)},{_millis(meta.deadline)},{_millis(meta.expires_at)}"
         user = "null" if meta.user is None else _string(meta.user)
         fields = ",".join([f"{_string(name)}:{_string(text)}" for name, text in record.fields.items()])
-        return f'{{"id":{_string(session_id)},"meta":[{times},{user}],"fields":{{{fields}}}}}'
+        return f'{{"ns":{_string(namespace)},"id":{_string(session_id)},"meta":[{times},{user}],"fields":{{{fields}}}}}'
 
 
-def _parse_payload(payload: str) -> tuple[str, Record] | None:
+class _Parsed(NamedTuple):
+    """What a payload holds: the namespace it was made for, the session ID and the record (never edited)."""
+
+    namespace: str
+    session_id: str
+    record: Record
+
+
+def _parse_payload(payload: str) -> _Parsed | None:
     try:
         return _parse(values.loads(payload))  # json.loads, minus its wrapper (see values.loads)
     except (ValueError, TypeError, KeyError) as exc:
@@ -148,9 +184,11 @@ def _optional_seconds(millis: Any) -> float | None:
     return None if millis is None else _seconds(millis)
 
 
-def _parse(data: Any) -> tuple[str, Record]:
+def _parse(data: Any) -> _Parsed:
     """Check every part of a decoded payload, so a bad one is refused whole."""
-    session_id, meta, fields = data["id"], data["meta"], data["fields"]
+    namespace, session_id, meta, fields = data["ns"], data["id"], data["meta"], data["fields"]
+    if not isinstance(namespace, str):
+        raise ValueError("the namespace is malformed")
     if not is_valid_session_id(session_id):
         raise ValueError("the session ID is malformed")
     created, touched, deadline, expires_at, user = meta
@@ -159,4 +197,4 @@ def _parse(data: Any) -> tuple[str, Record]:
     if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
         raise ValueError("the fields are malformed")
     times = Meta(_seconds(created), _seconds(touched), _optional_seconds(deadline), _optional_seconds(expires_at), user)
-    return session_id, Record(fields, times)
+    return _Parsed(namespace, session_id, Record(fields, times))

@@ -11,10 +11,17 @@ server (unlike default tracking, which remembers which keys each client read).
 
 What the cache guarantees, and how:
 
-* **Nothing is served while not subscribed.** Every entry is dropped when the
-  subscription connection fails, goes silent (a ``PING`` unanswered for
-  ``HEARTBEAT`` seconds) or is set up again; loads go to Redis meanwhile, and a
-  background task reconnects.
+* **Nothing is served while not subscribed, nor over a silent link.** Every
+  entry is dropped when the subscription connection fails, goes silent (a
+  ``PING`` unanswered for ``HEARTBEAT`` seconds) or is set up again; loads go to
+  Redis meanwhile, and a background task reconnects. However late that task
+  runs, ``get`` serves nothing once Redis has not been heard from for
+  ``SILENCE_LIMIT`` seconds: the bound on stale reads when the link dies silently.
+* **Every record has a maximum age** (``max_age``, from when it was read from
+  Redis). Some changes reach no client as an invalidation (``SWAPDB``, a
+  replica promoted without this process reconnecting, a module writing past
+  tracking): past its age a record is read from Redis again, so each of those
+  is seen within ``max_age``.
 * **A reply overtaken by an invalidation is not cached.** A load's ``HGETALL``
   reply and an invalidation of the same key come over different sockets, in
   either order. Each invalidation bumps a counter (``_ticks``) and, when a load
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -47,9 +55,13 @@ from ..record import Record
 log = logging.getLogger("sessions.store.redis")
 
 #: Seconds without a message after which the subscription is PINGed, and then without an answer
-#: after which it counts as lost (the cache is dropped): the longest a silent network failure can
-#: leave stale entries served. Costs one PING a second on an idle process.
-HEARTBEAT = 1.0
+#: after which it counts as lost (the cache is dropped and the link set up again). Costs two PINGs
+#: a second on an idle process.
+HEARTBEAT = 0.5
+#: Seconds without a message from Redis after which ``get`` serves nothing, whether or not the
+#: listener has noticed yet: the longest a silent network failure can leave stale entries served.
+#: A healthy link is heard from at least every ``HEARTBEAT`` seconds plus a round trip.
+SILENCE_LIMIT = 1.5
 #: Seconds between attempts to subscribe again after a failure (doubling up to the maximum).
 RECONNECT_DELAYS = (0.05, 2.0)
 #: Where Redis publishes invalidations for a RESP2 connection that redirects them (to itself, here).
@@ -69,15 +81,23 @@ class NearCache:
         prefix: str,
         max_entries: int,
         clock: Callable[[], float],
+        max_age: float,
     ) -> None:
-        """``make_connection`` gives a new, unconnected RESP2 connection to the store's Redis (its URL, TLS, AUTH)."""
+        """``make_connection`` gives a new, unconnected RESP2 connection to the store's Redis (its URL, TLS, AUTH).
+
+        ``clock`` is the store's (session expiry); ``max_age`` is in seconds of ``time.monotonic``.
+        """
         if max_entries < 1:
             raise ValueError("near_cache_size must be at least 1")
+        if not max_age > 0:
+            raise ValueError("near_cache_max_age must be a number of seconds above 0")
         self._make_connection = make_connection
         self._prefix = prefix
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, Record] = OrderedDict()
+        self._max_age = max_age
+        self._entries: OrderedDict[str, tuple[Record, float]] = OrderedDict()  # key -> (record, when read)
+        self._heard_at = 0.0  # time.monotonic() of the last message from Redis on the subscription
         self._subscribed = False
         self._listener: asyncio.Task[None] | None = None
         self._closing = False
@@ -95,13 +115,17 @@ class NearCache:
         return self._subscribed
 
     def get(self, key: str) -> Record | None:
-        """A copy of the record cached under ``key``, or ``None`` (also while not subscribed)."""
+        """A copy of the record cached under ``key``, or ``None`` (also while Redis is not heard from)."""
         if self._listener is None and not self._closing:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
-        record = self._entries.get(key)
-        if record is None:
+        entry = self._entries.get(key)
+        if entry is None:
             return None
-        if self._expired(record):
+        record, read_at = entry
+        now = time.monotonic()
+        if now - self._heard_at > SILENCE_LIMIT:
+            return None  # the listener drops everything once it notices; until then, nothing is served
+        if now - read_at > self._max_age or self._expired(record):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -122,7 +146,7 @@ class NearCache:
             return
         if self._expired(record):
             return
-        self._entries[key] = _copy(record)
+        self._entries[key] = (_copy(record), time.monotonic())
         self._entries.move_to_end(key)
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
@@ -169,6 +193,7 @@ class NearCache:
             connection = self._make_connection()
             try:
                 await self._subscribe(connection)
+                self._heard_at = time.monotonic()
                 self.clear()  # what loads read before tracking began may be stale already
                 self._subscribed = True
                 if failed:
@@ -212,6 +237,7 @@ class NearCache:
                 await connection.send_command("PING")
                 pinged = True
                 continue
+            self._heard_at = time.monotonic()
             pinged = False
             if message[0] == "message" and message[1] == INVALIDATION_CHANNEL:
                 keys = message[2]

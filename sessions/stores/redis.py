@@ -24,7 +24,8 @@ Otherwise one round trip each way: a load is one ``HGETALL``; a save is one Lua 
 exists (or moves it from the previous ID on regenerate) and otherwise writes
 nothing, so a request that ends after a logout cannot bring the session back;
 then it applies the journal in ``apply_journal``'s order, computing increments
-in Redis with ``increment_text``'s counting rule, and sets the TTL.
+in Redis with ``increment_text``'s counting rule (exactly, at any size, as Python
+does: on decimal text, not on Lua's doubles), and sets the TTL.
 
 The TTL is sent as "milliseconds from now" computed with the store's clock, not
 as an absolute time: the app's clock and the Redis host's clock never need to
@@ -74,6 +75,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
@@ -89,8 +91,6 @@ log = logging.getLogger("sessions.store.redis")
 META_FIELD = "__meta__"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
-# Lua numbers are doubles: counters are exact up to 2^53 in magnitude, and the
-# script refuses (before writing anything) an increment beyond that.
 # A key holds one of our sessions when it is a hash whose __meta__ is a JSON object
 # with a numeric "created"; anything else under our prefix (another program's
 # string, list, set or hash) is no session. Both scripts start with this function.
@@ -166,53 +166,110 @@ local function is_value(name)
   return string.sub(name, 1, #value_prefix) == value_prefix
 end
 
--- The counting rule of sessions.record.increment_text: the stored JSON (after an
--- optional "!" immutable mark) counts when it is a number (truncated toward
--- zero) or a string of decimal digits; anything else counts as 0.
+-- Counters are integers of any size, as Python's: decimal text added digit by digit
+-- (a Lua number is a double, exact only up to 2^53).
+local function sign_and_digits(text)  -- '[+-]?digits' -> negative?, the digits without leading zeros
+  local sign, digits = string.match(text, '^([+-]?)0*(%d*)$')
+  if digits == '' then
+    return false, '0'
+  end
+  return sign == '-', digits
+end
+
+local function smaller(a, b)  -- digits without leading zeros; bytes compared, whatever Redis's locale
+  if #a ~= #b then
+    return #a < #b
+  end
+  for k = 1, #a do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return false
+end
+
+local function sum_of(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1], carry = d % 10, (d >= 10 and 1 or 0)
+    i, j = i - 1, j - 1
+  end
+  return string.reverse(table.concat(out))
+end
+
+local function difference_of(a, b)  -- a >= b
+  local out, borrow, j = {}, 0, #b
+  for i = #a, 1, -1 do
+    local d = string.byte(a, i) - 48 - borrow - (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1], borrow = d % 10, (d < 0 and 1 or 0)
+    j = j - 1
+  end
+  local digits = string.gsub(string.reverse(table.concat(out)), '^0+', '')
+  return digits == '' and '0' or digits
+end
+
+local function add(x, y)
+  local x_negative, x_digits = sign_and_digits(x)
+  local y_negative, y_digits = sign_and_digits(y)
+  local negative, digits
+  if x_negative == y_negative then
+    negative, digits = x_negative, sum_of(x_digits, y_digits)
+  elseif smaller(x_digits, y_digits) then
+    negative, digits = y_negative, difference_of(y_digits, x_digits)
+  else
+    negative, digits = x_negative, difference_of(x_digits, y_digits)
+  end
+  return (negative and digits ~= '0') and ('-' .. digits) or digits
+end
+
+-- The counting rule of sessions.record.increment_text, as decimal text: the stored
+-- JSON (after an optional "!" immutable mark) counts when it is a number (truncated
+-- toward zero) or a string of decimal digits; anything else counts as 0.
 local function counter(text)
   if not text then
-    return 0
+    return '0'
   end
   if string.sub(text, 1, 1) == '!' then
     text = string.sub(text, 2)
   end
+  if string.match(text, '^%-?[1-9]%d*$') or string.match(text, '^%-?0$') then
+    return text  -- a JSON integer, exact however long (cjson would round it to a double)
+  end
   local ok, value = pcall(cjson.decode, text)
   if not ok then
-    return 0
+    return '0'
   end
   if type(value) == 'number' then
     if value ~= value or value == math.huge or value == -math.huge then
-      return 0
+      return '0'
     end
     if value >= 0 then
-      return math.floor(value)
+      value = math.floor(value)
+    else
+      value = math.ceil(value)
     end
-    return math.ceil(value)
+    return string.format('%.0f', value)  -- every digit of the integral double, as Python's int(float)
   end
   if type(value) == 'string' and string.match(value, '^[+-]?%d+$') then
-    return tonumber(value)
+    return value
   end
-  return 0
+  return '0'
 end
 
--- Step 4's increments are computed here, before the first write, so a refusal writes
--- nothing; each counts from what steps 1-3 leave (a set, else nothing if deleted or
--- cleared, else the stored text), so the result is apply_journal's.
-local limit = 2 ^ 53
+-- Step 4's increments are computed here, before the first write; each counts from
+-- what steps 1-3 leave (a set, else nothing if deleted or cleared, else the stored
+-- text), so the result is apply_journal's.
 local reply = {1}
 for i = at, #ARGV, 2 do
-  local name, delta = ARGV[i], tonumber(ARGV[i + 1])
+  local name = ARGV[i]
   local current = set[name]
   if current == nil and exists and not deleted[name] and not (clear and is_value(name)) then
     current = redis.call('HGET', source, name)
   end
-  local start = counter(current)
-  local total = start + delta
-  if math.abs(start) >= limit or math.abs(delta) >= limit or math.abs(total) >= limit then
-    return redis.error_reply('counter ' .. name .. ' is beyond 2^53, the exact range of Redis scripts')
-  end
   reply[#reply + 1] = name
-  reply[#reply + 1] = string.format('%d', total)
+  reply[#reply + 1] = add(counter(current), ARGV[i + 1])
 end
 
 if exists and source ~= key then
@@ -318,6 +375,10 @@ DEFAULT_POOL_TIMEOUT = 10.0
 #: Records the near-cache holds at most (the least recently used go first): about 1 KiB each for a
 #: logged-in session, so some 10 MiB per process.
 DEFAULT_NEAR_CACHE_SIZE = 10_000
+#: Seconds a record stays in the near-cache at most before it is read from Redis again: the bound on
+#: what no invalidation announces (``SWAPDB``...). A visitor who clicks every few seconds still reads
+#: from the cache most of the time; one Redis read per session every 5 s is little.
+DEFAULT_NEAR_CACHE_MAX_AGE = 5.0
 
 
 #: On a cluster, how many leading characters of a session ID pick its hash slot (the key's ``{hash tag}``);
@@ -343,15 +404,22 @@ def _record(fields: dict[str, str]) -> Record | None:
     return record if well_formed(record) else None
 
 
-async def _take_turn(turns: asyncio.Semaphore, timeout: float | None) -> None:
-    """Take one of ``turns``, waiting at most ``timeout`` seconds for it (``TimeoutError`` past that).
+#: The URL schemes redis-py connects with (``unix://`` for a socket path; a cluster needs one of the other two).
+URL_SCHEMES = ("redis", "rediss", "unix")
 
-    When one is free it is taken at once: ``wait_for`` would wrap even that in a Task of its own.
+
+def _check_url(url: object) -> None:
+    """Refuse what is no Redis URL in words that say what is wanted, before redis-py fails on it obscurely.
+
+    The message never repeats the URL: it may hold a password.
     """
-    if turns.locked():
-        await asyncio.wait_for(turns.acquire(), timeout)
-    else:
-        await turns.acquire()
+    example = "like redis://HOST:PORT/DB"
+    if not isinstance(url, str):
+        raise TypeError(f"RedisStore wants the URL of a Redis as a str, {example}, not {type(url).__name__}")
+    scheme = urlsplit(url).scheme
+    if scheme not in URL_SCHEMES:
+        got = f"one whose scheme is '{scheme}'" if scheme else "one without a scheme"
+        raise ValueError(f"RedisStore wants a URL starting with redis://, rediss:// or unix://, {example}; got {got}")
 
 
 class PoolExhaustedError(RedisConnectionError):
@@ -359,11 +427,58 @@ class PoolExhaustedError(RedisConnectionError):
 
 
 class _WaitingPool(redis.asyncio.BlockingConnectionPool):
-    """redis-py's waiting pool, with a wait that runs out worded for the log.
+    """redis-py's waiting pool, the one limit on a store's connections, and how the store runs a command on it.
 
     Plain ``ConnectionPool`` raises "Too many connections" as soon as its cap is
-    reached, so a burst of requests became a burst of 503s; this one queues them.
+    reached, so a burst of requests became a burst of 503s; this one queues them,
+    and words a wait that runs out for the log.
     """
+
+    async def execute(self, *args: str | int) -> object:
+        """Send one command on a connection of the pool and return Redis's reply (``ResponseError`` if refused).
+
+        ``client.execute_command`` does the same through redis-py's retry wrapper,
+        command hooks and reply callbacks, none of which the store uses (it retries
+        nothing: a save that timed out may have run). Borrowing from the pool keeps
+        what matters: ``ensure_connection`` checks a connection Redis closed while it
+        sat idle (a restart, ``CLIENT KILL``, Redis's idle timeout) and connects it
+        again, the connection's health check applies, and a connection whose command
+        failed is closed before it goes back, so the next borrower connects afresh.
+        """
+        connection = await self._borrow()
+        try:
+            await connection.send_command(*args)
+            return await connection.read_response()
+        except ResponseError:
+            raise  # Redis answered in full: the connection is in step and stays open
+        except BaseException:
+            await connection.disconnect(nowait=True)  # a reply may be left unread, or the socket dead
+            raise
+        finally:
+            await self.release(connection)
+
+    async def _borrow(self) -> AbstractConnection:
+        """A connected connection: one free now at once, else through the pool's wait (``get_connection``).
+
+        The pool's own ``get_connection`` takes its condition, a timer, its lock and
+        its metrics bookkeeping on every borrow, even when a connection is free: per
+        command 353k instructions against 262k this way (callgrind, 2,000 ``PING``s;
+        202k on a connection held throughout), and write-redis, a load and a save per
+        request, 2,180k against 2,053k (bench/instructions.py). A free connection is
+        taken synchronously (nothing else runs between the check and the take), then
+        checked by the pool's own ``ensure_connection``. What is given up: redis-py's
+        OpenTelemetry count of idle and used connections sees these borrows only
+        when they are released.
+        """
+        if not self.can_get_connection():
+            return await self.get_connection()
+        connection: AbstractConnection = self.get_available_connection()  # type: ignore[no-untyped-call]  # unannotated
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
 
     async def get_connection(self, *args: object, **kwargs: object) -> AbstractConnection:
         try:
@@ -376,72 +491,6 @@ class _WaitingPool(redis.asyncio.BlockingConnectionPool):
             raise PoolExhaustedError(
                 f"all {self.max_connections} connections of the pool stayed busy for {self.timeout} s"
             ) from exc
-
-
-class _DirectConnections:
-    """The connections loads, saves and destroys run on: redis-py ``Connection`` objects, used directly.
-
-    ``client.execute_command`` costs about twice the command itself: redis-py's
-    pool takes a lock, a timeout and a readiness check per borrow, and the call
-    goes through the retry wrapper and the observability hooks. Used directly,
-    one HGETALL took 30 µs of client CPU instead of 57 µs (3,000 in a row), and
-    write-redis (a near-cache miss and a save per request) went from 2,222k to
-    1,912k instructions per request, 0.40 to 0.46 of bare Tornado (bench/instructions.py).
-    What the pool gave is kept: connections are redis-py's own (the URL's TLS,
-    AUTH and database, its timeouts, connecting again after a failure), at most
-    ``max_connections`` are busy, a request waits up to ``pool_timeout`` for one,
-    and nothing is retried (a failed command disconnects its connection).
-    """
-
-    def __init__(
-        self, make_connection: Callable[[], AbstractConnection], max_connections: int, timeout: float | None
-    ) -> None:
-        """``timeout``: seconds a command waits for a free connection (``None``: as long as it takes)."""
-        self._make_connection = make_connection
-        self._idle: list[AbstractConnection] = []
-        self._made: list[AbstractConnection] = []
-        self._turns = asyncio.Semaphore(max_connections)
-        self._max_connections = max_connections
-        self._timeout = timeout
-
-    async def execute(self, *args: str | int) -> object:
-        """Send one command and return Redis's reply (``ResponseError`` if Redis refused it)."""
-        try:
-            await _take_turn(self._turns, self._timeout)
-        except TimeoutError:
-            raise PoolExhaustedError(
-                f"all {self._max_connections} connections of the pool stayed busy for {self._timeout} s"
-            ) from None
-        connection = self._idle.pop() if self._idle else self._new_connection()
-        try:
-            if connection.is_connected and await _closed_while_idle(connection):
-                # Closed by Redis while idle (a restart, its idle timeout): what redis-py's pool checks too.
-                await connection.disconnect(nowait=True)
-            if not connection.is_connected:
-                await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-            # redis-py disconnects the connection on any failure of these two, never on a ResponseError.
-            await connection.send_command(*args, check_health=False)
-            return await connection.read_response()
-        finally:
-            self._idle.append(connection)
-            self._turns.release()
-
-    def _new_connection(self) -> AbstractConnection:
-        connection = self._make_connection()
-        self._made.append(connection)
-        return connection
-
-    async def close(self) -> None:
-        for connection in self._made:
-            await connection.disconnect()
-
-
-async def _closed_while_idle(connection: AbstractConnection) -> bool:
-    """Whether Redis closed (or wrote on) an idle connection; hiredis's reader says "closed" by raising."""
-    try:
-        return bool(await connection.can_read())
-    except RedisConnectionError:
-        return True
 
 
 class RedisStore(SessionStore):
@@ -461,33 +510,38 @@ class RedisStore(SessionStore):
         cluster: bool = False,
         near_cache: bool = True,
         near_cache_size: int = DEFAULT_NEAR_CACHE_SIZE,
+        near_cache_max_age: float = DEFAULT_NEAR_CACHE_MAX_AGE,
     ) -> None:
         """``cluster``: ``url`` names any node of a Redis Cluster (see the module's docstring for the key layout).
 
         ``near_cache``: keep up to ``near_cache_size`` loaded records in this process, invalidated by
-        Redis (see the module's docstring); always off on a cluster.
+        Redis (see the module's docstring), each for ``near_cache_max_age`` seconds at most; always off
+        on a cluster.
         """
+        _check_url(url)
         self.prefix = prefix
         self.cluster = cluster
         self._clock = clock
         self._warned: OrderedDict[str, None] = OrderedDict()
-        # The cluster client has no waiting pool: a request past max_connections would fail at once,
-        # so requests queue here instead, at most pool_timeout seconds, like the single server's.
+        # The cluster client has no waiting pool (a command past a node's max_connections fails at once):
+        # on a cluster, the store's one limit is this semaphore, which lets at most max_connections
+        # commands run at once, so no node's cap is ever reached, and queues the rest up to pool_timeout.
         self._turns = asyncio.Semaphore(max_connections) if cluster else None
         self._pool_timeout = pool_timeout
         self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
-        self._direct: _DirectConnections | None = None
+        self._pool: _WaitingPool | None = None
         self.near_cache: NearCache | None = None
         if cluster:
             self._client, self._where = self._cluster_client(url, timeout, max_connections)
         else:
             client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
             self._client = client
-            pool = cast(_WaitingPool, client.connection_pool)
-            self._direct = _DirectConnections(pool.make_connection, pool.max_connections, pool.timeout)
+            self._pool = pool = cast(_WaitingPool, client.connection_pool)
             if near_cache:
                 resp2 = {**pool.connection_kwargs, "protocol": 2}  # invalidations as pub/sub messages
-                self.near_cache = NearCache(lambda: pool.connection_class(**resp2), prefix, near_cache_size, clock)
+                self.near_cache = NearCache(
+                    lambda: pool.connection_class(**resp2), prefix, near_cache_size, clock, near_cache_max_age
+                )
         self._save_script = self._client.register_script(_SAVE_SCRIPT)
         self._user_index_script = self._client.register_script(_USER_INDEX_SCRIPT)
         self._destroy_user_script = self._client.register_script(_DESTROY_USER_SCRIPT)
@@ -507,6 +561,9 @@ class RedisStore(SessionStore):
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+            # Maintenance notifications (pushed by Redis Enterprise and Redis Cloud before a failover) are off:
+            # with them on, redis-py 8.1's pool hands out a connection Redis closed while it sat idle.
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         kwargs = pool.connection_kwargs
         where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
@@ -575,9 +632,9 @@ class RedisStore(SessionStore):
     async def destroy(self, namespace: str, session_id: str) -> bool:
         key = self._key(namespace, session_id)
         with self._invalidating(key):
-            if self._direct is None:
+            if self._pool is None:
                 return await self._call(self._client.delete(key)) > 0
-            return cast(int, await self._call(self._direct.execute("DEL", key))) > 0
+            return cast(int, await self._call(self._pool.execute("DEL", key))) > 0
 
     async def destroy_all(self, namespace: str) -> None:
         try:
@@ -606,8 +663,6 @@ class RedisStore(SessionStore):
     async def close(self) -> None:
         if self.near_cache is not None:
             await self.near_cache.close()
-        if self._direct is not None:
-            await self._direct.close()
         await self._client.aclose()
 
     # -- internals ------------------------------------------------------------
@@ -702,10 +757,10 @@ class RedisStore(SessionStore):
     async def _hash_fields(self, key: str) -> dict[str, str] | None:
         """The fields of the hash at ``key`` (none if there is no key), or ``None`` if the key holds another type."""
         try:
-            if self._direct is None:
+            if self._pool is None:
                 # The client decodes replies (decode_responses=True), which redis-py's types cannot follow.
                 return cast(dict[str, str], await self._client.hgetall(key))
-            reply = await self._direct.execute("HGETALL", key)
+            reply = await self._pool.execute("HGETALL", key)
         except ResponseError as exc:
             if str(exc).startswith("WRONGTYPE"):
                 return None
@@ -717,14 +772,14 @@ class RedisStore(SessionStore):
 
     async def _run_script(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
         """Run one of our scripts by its SHA, loading it first if Redis does not know it (it then did not run)."""
-        if self._direct is None:
+        if self._pool is None:
             return await script(keys=keys, args=args)
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
-            return await self._direct.execute(*command)
+            return await self._pool.execute(*command)
         except NoScriptError:  # Redis restarted, or SCRIPT FLUSH: the script ran nowhere
-            await self._direct.execute("SCRIPT", "LOAD", cast(str, script.script))
-            return await self._direct.execute(*command)
+            await self._pool.execute("SCRIPT", "LOAD", cast(str, script.script))
+            return await self._pool.execute(*command)
 
     @contextmanager
     def _invalidating(self, *keys: str) -> Iterator[None]:
@@ -770,7 +825,10 @@ class RedisStore(SessionStore):
         """Run ``operation`` once fewer than ``max_connections`` others run, waiting at most ``pool_timeout``."""
         assert self._turns is not None
         try:
-            await _take_turn(self._turns, self._pool_timeout)
+            if self._turns.locked():
+                await asyncio.wait_for(self._turns.acquire(), self._pool_timeout)
+            else:  # free: taken at once, without the Task of its own that wait_for would make
+                await self._turns.acquire()
         except TimeoutError:
             close = getattr(operation, "close", None)
             if close is not None:
