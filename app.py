@@ -47,6 +47,7 @@ from handlers.static import StaticFiles
 from sessions import EncryptedCodec, KeyRing, MemoryStore, SessionManager, SessionStore
 from sessions.crypto import new_secret
 from sessions.sizes import parse_size
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 
@@ -192,9 +193,11 @@ def store_from_options() -> SessionStore:
         return SQLiteStore(options.sqlite_path)
     if options.store == "redis":
         try:
-            return RedisStore(options.redis_url, cluster=options.redis_cluster)
+            store = RedisStore(options.redis_url, cluster=options.redis_cluster)
         except ValueError as error:  # not a Redis URL; the message never repeats it (it may hold a password)
             raise startup.StartupError(f"--redis-url: {error}") from None
+        # One server: sessions this process loaded are read with no round trip (sessions/stores/near_cache.py).
+        return store if store.cluster else NearCachedStore(store)
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 

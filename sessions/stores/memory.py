@@ -19,13 +19,13 @@ memory store and express-session's MemoryStore it does not grow without bound:
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import SessionGoneError, SessionTooLargeError
+from ..memo import BoundedMemo
 from ..record import Journal, Meta, Record, apply_journal
+from ..throttled_log import ThrottledWarning
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.memory")
@@ -59,10 +59,9 @@ def record_size(session_id: str, fields: dict[str, str]) -> int:
 
 
 class MemoryStore(SessionStore):
-    """Session records in an ordered dict, least recently used first, bounded by bytes and swept."""
+    """Session records, least recently used first, bounded by bytes (a ``BoundedMemo`` of ``record_size``) and swept."""
 
     name = "memory"
-    in_process = True
 
     def __init__(
         self,
@@ -73,14 +72,19 @@ class MemoryStore(SessionStore):
     ) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
-        self._records: OrderedDict[Key, Record] = OrderedDict()
-        self._bytes = 0  # record_size of every record, kept as records come and go
         self._max_bytes = max_bytes
         self._sweep_interval = sweep_interval
         self._clock = clock
         self._next_sweep = clock() + sweep_interval
-        self._unreported_evictions = 0
-        self._next_eviction_warning = -math.inf
+        self._evictions = ThrottledWarning(
+            log,
+            "memory store full (max_bytes=%d, %d sessions held): "
+            "least recently used sessions evicted since the last warning: %d",
+            EVICTION_WARNING_INTERVAL,
+            clock,
+        )
+        #: Least recently used first; weighed by ``record_size``, so their running total stays within ``max_bytes``.
+        self._records: BoundedMemo[Key, Record] = BoundedMemo(max_bytes, weigh=_weight, on_evict=self._evicted)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -88,7 +92,7 @@ class MemoryStore(SessionStore):
     @property
     def bytes_held(self) -> int:
         """The estimated bytes of every record held (``record_size`` summed), never above ``max_bytes``."""
-        return self._bytes
+        return self._records.weight
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
         key = (namespace, session_id)
@@ -112,9 +116,7 @@ class MemoryStore(SessionStore):
             raise SessionTooLargeError(size, self._max_bytes, what="session in the memory store")
         self._discard(source)
         self._discard((namespace, session_id))
-        self._make_room(size)
-        self._records[namespace, session_id] = Record(fields, journal.meta.copy())
-        self._bytes += size
+        self._records[namespace, session_id] = Record(fields, journal.meta.copy())  # evicts what must go
         return counted
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
@@ -146,37 +148,18 @@ class MemoryStore(SessionStore):
             self.sweep()
 
     def _discard(self, key: Key) -> bool:
-        """Remove a record and its bytes from the total; tell whether there was one."""
-        record = self._records.pop(key, None)
-        if record is None:
+        """Remove a record; tell whether there was one."""
+        if key not in self._records:
             return False
-        self._bytes -= record_size(key[1], record.fields)
+        del self._records[key]
         return True
 
-    def _make_room(self, size: int) -> None:
-        """Evict the least recently used records until ``size`` more bytes fit (``size`` <= the bound)."""
-        evicted = 0
-        while self._bytes + size > self._max_bytes:
-            self._discard(next(iter(self._records)))
-            evicted += 1
-        if evicted:
-            self._report_evictions(evicted)
+    def _evicted(self, count: int) -> None:
+        self._evictions.count(count, self._max_bytes, len(self._records))
 
-    def _report_evictions(self, count: int) -> None:
-        """Log at WARNING, at most once per ``EVICTION_WARNING_INTERVAL``: a flood evicts on every request."""
-        self._unreported_evictions += count
-        now = self._clock()
-        if now < self._next_eviction_warning:
-            return
-        log.warning(
-            "memory store full (max_bytes=%d, %d sessions held): "
-            "least recently used sessions evicted since the last warning: %d",
-            self._max_bytes,
-            len(self._records),
-            self._unreported_evictions,
-        )
-        self._unreported_evictions = 0
-        self._next_eviction_warning = now + EVICTION_WARNING_INTERVAL
+
+def _weight(key: Key, record: Record) -> int:
+    return record_size(key[1], record.fields)
 
 
 def _expired(meta: Meta, now: float) -> bool:
