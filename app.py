@@ -13,6 +13,8 @@ Run it with ``python app.py`` and open http://localhost:8080/. Options::
     --generate-secret       print a fresh secret and exit
     --write-secret=PATH     write a fresh secret to a new file only you can read (mode 600) and exit
     --xheaders              behind a reverse proxy: trust X-Forwarded-Proto (so cookies get Secure on HTTPS)
+    --header-timeout=20 --idle-timeout=60 --body-timeout=60   seconds a slow or idle client is given
+    --max-connections=0     open connections per process (0: the open-file limit less a reserve)
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ try:
 except ModuleNotFoundError:  # `python3 app.py` outside .venv: the packages live in .venv only
     sys.exit("app.py: Tornado is not installed for this Python; run .venv/bin/python app.py (README: Quick start)")
 
-from tornado.httpserver import HTTPServer
 from tornado.options import define, options
 from tornado.routing import PathMatches, Rule, URLSpec
 from tornado.web import Application, url
 
 import forking
 import startup
+from guarded_server import GuardedHTTPServer
 from handlers import database, flash, overview, standalone
 from handlers.tutorial.actions import mount
 from handlers.tutorial.errors import NotFound
@@ -76,6 +78,10 @@ option("secret", type=str, multiple=True, help="secrets for encrypted cookies, n
 option("generate_secret", type=bool, default=False, help="print a fresh secret and exit")
 option("write_secret", default="", help="write a fresh secret to a new file PATH, mode 600 (only you can read it)")
 option("xheaders", type=bool, default=False, help="trust X-Forwarded-For/-Proto from a reverse proxy")
+option("header_timeout", default=20.0, help="seconds a new connection has to send its request's headers")
+option("idle_timeout", default=60.0, help="seconds a kept-alive connection may wait for its next request")
+option("body_timeout", default=60.0, help="seconds a request's body has to arrive once its headers have")
+option("max_connections", default=0, help="open connections per process (0: the open-file limit less a reserve)")
 
 #: Iris's standalone and securecookie examples: sessions that last 2 hours.
 TWO_HOURS = timedelta(hours=2)
@@ -259,6 +265,13 @@ def store_from_options() -> SessionStore:
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
+def connection_cap() -> int:
+    """``--max-connections``, or the open-file limit less what the store, logs and templates may hold open."""
+    if options.max_connections:
+        return int(options.max_connections)
+    return startup.connections_within(startup.open_file_limit())
+
+
 def memory_limit() -> int:
     """``--memory-limit`` in bytes; a value that is not a size stops the app with one line."""
     try:
@@ -270,19 +283,28 @@ def memory_limit() -> int:
 async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.socket] | None = None) -> None:
     """Check the store and the port, serve until Ctrl-C or SIGTERM, then close connections and the store.
 
-    A forked process gets the ``sockets`` its parent bound; it checks the store again, its own connection.
+    A forked process gets the ``sockets`` its parent bound, after the parent checked the store: a child
+    started again after a crash while the store is down must serve (503 until the store is back) rather
+    than fail its start-up check, crash, and be restarted in a loop.
     """
-    try:
-        await startup.check_store(store, options.redis_url, options.sqlite_path)
-        if sockets is None:
+    if sockets is None:
+        try:
+            await startup.check_store(store, options.redis_url, options.sqlite_path)
             sockets = startup.listening_sockets(options.port, options.address)  # last: nothing to close after it
-    except startup.StartupError:
-        await store.close()
-        raise
+        except startup.StartupError:
+            await store.close()
+            raise
     app = make_app(store, secrets=secrets)
     if options.processes != 1:
         app.add_transform(forking.ServedBy)
-    server = HTTPServer(app, xheaders=options.xheaders)
+    server = GuardedHTTPServer(
+        app,
+        xheaders=options.xheaders,
+        header_timeout=options.header_timeout,
+        idle_timeout=options.idle_timeout,
+        body_timeout=options.body_timeout,
+        max_connections=connection_cap(),
+    )
     server.add_sockets(sockets)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info(
@@ -350,12 +372,14 @@ def main() -> None:
             print(f"wrote a new secret to {options.write_secret} (only you can read it); start the app with:")
             print(f"SESSION_SECRETS=$(cat {options.write_secret}) python app.py")
             return
+        startup.check_server_limits(options.header_timeout, options.idle_timeout, options.body_timeout)
+        startup.check_connection_cap(options.max_connections, startup.raise_open_file_limit())
         if options.processes == 1:
             asyncio.run(serve(store_from_options(), configured_secrets()))
         else:
             serve_forked()
-    except startup.StartupError as mistake:
-        sys.exit(str(mistake))
+    except (startup.StartupError, forking.CrashLoopError) as failure:
+        sys.exit(str(failure))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import pytest
 
 from sessions import KeyRing
 from tests.live_app import ROOT, free_port
+from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
 _TIMEOUT = 30
 
@@ -218,3 +219,15 @@ def start_with_environment(environment: dict[str, str], *options: str) -> tuple[
         timeout=_TIMEOUT,
     )
     return result.returncode, result.stdout
+
+
+def test_a_sqlite_file_of_a_newer_release_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "sessions.sqlite3"
+    a_file_of_a_newer_release(path)
+
+    assert_one_line_error(
+        *start("--store=sqlite", f"--sqlite-path={path}", f"--port={free_port()}"),
+        f"cannot use --sqlite-path={path}: SQLite file {path} has layout version 3, newer than this code reads"
+        " (version 2)",
+    )
+    assert query(path, "PRAGMA user_version") == [(3,)]

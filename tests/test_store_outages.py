@@ -55,6 +55,28 @@ async def test_redis_stopped_gives_503_then_recovers(client: CookieClient, own_r
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("outage_store", ["redis"], indirect=True)
+async def test_redis_restarted_while_no_request_ran_is_used_again_at_once(
+    client: CookieClient, own_redis, outage_store, caplog
+):
+    """The store's connections sat idle through the restart: each is found closed and opened afresh.
+
+    hiredis reports a connection the server closed by raising from ``can_read``; a
+    store that took that for a failure put the connection back as it was and
+    answered 503 to every later write, for good.
+    """
+    for _ in range(3):
+        assert (await client.get("/login")).code == 200
+
+    own_redis.stop()
+    own_redis.start()  # no request ran meanwhile
+    for _ in range(3):
+        assert (await client.get("/login")).code == 200
+        assert text(await client.get("/secret")) == "The cake is a lie!"
+    assert not outage_logs(caplog)
+
+
+@pytest.mark.gen_test
 @pytest.mark.parametrize("outage_store", ["sqlite-missing-directory"], indirect=True)
 async def test_sqlite_file_that_cannot_be_opened_gives_503_then_recovers(
     client: CookieClient, outage_store: SQLiteStore, caplog
