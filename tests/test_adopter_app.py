@@ -32,9 +32,9 @@ from sessions import MemoryStore, SQLiteStore, StoreUnavailableError
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient
-from tests.live_app import ROOT, free_port
-from tests.redis_server import RedisServer
+from tests.support.cookie_client import CookieClient
+from tests.support.live_app import ROOT, free_port
+from tests.support.redis_server import RedisServer
 
 DOC = ROOT / "docs" / "using-sessions.md"
 COOKIE = "shop_sid"

@@ -19,7 +19,7 @@ from sessions import (
     SessionUserMixin,
     SessionXSRFMixin,
 )
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 
 def test_the_managers_keywords_are_the_configs_fields():

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

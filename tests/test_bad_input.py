@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 
 SESSION_PATHS = [
     "/secret",

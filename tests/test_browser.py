@@ -22,7 +22,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
-from tests.browser_tools import (
+from tests.support.browser_tools import (
     CHROMEDRIVER,
     CHROMIUM,
     inspector,
@@ -31,7 +31,7 @@ from tests.browser_tools import (
     start_chromium,
     submit,
 )
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 from tests.test_fetch_metadata import REFUSED
 
 COOKIE = "mycookiesessionnameid"

@@ -22,9 +22,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
-from tests.live_app import LiveApp
-from tests.redis_server import RedisServer
+from tests.support.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
+from tests.support.live_app import LiveApp
+from tests.support.redis_server import RedisServer
 
 #: The sizes the issue measured: a laptop, and a phone held upright.
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}

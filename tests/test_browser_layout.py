@@ -23,8 +23,8 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from handlers import database, flash, overview, standalone
-from tests.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
-from tests.live_app import ROOT, LiveApp
+from tests.support.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
+from tests.support.live_app import ROOT, LiveApp
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 DOC_IMAGES = ROOT / "docs" / "images"

@@ -15,8 +15,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.browser_tools import inspector, save_screenshot, start_chromium, submit
-from tests.live_app import LiveApp
+from tests.support.browser_tools import inspector, save_screenshot, start_chromium, submit
+from tests.support.live_app import LiveApp
 
 COOKIE = "mysessionid"
 

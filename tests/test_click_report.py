@@ -29,7 +29,7 @@ from handlers.tutorial.last_action import (
 )
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}

@@ -11,8 +11,8 @@ import pytest
 from tornado.web import Application, url
 
 from sessions import CookieStore, EncryptedCodec, KeyRing, SessionManager, SQLiteRevocations
-from tests.cookie_client import CookieClient, text
-from tests.session_handler import SessionHandler
+from tests.support.cookie_client import CookieClient, text
+from tests.support.session_handler import SessionHandler
 
 SECRET = "the cookie revocation tests' secret, 32+ bytes"
 COOKIE = "sid"

@@ -23,8 +23,8 @@ from sessions import (
 from sessions.cookies import BROWSER_COOKIE_LIMIT
 from sessions.record import Meta, Record
 from sessions.stores.cookie import MEMO_ENTRIES, MEMO_PAYLOAD_CHARS
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.session_handler import SessionHandler
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.session_handler import SessionHandler
 
 SECRET = "the cookie store tests' secret, 32+ bytes long"
 COOKIE = "jar"

@@ -26,7 +26,7 @@ from sessions.crypto import (
     estimated_bits,
     new_secret,
 )
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 
 OLD, MIDDLE, NEW = (f"{label} secret for the codec tests, 32+ bytes" for label in ("old", "middle", "new"))
 HOUR = timedelta(hours=1)

@@ -14,7 +14,7 @@ import pytest
 from tornado.web import Application, RedirectHandler, StaticFileHandler, URLSpec
 
 from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, origin_refusal, refusal
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 #: Every route that changes the session on GET (the curl walkthrough uses them); reading a flash consumes it.
 STATE_CHANGING_GETS = [

@@ -17,8 +17,8 @@ from tornado.web import Application
 from app import make_app
 from sessions import MemoryStore, SessionManager, SessionStore
 from tests.conftest import STORE_KINDS, make_store
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.flash_probes import probe_routes
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.flash_probes import probe_routes
 
 COOKIE = "myappsessionid"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 
 CONNECTIONS = 64
 DURATION = 20.0

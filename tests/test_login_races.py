@@ -12,7 +12,7 @@ import pytest
 
 from app import make_app
 from sessions import SessionStore
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "mycookiesessionnameid"
 SECRET = "The cake is a lie!"

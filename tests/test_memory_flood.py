@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT, LiveApp, free_port
+from tests.support.live_app import ROOT, LiveApp, free_port
 
 #: The value of every flooding request: the session it makes is about 61 KB, under the 64 KiB cap per session.
 BIG_VALUE = "x" * 60_000

@@ -15,7 +15,7 @@ from sessions import MemoryStore, new_session_id
 from sessions.errors import SessionGoneError, SessionTooLargeError
 from sessions.record import Journal, Meta
 from sessions.stores.memory import record_size
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 
 #: The namespace these store-level tests keep their records in (a manager uses its cookie name).
 NS = "test"

@@ -11,8 +11,8 @@ import pytest
 
 from app import STEPS
 from handlers.tutorial.inspector import describe_time
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "mycookiesessionnameid"
 

@@ -18,8 +18,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from forking import CRASHES_TOLERATED, SERVED_BY
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 from tests.test_startup_mistakes import assert_one_line_error, start
 
 PROCESSES = 4

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT, LiveApp, free_port
+from tests.support.live_app import ROOT, LiveApp, free_port
 
 #: Where the README says the app is; replaced by where the test runs it.
 README_ADDRESS = "localhost:8080"

@@ -17,7 +17,7 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import META_FIELD
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 #: The overview step's cookie, which is also its namespace in the store.
 COOKIE = "mycookiesessionnameid"

@@ -19,8 +19,8 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.near_cache import SILENCE_LIMIT, NearCachedStore
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 from tests.test_redis_store import NS, commands
 
 #: The staleness window docs/stores.md states: a write elsewhere is seen here within this (measured: far below).

@@ -18,9 +18,9 @@ import pytest
 import redis
 from tornado.httpclient import AsyncHTTPClient
 
-from tests.cookie_client import CookieClient
-from tests.live_app import LiveApp
-from tests.redis_server import RedisServer
+from tests.support.cookie_client import CookieClient
+from tests.support.live_app import LiveApp
+from tests.support.redis_server import RedisServer
 
 VISITORS = 8
 #: How long after Redis is back every visitor must have had a 200. Recovery takes one request

@@ -18,9 +18,9 @@ from tornado.httpclient import AsyncHTTPClient
 from app import make_app
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
-from tests.redis_server import RedisServer
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
+from tests.support.redis_server import RedisServer
 
 #: The database step's manager keeps its sessions in the namespace of its cookie name.
 COOKIE = "sessionscookieid"

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 #: The packages this project is built on, pinned by name where a reader looks for them.
 FOUNDATIONS = ["tornado", "cryptography", "pytest-tornado"]

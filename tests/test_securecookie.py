@@ -20,8 +20,8 @@ from tornado.options import options
 
 import app as app_module
 from sessions import EncryptedCodec, KeyRing, xsrf
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "mycustomsessionid"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import pytest
 
 from sessions import CookieAttributes, SessionManager, xsrf
-from tests.api_app import CountingMemoryStore, make_api_app
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.api_app import CountingMemoryStore, make_api_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "api"
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from sessions import SessionManager
-from tests.api_app import CountingMemoryStore, make_api_app
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.api_app import CountingMemoryStore, make_api_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "api"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 from tests.test_startup_mistakes import assert_one_line_error, start
 
 #: The open-file limit the app is started with (or lowered to) here, and more idle connections than it allows.

@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import pytest
 
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 STEPS = [("/standalone", "mysessionid"), ("/securecookie", "mycustomsessionid")]
 HOME = "You should navigate to the /set, /get, /delete, /clear,/destroy instead"

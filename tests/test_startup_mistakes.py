@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sessions import KeyRing
-from tests.live_app import ROOT, free_port
+from tests.support.live_app import ROOT, free_port
 from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
 _TIMEOUT = 30

@@ -22,7 +22,7 @@ from app import make_app
 from handlers import database, flash, overview, standalone
 from handlers.tutorial.actions import StepRoute
 from sessions import SessionMixin
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 STEP_MODULES = [overview, standalone, flash, database]
 PAGES = {"/overview": overview, "/standalone/page": standalone, "/flash/": flash, "/database/page": database}

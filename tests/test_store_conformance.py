@@ -1,7 +1,7 @@
 """One conformance suite, run against every store: memory, SQLite and Redis.
 
 Each guarantee of issue 5 is tested the same way for each store, over real HTTP
-through the probe app (``tests/probe_app.py``) where a request is involved, and
+through the probe app (``tests/support/probe_app.py``) where a request is involved, and
 against the store's interface where the guarantee is the store's own. SQLite
 runs on a real file in a temporary directory, Redis on a real ``redis-server``.
 """
@@ -27,9 +27,9 @@ from sessions.record import Journal, Meta, apply_journal, increment_text
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
-from tests.probe_app import COOKIE, EXPIRES, make_probe_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
+from tests.support.probe_app import COOKIE, EXPIRES, make_probe_app
 
 NS = COOKIE  # the probe app\'s manager keeps its sessions in the namespace of its cookie name
 

@@ -14,7 +14,7 @@ from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 
 def outage_logs(caplog) -> list[str]:

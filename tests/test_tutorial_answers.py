@@ -22,8 +22,8 @@ from tornado.tcpclient import TCPClient
 from app import make_app
 from handlers.tutorial.last_action import COOKIE_NAME
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import free_port
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import free_port
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}

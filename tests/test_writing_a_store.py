@@ -16,7 +16,7 @@ import pytest
 
 import tests.test_store_conformance as conformance
 from sessions import SessionStore
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 from tests.test_store_conformance import app, server_ttl, wide_client  # noqa: F401 (fixtures the tests use)
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "writing-a-store.md"

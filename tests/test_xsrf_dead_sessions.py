@@ -18,8 +18,8 @@ import pytest
 from tornado.web import Application, RequestHandler
 
 from sessions import MemoryStore, SessionManager, SessionXSRFMixin
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "sid"
 SECRET = "test secret, not for production " * 2

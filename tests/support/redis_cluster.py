@@ -17,8 +17,8 @@ from pathlib import Path
 
 import redis
 
-from tests.live_app import free_port
-from tests.redis_server import REDIS_SERVER
+from tests.support.live_app import free_port
+from tests.support.redis_server import REDIS_SERVER
 
 REDIS_CLI = str(Path(REDIS_SERVER).with_name("redis-cli"))
 NODES = 6

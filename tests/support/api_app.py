@@ -10,7 +10,7 @@ from datetime import timedelta
 from tornado.web import Application
 
 from sessions import MemoryStore, SessionError, SessionManager, SessionNotFoundError
-from tests.session_handler import SessionHandler
+from tests.support.session_handler import SessionHandler
 
 
 class CountingMemoryStore(MemoryStore):
