@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -96,7 +97,7 @@ def app(shop, store):
     return shop.make_app(store, SECRET, check_password)
 
 
-def body(response: HTTPResponse) -> dict:
+def body(response: HTTPResponse) -> dict[str, Any]:
     assert response.headers["Content-Type"].startswith("application/json"), response.body
     return json.loads(response.body)
 
@@ -110,7 +111,7 @@ async def log_in(client: CookieClient, name: str = "ada") -> HTTPResponse:
     return await post(client, "/login?next=/", token, name=name, password=PASSWORD)
 
 
-async def home(client: CookieClient) -> dict:
+async def home(client: CookieClient) -> dict[str, Any]:
     response = await client.get("/")
     assert response.code == 200, (response.code, response.body)
     return body(response)
@@ -274,12 +275,12 @@ class SyncBrowser:
         except urllib.error.HTTPError as error:
             return error.code, error.read(), dict(error.headers)
 
-    def json(self, path: str) -> dict:
+    def json(self, path: str) -> dict[str, Any]:
         status, content, _ = self.open(path)
         assert status == 200, (status, content)
         return json.loads(content)
 
-    def post(self, path: str, token: str, **fields: str) -> dict:
+    def post(self, path: str, token: str, **fields: str) -> dict[str, Any]:
         status, content, _ = self.open(path, urlencode({"_xsrf": token, **fields}).encode())
         assert status in (200, 302), (status, content)
         return json.loads(content) if status == 200 else {}

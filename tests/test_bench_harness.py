@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ ALWAYS_AVAILABLE = {
 }
 
 
-def run_harness(tmp_path: Path, *args: str) -> dict:
+def run_harness(tmp_path: Path, *args: str) -> dict[str, Any]:
     results = tmp_path / "results.json"
     done = subprocess.run(
         [*RUN, "--quick", f"--json={results}", *args], capture_output=True, text=True, timeout=300, cwd=ROOT
@@ -45,7 +46,7 @@ def run_harness(tmp_path: Path, *args: str) -> dict:
     return json.loads(results.read_text())
 
 
-def assert_measured(scenario: dict) -> None:
+def assert_measured(scenario: dict[str, Any]) -> None:
     assert scenario["status"] == "measured", scenario
     assert scenario["rps"] > 0 and scenario["ratio"] > 0 and scenario["p99_us"] >= scenario["p50_us"] > 0
     assert scenario["cpu_us"] is not None and scenario["cpu_us"] > 0

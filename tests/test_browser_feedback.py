@@ -22,7 +22,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.support.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
+from tests.support.browser_tools import (
+    attribute,
+    held_cookie,
+    save_viewport_screenshot,
+    severe_console_entries,
+    start_chromium,
+    submit,
+)
 from tests.support.live_app import LiveApp
 from tests.support.redis_server import RedisServer
 
@@ -69,7 +76,7 @@ def report(driver: webdriver.Chrome) -> WebElement:
     return panel
 
 
-def field(driver: webdriver.Chrome, name: str) -> str:
+def field(driver: webdriver.Chrome | WebElement, name: str) -> str:
     return driver.find_element(By.CSS_SELECTOR, f'[data-last-action="{name}"]').text
 
 
@@ -97,9 +104,9 @@ def test_each_click_opens_the_page_on_what_it_did(browser: webdriver.Chrome, bas
     assert field(browser, "status") == "303 See Other"
     assert field(browser, "cookie") == "NEW"  # (the badge is shown in capitals)
     shown = field(browser, "set-cookie")
-    session_id = browser.get_cookie("mysessionid")["value"]
+    session_id = held_cookie(browser, "mysessionid")["value"]
     assert shown.startswith(f"mysessionid={session_id[:6]}…;")
-    assert session_id not in browser.find_element(By.CSS_SELECTOR, "[data-last-action]").get_attribute("innerHTML")
+    assert session_id not in attribute(browser.find_element(By.CSS_SELECTOR, "[data-last-action]"), "innerHTML")
     assert "Max-Age=7200" in shown
     assert field(browser, "fate").startswith("created")
     assert 'ADDED name = "iris"' in field(browser, "changes")
@@ -142,7 +149,7 @@ def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdrive
     assert field(report(browser), "cookie") == "NEW"
     assert "ADDED authenticated = true" in field(browser, "changes")
     assert "CHANGED session.user: none → iris" in field(browser, "changes")
-    first = browser.get_cookie("mycookiesessionnameid")["value"]
+    first = held_cookie(browser, "mycookiesessionnameid")["value"]
 
     submit(browser, "login")
     panel = report(browser)
@@ -150,7 +157,7 @@ def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdrive
     assert field(browser, "cookie") == "CHANGED"
     assert "a new session ID for the same data" in panel.text
     assert field(browser, "fate").startswith("the same data under a new ID")
-    assert browser.get_cookie("mycookiesessionnameid")["value"] != first
+    assert held_cookie(browser, "mycookiesessionnameid")["value"] != first
 
 
 def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
@@ -180,7 +187,7 @@ def test_a_refused_form_comes_back_to_the_step_page(browser: webdriver.Chrome, b
     assert browser.current_url == f"{base_url}/database/page"
     panel = report(browser)
     save_viewport_screenshot(browser, f"error-{viewport}-refused-value")
-    assert "refused" in panel.get_attribute("class")
+    assert "refused" in attribute(panel, "class")
     assert field(browser, "refusal").startswith("Bad Request: the value 'twenty' is not a 64-bit integer")
     assert "plain-text 400 Bad Request" in field(browser, "refusal")
     assert browser.get_cookie("sessionscookieid") is None  # nothing was stored

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -29,7 +30,7 @@ from handlers.tutorial.last_action import (
 )
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
-from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, form_xsrf_token, set_cookies, text
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}
@@ -44,7 +45,7 @@ async def post_as_browser(client: CookieClient, page: str, action: str, fields: 
     return await client.fetch(action, method="POST", body=body, headers=BROWSER)
 
 
-def report_in(response) -> dict:
+def report_in(response) -> dict[str, Any]:
     """The JSON inside the signed ``tutorial_last_action`` cookie a response sets (its base64 field)."""
     header = set_cookies(response)[COOKIE_NAME]
     signed = header.split(";")[0].split("=", 1)[1].strip('"')
@@ -56,7 +57,7 @@ async def test_curl_posts_get_no_report_cookie(client: CookieClient):
     response = await client.fetch("/standalone/set", method="POST", body="", headers=CURL)
     assert response.code == 403  # no _xsrf: as before
     await client.get("/standalone/page", headers=CURL)
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))[1]
+    token = form_xsrf_token(await client.get("/standalone/page"))
     response = await client.fetch("/standalone/set", method="POST", body=f"_xsrf={token}", headers=CURL)
     assert (response.code, response.headers["Location"]) == (303, "/standalone/page")
     assert list(set_cookies(response)) == ["mysessionid"]
@@ -108,7 +109,7 @@ async def test_a_refused_browser_post_goes_back_to_the_page_and_curl_keeps_its_4
     assert report["fields"] == "key=age value=twenty kind=int"  # without the _xsrf token
     assert len(store) == 0 and "sessionscookieid" not in client.jar
 
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/database/page")))[1]
+    token = form_xsrf_token(await client.get("/database/page"))
     response = await client.fetch("/database/value", method="POST", body=urlencode({"_xsrf": token, **fields}))
     assert (response.code, text(response)) == (
         400,
@@ -140,7 +141,7 @@ async def test_error_pages_in_the_layout_for_a_browser_and_tornados_answer_for_c
 
 @pytest.mark.gen_test
 async def test_a_stale_form_goes_back_to_its_page_refused_and_filled_in(client: CookieClient, store):
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/overview", headers=BROWSER)))[1]
+    token = form_xsrf_token(await client.get("/overview", headers=BROWSER))
     await client.get("/login?user=ada")  # a login in another tab: the form's token belongs to no session now
     body = urlencode({"_xsrf": token, "user": "grace"})
     response = await client.fetch("/login", method="POST", body=body, headers=BROWSER)

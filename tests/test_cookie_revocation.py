@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tornado.routing import URLSpec
 from tornado.web import Application, url
 
 from sessions import CookieStore, EncryptedCodec, KeyRing, SessionManager, SQLiteRevocations
@@ -58,7 +59,7 @@ class EveryoneHandler(SessionHandler):
         self.write_text("ok")
 
 
-def routes(prefix: str, manager: SessionManager) -> list:
+def routes(prefix: str, manager: SessionManager) -> list[URLSpec]:
     handlers = [
         (r"/login/(\w+)", LoginHandler),
         (r"/who", WhoHandler),

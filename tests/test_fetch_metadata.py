@@ -11,10 +11,11 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from tornado.web import Application, RedirectHandler, StaticFileHandler, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import Application, RedirectHandler, StaticFileHandler
 
 from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, origin_refusal, refusal
-from tests.support.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, form_xsrf_token, text
 
 #: Every route that changes the session on GET (the curl walkthrough uses them); reading a flash consumes it.
 STATE_CHANGING_GETS = [
@@ -159,7 +160,7 @@ async def test_same_site_is_refused_unless_the_app_allows_it(client: CookieClien
 async def test_a_cross_site_post_is_refused_even_with_a_valid_token(client: CookieClient, page, action):
     """XSRF tokens already guard POST; Fetch Metadata refuses it too (defence in depth)."""
     await client.get("/login")
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))[1]
+    token = form_xsrf_token(await client.get(page))
     body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
 
     response = await client.fetch(action, method="POST", body=body, headers=CROSS_SITE)
@@ -190,7 +191,7 @@ async def test_without_fetch_metadata_a_post_from_another_origin_is_refused_even
     client: CookieClient, page, action
 ):
     await client.get("/login")
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))[1]
+    token = form_xsrf_token(await client.get(page))
     body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
     response = await client.fetch(action, method="POST", body=body, headers={"Origin": "https://evil.example"})
     assert response.code == 403

@@ -34,7 +34,7 @@ def rss_bytes(pid: int) -> int:
 class Visitor:
     """One browser: a cookie jar and a little script of what people do."""
 
-    def __init__(self, client: AsyncHTTPClient, base_url: str, outcomes: Counter) -> None:
+    def __init__(self, client: AsyncHTTPClient, base_url: str, outcomes: Counter[str]) -> None:
         self.client, self.base_url, self.outcomes = client, base_url, outcomes
         self.jar: dict[str, str] = {}
 
@@ -91,8 +91,8 @@ class Visitor:
             await random.choice(scripts)()
 
 
-async def drive(base_url: str, pid: int) -> tuple[Counter, list[int]]:
-    outcomes: Counter = Counter()
+async def drive(base_url: str, pid: int) -> tuple[Counter[str], list[int]]:
+    outcomes: Counter[str] = Counter()
     client = AsyncHTTPClient(force_instance=True, max_clients=CONNECTIONS)
     deadline = time.monotonic() + DURATION
     visitors = [Visitor(client, base_url, outcomes) for _ in range(CONNECTIONS)]

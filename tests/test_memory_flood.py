@@ -51,7 +51,9 @@ def logged_in_user(app: LiveApp) -> urllib.request.OpenerDirector:
 
 def rss_bytes(app: LiveApp) -> int:
     status = Path(f"/proc/{app.process.pid}/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)[1]) * 1024
+    found = re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)
+    assert found is not None, status
+    return int(found[1]) * 1024
 
 
 def test_a_user_who_keeps_clicking_stays_logged_in_through_a_flood_far_beyond_the_bound():

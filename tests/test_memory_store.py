@@ -88,9 +88,12 @@ async def test_the_byte_total_stays_exact_through_every_kind_of_change():
     live: set[str] = set()
 
     async def check(step: str) -> None:
-        held = [(session_id, await store.load(NS, session_id)) for session_id in live]
-        assert all(record is not None for _, record in held), step
-        assert store.bytes_held == sum(record_size(session_id, record.fields) for session_id, record in held), step
+        held = {session_id: await store.load(NS, session_id) for session_id in live}
+        records = {session_id: record for session_id, record in held.items() if record is not None}
+        assert len(records) == len(held), step
+        assert store.bytes_held == sum(
+            record_size(session_id, record.fields) for session_id, record in records.items()
+        ), step
         assert len(store) == len(live), step
 
     for n in range(4):

@@ -118,7 +118,7 @@ def capped_redis(workdir: Path, policy: str) -> RedisServer:
     return RedisServer(workdir, *flags)
 
 
-async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: float | None) -> Counter:
+async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: float | None) -> Counter[int]:
     """``count`` visitors without cookies each storing ``LARGE_VALUE``, starting ``per_second`` at most."""
 
     async def visitor() -> int:
@@ -133,9 +133,11 @@ async def flood(http: AsyncHTTPClient, base_url: str, count: int, per_second: fl
     return Counter(await asyncio.gather(*visitors))
 
 
-async def keep_clicking(http: AsyncHTTPClient, base_url: str, cookie: dict[str, str], until: asyncio.Future) -> Counter:
+async def keep_clicking(
+    http: AsyncHTTPClient, base_url: str, cookie: dict[str, str], until: asyncio.Future[Counter[int]]
+) -> Counter[tuple[int, str]]:
     """An active user reading and writing their session until ``until`` is done; counts what each click saw."""
-    seen: Counter = Counter()
+    seen: Counter[tuple[int, str]] = Counter()
     while not until.done():
         read = await http.fetch(f"{base_url}/database/get/user", headers=cookie, raise_error=False)
         seen[read.code, read.body.decode()] += 1

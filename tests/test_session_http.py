@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def app(manager):
     return make_api_app(manager)
 
 
-async def post_json(client: CookieClient, path: str, value) -> dict:
+async def post_json(client: CookieClient, path: str, value) -> dict[str, Any]:
     response = await client.fetch(path, method="POST", body=json.dumps(value))
     return json.loads(response.body)
 
@@ -242,7 +243,7 @@ async def test_destroy_then_start_in_one_request_gives_a_fresh_session(client, s
 
 @pytest.mark.gen_test
 async def test_destroy_listeners_hear_of_destroyed_sessions(client, manager):
-    heard = []
+    heard: list[str] = []
     manager.on_destroy(heard.append)
     await post_json(client, "/values/name", "iris")
     sid = client.jar[COOKIE]

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def meta(clock, lifetime: float = 3600) -> Meta:
     return Meta(created=clock(), touched=clock(), expires_at=clock() + lifetime)
 
 
-def query(path, sql: str) -> list[tuple]:
+def query(path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as db:
         return db.execute(sql).fetchall()
 

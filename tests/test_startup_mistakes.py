@@ -53,7 +53,9 @@ def test_a_port_in_use_names_a_free_port_to_try():
         busy.listen()
         port = busy.getsockname()[1]
         output = assert_one_line_error(*start(f"--port={port}"), f"port {port} is in use; try --port=")
-    suggested = int(re.search(r"--port=(\d+)", output)[1])
+    found = re.search(r"--port=(\d+)", output)
+    assert found is not None, output
+    suggested = int(found[1])
     assert suggested != port
 
 

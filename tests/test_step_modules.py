@@ -16,7 +16,8 @@ import re
 from types import ModuleType
 
 import pytest
-from tornado.web import RequestHandler, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import RequestHandler
 
 from app import make_app
 from handlers import database, flash, overview, standalone

@@ -12,6 +12,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -57,11 +58,11 @@ def server_ttl(store, clock, request):
     """Seconds the store will keep a session: Redis's own PTTL, the stored ``expires_at`` elsewhere."""
     redis_store = store.store if isinstance(store, NearCachedStore) else store
     if isinstance(redis_store, RedisStore) and redis_store.cluster:
-        client = redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        request.addfinalizer(client.close)
+        cluster = redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        request.addfinalizer(cluster.close)
 
         async def ttl(session_id: str) -> float:
-            return client.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
+            return cluster.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
 
     elif isinstance(redis_store, RedisStore):
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
@@ -83,7 +84,7 @@ def path(route: str, value: object) -> str:
     return f"{route}?json={quote(json.dumps(value))}"
 
 
-def answer(response) -> object:
+def answer(response) -> Any:  # the probe app's JSON answer, of whatever shape the route gives
     assert response.code == 200, text(response)
     return json.loads(response.body)
 
@@ -92,9 +93,9 @@ def same_typed(a: object, b: object) -> bool:
     """Equal, and of the same type all the way down (1 == 1.0 == True would hide a change)."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, list):
+    if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_typed(a[k], b[k]) for k in a)
     return a == b
 
@@ -568,7 +569,9 @@ async def test_a_record_written_by_something_else_is_no_session(
     if isinstance(store, NearCachedStore):
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         key = f"{store.store.prefix}{NS}:{session_id}"
-        meta = json.loads(raw.hget(key, "__meta__"))
+        stored_meta = raw.hget(key, "__meta__")
+        assert stored_meta is not None
+        meta = json.loads(stored_meta)
         {
             "value": lambda: raw.hset(key, "v:name", "{not json"),
             "field name": lambda: raw.hset(key, "stray", "1"),

@@ -11,6 +11,7 @@ import pytest
 
 from app import make_app
 from sessions.errors import STORE_UNAVAILABLE_TEXT
+from sessions.stores.base import SessionStore
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
@@ -151,6 +152,7 @@ async def test_sqlite_path_that_is_not_a_database_gives_503(client: CookieClient
 @pytest.fixture
 def outage_store(request, clock, tmp_path, io_loop):
     kind = request.param
+    store: SessionStore
     if kind == "redis":
         store = NearCachedStore(RedisStore(request.getfixturevalue("own_redis").url, clock=clock))
     elif kind == "sqlite-missing-directory":

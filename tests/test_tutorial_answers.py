@@ -14,6 +14,7 @@ import html
 import json
 import logging
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -36,7 +37,7 @@ async def post_as_browser(client: CookieClient, page: str, action: str, fields: 
     return await client.fetch(action, method="POST", body=body, headers=BROWSER)
 
 
-def report_in(response) -> dict:
+def report_in(response) -> dict[str, Any]:
     header = set_cookies(response)[COOKIE_NAME]
     signed = header.split(";")[0].split("=", 1)[1].strip('"')
     return json.loads(base64.b64decode(signed.split("|")[4].split(":", 1)[1]))

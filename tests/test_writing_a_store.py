@@ -10,6 +10,7 @@ about those stores' files and servers.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def page_code() -> str:
     return rest.split("\n```\n", 1)[0]
 
 
-def page_store_class() -> type[SessionStore]:
+def page_store_class() -> Callable[..., SessionStore]:  # the page's class, built with the page's keywords
     namespace: dict[str, object] = {"__name__": "writing_a_store"}
     exec(compile(page_code(), str(PAGE), "exec"), namespace)
     (store_class,) = [

@@ -59,7 +59,7 @@ class Logout(SessionXSRFMixin, RequestHandler):
 def make_app(manager: SessionManager) -> Application:
     spec = {"session_manager": manager}
     routes = [("/page", Page, spec), ("/count", Count, spec), ("/login", Login, spec), ("/logout", Logout, spec)]
-    return Application(routes, xsrf_cookies=True, cookie_secret=SECRET)  # type: ignore[arg-type]
+    return Application(routes, xsrf_cookies=True, cookie_secret=SECRET)
 
 
 @pytest.fixture
