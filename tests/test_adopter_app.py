@@ -61,7 +61,8 @@ def examples(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def shop(examples: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("shop_app", examples / "shop_app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -206,9 +207,12 @@ def test_the_outage_errors_are_tornados_http_errors():
     from sessions import SessionTooLargeError
 
     outage, too_large = StoreUnavailableError("Redis at 127.0.0.1:1: refused"), SessionTooLargeError(70_000, 65_536)
-    assert isinstance(outage, HTTPError) and (outage.status_code, outage.reason) == (503, STORE_UNAVAILABLE_TEXT)
-    assert str(outage) == "Redis at 127.0.0.1:1: refused" and outage.log_message is None  # logged once, by the manager
-    assert isinstance(too_large, HTTPError) and too_large.status_code == 413
+    assert isinstance(outage, HTTPError)
+    assert (outage.status_code, outage.reason) == (503, STORE_UNAVAILABLE_TEXT)
+    assert str(outage) == "Redis at 127.0.0.1:1: refused"
+    assert outage.log_message is None
+    assert isinstance(too_large, HTTPError)
+    assert too_large.status_code == 413
     assert too_large.reason == "Payload Too Large: session is 70000 bytes, over the limit of 65536 bytes"
 
 
@@ -232,7 +236,8 @@ def test_the_documented_fork_recipe_serves_one_session_from_two_processes(exampl
         browser.post("/login", token, name="ada", password=PASSWORD)
         token = browser.json("/")["xsrf"]
         counts = [browser.post("/cart", token)["cart"] for _ in range(40)]  # each on a new connection
-        assert counts == list(range(1, 41)) and browser.json("/")["cart"] == 40
+        assert counts == list(range(1, 41))
+        assert browser.json("/")["cart"] == 40
         children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
         assert len(children) == 2
         # Each child opened the file itself (the store opens it at its first request): both served,

@@ -136,7 +136,8 @@ def test_the_mixins_listed_first_are_accepted():
     class Cart(SessionUserMixin, SessionXSRFMixin, AppBase):  # type: ignore[misc]
         pass
 
-    assert Cart.finish is SessionMixin.finish and Cart.prepare is SessionUserMixin.prepare
+    assert Cart.finish is SessionMixin.finish
+    assert Cart.prepare is SessionUserMixin.prepare
 
 
 def test_the_mixins_override_only_what_they_must():

@@ -171,7 +171,8 @@ def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
     assert 'ADDED flash a flash() message = {"level": "info", "message": "Saved."}' in field(browser, "changes")
     assert field(browser, "consumed").startswith("this page read 1 flash message: consumed")
     flashes = browser.find_element(By.CSS_SELECTOR, '[data-inspector="flashes"]')
-    assert "a flash() message" in flashes.text and "@" not in flashes.text  # the internal key is not shown
+    assert "a flash() message" in flashes.text
+    assert "@" not in flashes.text
     assert flashes.find_element(By.CSS_SELECTOR, "tbody tr").get_attribute("data-change") == "consumed"
 
 
@@ -257,7 +258,8 @@ def test_a_skip_link_is_the_first_stop_and_leads_to_the_content(browser: webdriv
     browser.get(f"{base_url}/overview")
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     focused = browser.switch_to.active_element
-    assert focused.text == "Skip to the content" and in_first_viewport(browser, focused)
+    assert focused.text == "Skip to the content"
+    assert in_first_viewport(browser, focused)
     focused.send_keys(Keys.ENTER)
     assert browser.switch_to.active_element.get_attribute("id") == "main"
 
@@ -275,7 +277,8 @@ def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriv
     colour, cursor = browser.execute_script(
         "const s = getComputedStyle(arguments[0]); return [s.color, s.cursor]", logout
     )
-    assert colour == "rgb(161, 40, 40)" and cursor == "pointer"  # red ink, not a disabled-looking grey
+    assert colour == "rgb(161, 40, 40)"
+    assert cursor == "pointer"
 
 
 def test_plain_text_pages_find_a_favicon(browser: webdriver.Chrome, base_url: str):

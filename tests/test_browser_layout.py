@@ -92,7 +92,8 @@ def assert_on_first_screen(driver: webdriver.Chrome, selector: str, whole: bool 
     place = box(driver, selector)
     assert place["scrolled"] == 0, "the page did not open at its top"
     end = place["bottom"] if whole else place["top"] + 40  # the top of it: its heading and first line
-    assert 0 <= place["top"] and end <= place["height"], f"{selector} at {place['top']}-{place['bottom']} px"
+    assert place["top"] >= 0, f"{selector} at {place['top']}-{place['bottom']} px"
+    assert end <= place["height"], f"{selector} at {place['top']}-{place['bottom']} px"
 
 
 def assert_one_view(driver: webdriver.Chrome, viewport: str) -> None:

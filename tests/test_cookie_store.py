@@ -126,7 +126,8 @@ async def test_the_whole_session_travels_in_the_cookie(client: CookieClient):
 async def test_the_cookie_is_opaque(client: CookieClient):
     await client.get("/one/put/name?value=iris")
     value = client.jar[COOKIE]
-    assert "iris" not in value and "name" not in value
+    assert "iris" not in value
+    assert "name" not in value
 
 
 @pytest.mark.gen_test
@@ -181,7 +182,8 @@ async def test_an_oversized_set_fails_in_the_handler_naming_the_size(client: Coo
     named = re.fullmatch(
         rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes", text(response)
     )
-    assert named and int(named[1]) > BROWSER_COOKIE_LIMIT
+    assert named
+    assert int(named[1]) > BROWSER_COOKIE_LIMIT
     assert COOKIE not in set_cookies(response)  # the refused write was not applied
     assert client.jar[COOKIE] == kept
     assert text(await client.get("/one/read/name")) == '"iris"'
@@ -209,7 +211,8 @@ async def test_growth_only_the_save_can_see_fails_loudly_and_sends_no_cookie(cli
     await client.get("/one/grow")  # creates the list
     kept = client.jar[COOKIE]
     response = await client.get("/one/grow")  # appends 5000 bytes in place: set() never ran
-    assert response.code == 413 and "over the limit of 4096 bytes" in text(response)
+    assert response.code == 413
+    assert "over the limit of 4096 bytes" in text(response)
     assert COOKIE not in set_cookies(response)
     assert client.jar[COOKIE] == kept
     assert text(await client.get("/one/read/list")) == "[]"
@@ -290,9 +293,12 @@ async def test_the_parse_memo_stays_bounded_and_skips_long_payloads():
     for payload in [*payloads, long_payload]:
         assert await store.open(NS, payload) is not None
     assert len(store._parsed) == MEMO_ENTRIES
-    assert long_payload not in store._parsed and payloads[0] not in store._parsed and payloads[-1] in store._parsed
+    assert long_payload not in store._parsed
+    assert payloads[0] not in store._parsed
+    assert payloads[-1] in store._parsed
     assert (await opened_payload(store, payloads[0]))[1].fields == {"v:n": "0"}  # parsed again after eviction
-    assert (await store.open(NS, "not json")) is None and "not json" not in store._parsed
+    assert (await store.open(NS, "not json")) is None
+    assert "not json" not in store._parsed
 
 
 times = st.floats(min_value=0, max_value=4e9, allow_nan=False)

@@ -88,7 +88,8 @@ def test_a_session_bigger_than_the_whole_bound_is_refused_with_413_and_the_other
     with LiveApp("--memory-limit=32KB") as app:
         user = logged_in_user(app)
         status, body = get(f"{app.url}/database/set/k/{BIG_VALUE}")
-        assert status == 413 and body.startswith("Payload Too Large: session in the memory store is "), body
+        assert status == 413, body
+        assert body.startswith("Payload Too Large: session in the memory store is "), body
         assert body.endswith("bytes, over the limit of 32768 bytes"), body
         assert get(app.url + "/secret", user) == (200, SECRET)
 

@@ -55,7 +55,8 @@ async def test_the_store_never_holds_more_than_max_bytes():
     for n in range(10):
         await store.save(NS, sid(n), journal(expires_at=None, sets=fields_of(n)))
         assert store.bytes_held <= 3 * ONE
-    assert len(store) == 3 and store.bytes_held == 3 * ONE
+    assert len(store) == 3
+    assert store.bytes_held == 3 * ONE
     assert await store.load(NS, sid(9)) is not None
     assert await store.load(NS, sid(0)) is None  # never used again after its save: among the first to go
 
@@ -149,7 +150,8 @@ async def test_a_session_larger_than_the_whole_store_is_refused_and_changes_noth
     with pytest.raises(SessionTooLargeError):
         await store.save(NS, sid(0), journal(expires_at=None, create=False, sets={"v:big": "x" * 3 * ONE}))
     assert (await store.load(NS, sid(0))).fields == fields_of(0)
-    assert len(store) == 3 and store.bytes_held == 3 * ONE  # and nobody was evicted to make room
+    assert len(store) == 3
+    assert store.bytes_held == 3 * ONE
 
 
 @pytest.mark.gen_test
@@ -163,14 +165,16 @@ async def test_evictions_are_logged_at_most_once_a_minute_with_how_many_went(cap
     assert warnings() == []
     for n in range(3, 103):  # 100 evictions in the same second
         await store.save(NS, sid(n), journal(expires_at=None, sets=fields_of(n)))
-    assert len(warnings()) == 1 and warnings()[0].endswith("evicted since the last warning: 1")
+    assert len(warnings()) == 1
+    assert warnings()[0].endswith("evicted since the last warning: 1")
     clock.advance(59)
     for n in range(103, 113):
         await store.save(NS, sid(n), journal(expires_at=None, sets=fields_of(n)))
     assert len(warnings()) == 1
     clock.advance(1)
     await store.save(NS, sid(113), journal(expires_at=None, sets=fields_of(113)))
-    assert len(warnings()) == 2 and warnings()[1].endswith("evicted since the last warning: 110")
+    assert len(warnings()) == 2
+    assert warnings()[1].endswith("evicted since the last warning: 110")
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,8 @@ async def test_a_foreign_key_is_no_session_warned_once_and_a_login_replaces_it(
     assert (await client.get("/login")).code == 200
     assert text(await client.get("/secret")) == "The cake is a lie!"
     key = KEY_PREFIX + client.jar[COOKIE]
-    assert raw.type(key) == "hash" and META_FIELD in raw.hgetall(key)
+    assert raw.type(key) == "hash"
+    assert META_FIELD in raw.hgetall(key)
     assert raw.pttl(key) > 0
 
 

@@ -232,5 +232,6 @@ def test_generate_secret_prints_a_fresh_secret_and_exits():
         return done.stdout.strip()
 
     first, second = generate(), generate()
-    assert first != second and len(first) >= 43
+    assert first != second
+    assert len(first) >= 43
     KeyRing([first])  # usable as it is

@@ -164,7 +164,8 @@ SECRET = "a7Qm2-startup-test-secret-that-must-never-be-printed"
 
 def test_an_option_without_its_value_never_repeats_an_earlier_secret():
     output = assert_one_line_error(*start(f"--secret={SECRET}", "--secret"), "--secret needs a value")
-    assert SECRET not in output and "a7Qm2" not in output
+    assert SECRET not in output
+    assert "a7Qm2" not in output
 
 
 def test_a_redis_urls_password_is_never_shown():
@@ -192,7 +193,8 @@ def test_an_environment_variable_that_holds_no_secret_is_refused():
 )
 def test_a_weak_secret_stops_the_start_saying_why_without_showing_it(secret, reason):
     output = assert_one_line_error(*start(f"--secret={SECRET},{secret}", "--port=0"), "secret #2", reason)
-    assert secret not in output and SECRET not in output
+    assert secret not in output
+    assert SECRET not in output
     code, output = start_with_environment({"SESSION_SECRETS": secret}, "--port=0")
     assert_one_line_error(code, output, "SESSION_SECRETS: secret #1", reason)
 
@@ -203,7 +205,8 @@ def test_write_secret_makes_a_file_only_its_owner_can_read_and_never_overwrites_
     assert code == 0, output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     secret = path.read_text().strip()
-    assert len(secret) >= 43 and secret not in output
+    assert len(secret) >= 43
+    assert secret not in output
     KeyRing([secret])  # strong enough to use
     assert_one_line_error(*start(f"--write-secret={path}"), "the file exists")
     assert path.read_text().strip() == secret

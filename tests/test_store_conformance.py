@@ -58,26 +58,26 @@ def server_ttl(store, clock, request):
     """Seconds the store will keep a session: Redis's own PTTL, the stored ``expires_at`` elsewhere."""
     redis_store = store.store if isinstance(store, NearCachedStore) else store
     if isinstance(redis_store, RedisStore) and redis_store.cluster:
-        cluster = redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        request.addfinalizer(cluster.close)
+        with redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url")) as cluster:
 
-        async def ttl(session_id: str) -> float:
-            return cluster.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
+            async def cluster_ttl(session_id: str) -> float:
+                return cluster.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
 
+            yield cluster_ttl
     elif isinstance(redis_store, RedisStore):
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        request.addfinalizer(client.close)
+        with redis.Redis.from_url(request.getfixturevalue("redis_url")) as client:
 
-        async def ttl(session_id: str) -> float:
-            return client.pttl(f"{redis_store.prefix}{NS}:{session_id}") / 1000
+            async def redis_ttl(session_id: str) -> float:
+                return client.pttl(f"{redis_store.prefix}{NS}:{session_id}") / 1000
 
+            yield redis_ttl
     else:
 
-        async def ttl(session_id: str) -> float:
+        async def stored_ttl(session_id: str) -> float:
             record = await store.load(NS, session_id)
             return record.meta.expires_at - clock()
 
-    return ttl
+        yield stored_ttl
 
 
 def path(route: str, value: object) -> str:
@@ -240,7 +240,8 @@ async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_5
 
     for route in ("/get-int/n", "/increment/n"):
         response = await client.get(route)
-        assert response.code == 400 and json.loads(response.body).startswith("session value 'n' = '999")
+        assert response.code == 400
+        assert json.loads(response.body).startswith("session value 'n' = '999")
     assert answer(await client.get("/get/n"))["value"] == too_long  # the failed increment wrote nothing
 
 
@@ -322,7 +323,8 @@ async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_i
 
     assert response.code == 200
     new_id = client.jar[COOKIE]  # the login's answer came last: the browser holds its cookie
-    assert new_id != old_id and await store.load(NS, old_id) is None
+    assert new_id != old_id
+    assert await store.load(NS, old_id) is None
     assert (await store.load(NS, new_id)).fields == {"v:late": "true"}  # nothing of the destroyed session
     assert answer(await client.get("/get/user")) == {"found": False, "value": None}
 
@@ -340,7 +342,8 @@ async def test_a_regenerate_that_wrote_nothing_and_found_its_session_gone_create
     gates.release.set()
     response = await rename
 
-    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert response.code == 200
+    assert COOKIE not in set_cookies(response)
     assert COOKIE not in client.jar  # the logout's deletion stands
 
 
@@ -356,7 +359,8 @@ async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client
     gates.release.set()
     response = await slow
 
-    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert response.code == 200
+    assert COOKIE not in set_cookies(response)
     assert client.jar[COOKIE] == renamed
     assert answer(await client.get("/get/user")) == {"found": True, "value": "ann"}
     assert answer(await client.get("/get/late")) == {"found": False, "value": None}  # its write was dropped
@@ -594,5 +598,6 @@ async def test_a_record_written_by_something_else_is_no_session(
             )
 
     response = await client.get("/get/name")
-    assert response.code == 200 and answer(response)["value"] is None
+    assert response.code == 200
+    assert answer(response)["value"] is None
     assert "not a record this package wrote" in caplog.text

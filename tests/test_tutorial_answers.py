@@ -132,7 +132,8 @@ async def test_a_refused_value_form_comes_back_with_what_was_typed(client: Cooki
     await post_as_browser(client, "/database/page", "/database/value", fields)
     page = text(await client.get("/database/page", headers=BROWSER))
     assert "is not a 64-bit integer" in page
-    assert 'value="twenty"' in page and '<option value="int" selected>' in page
+    assert 'value="twenty"' in page
+    assert '<option value="int" selected>' in page
 
 
 @pytest.mark.gen_test
@@ -161,7 +162,8 @@ async def test_a_target_without_a_slash_is_a_clean_404(http_server, base_url: st
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 404 Not Found"
     assert b"There is no page at this address." in rest
-    assert "Traceback" not in caplog.text and "IndexError" not in caplog.text
+    assert "Traceback" not in caplog.text
+    assert "IndexError" not in caplog.text
 
 
 class TestRedisDown:
