@@ -1,8 +1,8 @@
 """What a learner sees after a click and after an error, in headless Chromium at desktop and phone size.
 
-Issue 14: every button posts and redirects back to the step page, which used to
-open at its unchanged top, with the inspector a screen or two below; errors were
-bare text pages. Now the page the redirect leads to opens on a report of the
+Every button posts and redirects back to the step page. Opened at its unchanged
+top, that page would show the inspector a screen or two below, and errors would be
+bare text pages; so the page the redirect leads to opens on a report of the
 click (the request, the status, the ``Set-Cookie`` classified, the session's
 changes), and an error in the browser comes back to the step page or to a page
 in the site's layout with a way back. Screenshots of the first viewport before
@@ -33,7 +33,7 @@ from tests.support.browser_tools import (
 from tests.support.live_app import LiveApp
 from tests.support.redis_server import RedisServer
 
-#: The sizes the issue measured: a laptop, and a phone held upright.
+#: The sizes the pages are checked at: a laptop, and a phone held upright.
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 

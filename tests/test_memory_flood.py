@@ -1,4 +1,4 @@
-"""Issue 13, point 4, against a real ``python app.py --memory-limit=...`` over real HTTP.
+"""The memory store's bound, against a real ``python app.py --memory-limit=...`` over real HTTP.
 
 A flood of cookieless requests, each making a 60 KB session, must not log out a
 user who keeps clicking, must not answer 5xx, and must not grow the process's

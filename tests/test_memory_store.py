@@ -182,7 +182,7 @@ async def test_evictions_are_logged_at_most_once_a_minute_with_how_many_went(cap
     [
         {"v:authenticated": "true"},  # an idle logged-in session
         {f"v:key{n}": '"' + "x" * 100 + '"' for n in range(10)},
-        {"v:k": '"' + "x" * 60_000 + '"'},  # the flood of issue 13
+        {"v:k": '"' + "x" * 60_000 + '"'},  # one request of a cookieless flood (tests/test_memory_flood.py)
     ],
     ids=["logged-in", "ten-fields", "60KB"],
 )

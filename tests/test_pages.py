@@ -126,7 +126,7 @@ async def test_the_inspector_shows_a_stale_cookie_and_adopts_nothing(client: Coo
     assert inspector(html, "cookie") == "A" * 43
     assert inspector(html, "is-new") == "True"
     assert len(store) == 0
-    # Issue 12 changed this: an unknown ID is not proof the browser's cookie is dead (a concurrent
+    # An unknown ID is not proof the browser's cookie is dead (a concurrent
     # login may have just renamed it), so nothing is deleted; the next write replaces the cookie.
     assert COOKIE not in set_cookies(response)
 

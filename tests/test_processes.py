@@ -1,4 +1,4 @@
-"""``python app.py --processes=N``: forked processes sharing one port and one store (issue 15, part 1).
+"""``python app.py --processes=N``: forked processes sharing one port and one store.
 
 Real ``app.py`` processes over real HTTP: Tornado's simple HTTP client opens a
 connection per request, so concurrent requests land on different processes (the

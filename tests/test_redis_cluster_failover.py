@@ -1,4 +1,4 @@
-"""A Redis Cluster master dies under traffic; its replica takes over; the app is never restarted (issue 15, part 2).
+"""A Redis Cluster master dies under traffic; its replica takes over; the app is never restarted.
 
 A real ``app.py --store=redis --redis-cluster`` on a real cluster of 3 masters
 and 3 replicas (tests/support/redis_cluster.py). Browsers whose sessions sit on every

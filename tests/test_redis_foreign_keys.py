@@ -1,4 +1,4 @@
-"""A key under the store's prefix that another program wrote is no session, never an outage (issue 13).
+"""A key under the store's prefix that another program wrote is no session, never an outage.
 
 Redis answers WRONGTYPE when a hash command meets a string or a list; that used
 to surface as "store unavailable" on every request with that cookie, for ever

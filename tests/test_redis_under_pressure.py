@@ -1,4 +1,4 @@
-"""Redis under more traffic and hostile neighbours than a tutorial sees (issue 13).
+"""Redis under more traffic and hostile neighbours than a tutorial sees.
 
 Each test runs ``python app.py --store=redis`` as a real process against a real
 ``redis-server`` and talks to it over real HTTP on loopback, with bounded loops.

@@ -176,7 +176,7 @@ async def test_a_form_token_made_under_any_secret_of_the_ring_is_accepted(client
 
 
 def test_a_form_rendered_before_a_restart_with_a_new_secret_still_posts(tmp_path: Path):
-    """The issue's case for real: ``python app.py --secret=OLD``, then ``--secret=NEW,OLD`` on the same SQLite."""
+    """Key rotation for real: ``python app.py --secret=OLD``, then ``--secret=NEW,OLD`` on the same SQLite."""
     store = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
     old, new = OLD.replace(",", ""), NEW.replace(",", "")  # --secret is comma-separated
     with LiveApp(*store, f"--secret={old}") as before:

@@ -1,6 +1,6 @@
 """One conformance suite, run against every store: memory, SQLite and Redis.
 
-Each guarantee of issue 5 is tested the same way for each store, over real HTTP
+Each guarantee a store makes is tested the same way for each store, over real HTTP
 through the probe app (``tests/support/probe_app.py``) where a request is involved, and
 against the store's interface where the guarantee is the store's own. SQLite
 runs on a real file in a temporary directory, Redis on a real ``redis-server``.
