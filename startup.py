@@ -221,9 +221,14 @@ def check_redis_url(url: str) -> None:
     """A Redis URL needs its scheme (``localhost:6379`` is not one): say what to write instead."""
     scheme = urlsplit(url).scheme if "://" in url else ""
     if scheme not in REDIS_SCHEMES:
+        # Without a scheme nothing tells a user name from a password: hide whatever comes before an "@".
+        given, _, address = url.rpartition("@")
+        shown = f"***@{address}" if given else address
+        if "://" in given:
+            shown = given.split("://")[0] + "://" + shown
         raise StartupError(
-            f"--redis-url={without_password(url)}: a Redis URL starts with redis://, rediss:// or unix://, "
-            f"as in --redis-url={without_password('redis://' + url.split('://')[-1])}"
+            f"--redis-url={shown}: a Redis URL starts with redis://, rediss:// or unix://, "
+            f"as in --redis-url=redis://{shown.split('://')[-1]}"
         )
 
 

@@ -135,7 +135,12 @@ class StepRoute(SessionPage):
     async def post_from_page(self, name: str, method: StepMethod, *path_args: str) -> None:
         """Run the step's method, save, then go back to the page with a report of what the POST did."""
         manager = self.get_session_manager()
-        await self.get_session()  # loaded first, so the report can compare before and after
+        try:
+            await self.get_session()  # loaded first, so the report can compare before and after
+        except HTTPError as refused:  # the token vouched for no session, or another one, than the cookie opens
+            if refused.status_code != 403:
+                raise
+            self._stale_form = f"Forbidden: {refused.log_message}. {STALE_FORM}"
         before = last_action.view_session(self, manager)
         refused: tuple[int, str] | None = None
         self._reporting = True
