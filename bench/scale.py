@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -63,6 +65,8 @@ ROUNDS = 3
 #: Calls per round: enough to average a call's noise away, few enough for a million-session store.
 CALLS = {"full": 200, "quick": 20}
 LIFETIME = 3600.0
+#: How long each process count runs for SQLite's two-process figures (full, quick).
+PROCESS_SECONDS = {False: 10.0, True: 0.5}
 
 
 class ShiftedClock:
@@ -100,10 +104,15 @@ class Bench:
         self.ids: list[str] = []
 
     async def fill(self, count: int, fields: dict[str, str]) -> None:
-        """Bring the store to ``count`` sessions (of ``fields``), adding to those it holds."""
+        """Bring the store to ``count`` sessions (of ``fields``), adding to those it holds.
+
+        The objects made so far are then frozen out of the garbage collector's full passes
+        (``gc.freeze``), whose cost grows with everything a process holds, not with the store.
+        """
         new = [new_session_id() for _ in range(count - len(self.ids))]
-        if isinstance(self.store, SQLiteStore) and self.ids:
-            self._fill_sqlite(new, fields)
+        if isinstance(self.store, SQLiteStore) and new:
+            await self.store.save(NS, new[0], journal(self.clock, create=True, sets=fields))  # lays the file out
+            self._fill_sqlite(new[1:], fields)
         else:
             for start in range(0, len(new), 256):  # concurrently: Redis answers a batch per round trip
                 chunk = new[start : start + 256]
@@ -111,6 +120,8 @@ class Bench:
                     *(self.store.save(NS, i, journal(self.clock, create=True, sets=fields)) for i in chunk)
                 )
         self.ids += new
+        gc.collect()
+        gc.freeze()
 
     def _fill_sqlite(self, new: list[str], fields: dict[str, str]) -> None:
         assert isinstance(self.store, SQLiteStore)
@@ -183,6 +194,58 @@ class Bench:
         return {"expired": held, "writes": len(pauses), "longest_ms": max(pauses, default=0.0) * 1e3}
 
 
+def _process_worker(path: str, ids: list[str], operation: str, go: Any, seconds: float, counts: Any) -> None:
+    """One app process's share of the load: ``operation`` on random sessions of the shared file until time is up."""
+
+    async def work() -> int:
+        store = SQLiteStore(path, max_sessions=None)
+        clock = ShiftedClock()
+        await store.load(NS, ids[0])  # opened before the clock starts
+        go.wait()
+        done, deadline = 0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            session_id = random.choice(ids)
+            if operation == "load":
+                await store.load(NS, session_id)
+            else:
+                await store.save(NS, session_id, journal(clock, create=False, sets={"v:n": str(done)}))
+            done += 1
+        await store.close()
+        return done
+
+    counts.put(asyncio.run(work()))
+
+
+async def sqlite_processes(workdir: Path, seconds: float) -> dict[str, dict[str, float]]:
+    """Loads and one-key saves per second from one app process and from two on the same file."""
+    clock = ShiftedClock()
+    store = SQLiteStore(workdir / "processes.sqlite3", clock=clock, max_sessions=None)
+    bench = Bench("sqlite", store, clock, 0)
+    await bench.fill(10_000 if seconds > 1 else 1_000, {"v:n": "1", "v:name": '"ada"'})
+    await store.close()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter each, as separate app processes are
+    result = {}
+    for operation in ("load", "one-key save"):
+        rates = []
+        for processes in (1, 2):
+            go, counts = context.Event(), context.Queue()
+            workers = [
+                context.Process(
+                    target=_process_worker, args=(str(store.path), bench.ids, operation, go, seconds, counts)
+                )
+                for _ in range(processes)
+            ]
+            for worker in workers:
+                worker.start()
+            await asyncio.sleep(1.0)  # each opens its store
+            go.set()
+            rates.append(sum(counts.get(timeout=seconds + 60) for _ in workers) / seconds)
+            for worker in workers:
+                worker.join()
+        result[operation] = {"one process": rates[0], "two processes": rates[1], "ratio": rates[1] / rates[0]}
+    return result
+
+
 def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedClock, largest: int) -> SessionStore:
     if name == "memory":
         return MemoryStore(max_bytes=2**40, clock=clock)  # the bound is not what this measures
@@ -212,6 +275,8 @@ async def measure(
             print(f"  {name} {count:>9,} stored: {result['stored'][count]}", file=sys.stderr)
         if isinstance(store, MemoryStore):
             result["sweep"] = await bench.longest_sweep_pause()
+        if isinstance(store, SQLiteStore):
+            result["processes"] = await sqlite_processes(workdir, PROCESS_SECONDS[calls == CALLS["quick"]])
         for count in sizes["fields"]:
             fields = {f"v:key{n}": '"' + "x" * 20 + '"' for n in range(count)}
             ids = [new_session_id() for _ in range(5)]
@@ -241,6 +306,17 @@ def markdown(results: dict[str, Any]) -> str:
             f" the longest {sweep['longest_ms']:.2f} ms of CPU.",
             "",
         ]
+    shared = measured.get("sqlite", {}).get("processes")
+    if shared:
+        lines += [
+            "| SQLite, one file | one process (/s) | two processes (/s) | two against one |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {op} | {r['one process']:,.0f} | {r['two processes']:,.0f} | {r['ratio']:.2f}x |"
+            for op, r in shared.items()
+        ]
+        lines.append("")
     fields = results["sizes"]["fields"]
     lines += _table("Fields per session", fields, [
         (f"{store}: {op}", row) for store, data in measured.items()

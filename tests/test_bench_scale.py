@@ -41,9 +41,17 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
         assert all(data["per_user"][str(count)] > 0 for count in sizes["per_user"]), store
     sweep = results["stores"]["memory"]["sweep"]
     assert sweep["expired"] >= sizes["stored"][-1] and sweep["writes"] >= 1 and sweep["longest_ms"] > 0
+    shared = results["stores"]["sqlite"]["processes"]
+    assert all(rates["one process"] > 0 and rates["two processes"] > 0 for rates in shared.values()), shared
 
     tables = out["markdown"].read_text()
-    for row in ("| memory: load |", "| sqlite: create |", "| redis: one-key save |", "| redis: destroy_user |"):
+    for row in (
+        "| memory: load |",
+        "| sqlite: create |",
+        "| redis: one-key save |",
+        "| redis: destroy_user |",
+        "| load |",
+    ):
         assert row in tables
     assert f"{sweep['expired']:,} sessions expiring at once" in tables
     chart = out["svg"].read_text()
