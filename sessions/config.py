@@ -20,7 +20,6 @@ from .codecs import CookieCodec, PlainCodec
 from .cookies import CookieAttributes
 from .ids import new_session_id
 from .stores.base import SessionStore
-from .stores.memory import MemoryStore
 
 #: A length of time: a ``timedelta``, or a number of seconds.
 Duration = timedelta | int | float
@@ -73,7 +72,8 @@ class Config:
     max_session_bytes: int | None = 64 * 1024
     cookie: CookieAttributes = CookieAttributes()
     id_generator: Callable[[], str] = new_session_id
-    store: SessionStore = field(default_factory=MemoryStore)
+    #: Where the records live; ``None``: a ``MemoryStore`` the manager makes (so this module needs no store).
+    store: SessionStore | None = None
     codec: CookieCodec = field(default_factory=PlainCodec)
     clock: Callable[[], float] = time.time
     #: ``idle_timeout`` and ``absolute_timeout`` in seconds, converted once (set by ``__post_init__``):
@@ -105,14 +105,19 @@ class Config:
             raise ValueError("SameSite=None cookies must be Secure")
         if self.cookie_name.startswith("__Host-") and (self.cookie.domain or self.cookie.path != "/"):
             raise ValueError("a __Host- cookie must have no domain and path '/'")
-        if self.store.cookie_only and isinstance(self.codec, PlainCodec):
+        if self.store is not None and self.store.cookie_only:
+            self._check_cookie_only(self.store)
+
+    def _check_cookie_only(self, store: SessionStore) -> None:
+        """A store that keeps the whole session in the cookie needs it encrypted, and ended by a timeout."""
+        if isinstance(self.codec, PlainCodec):
             raise ValueError(
-                f"the {self.store.name} store keeps the whole session in the cookie: configure an encrypting "
+                f"the {store.name} store keeps the whole session in the cookie: configure an encrypting "
                 "codec (codec=sessions.crypto.EncryptedCodec(...)), or every visitor could read and forge theirs"
             )
-        if self.store.cookie_only and self.absolute_timeout is None:
+        if self.absolute_timeout is None:
             raise ValueError(
-                f"the {self.store.name} store needs an absolute_timeout: a copy of its cookie re-issues itself "
+                f"the {store.name} store needs an absolute_timeout: a copy of its cookie re-issues itself "
                 "on every save, so nothing else ends it (absolute_timeout=timedelta(hours=8) is the default)"
             )
 
@@ -123,9 +128,10 @@ class Config:
             ("allow_reclaim", bool),
             ("clear_site_data", bool),
             ("cookie", CookieAttributes),
-            ("store", SessionStore),
         ):
             _expect(name, getattr(self, name), wanted)
+        if self.store is not None:
+            _expect("store", self.store, SessionStore)
         if self.namespace is not None:
             _expect("namespace", self.namespace, str)
         if self.max_session_bytes is not None and (

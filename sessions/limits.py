@@ -20,6 +20,7 @@ from .config import Config
 from .cookies import BROWSER_COOKIE_LIMIT, set_cookie_header
 from .errors import SessionTooLargeError
 from .record import Meta, Record
+from .stores.base import SessionStore
 
 
 class SizeLimit(Protocol):
@@ -49,8 +50,8 @@ class ByteLimit:
 class CookieLimit:
     """A cookie-only session must fit the cookie a browser keeps, built exactly as the save will build it."""
 
-    def __init__(self, config: Config, secure: bool) -> None:
-        self.config, self.secure = config, secure
+    def __init__(self, config: Config, store: SessionStore, secure: bool) -> None:
+        self.config, self.store, self.secure = config, store, secure
         #: A codec that can tell a value's length without making it (``EncryptedCodec.encoded_length``)
         #: spares each write an encryption: write-cookie 1,392k -> 1,372k instructions per request.
         self._value_length: Callable[[str], int] | None = getattr(config.codec, "encoded_length", None)
@@ -59,7 +60,7 @@ class CookieLimit:
         now = self.config.clock()
         meta = meta.copy()
         expiry.touched(self.config, meta, now)
-        payload = self.config.store.payload(self.config.store_namespace, session_id, Record(fields, meta))
+        payload = self.store.payload(self.config.store_namespace, session_id, Record(fields, meta))
         if self._value_length is None:
             session_cookie(self.config, self.secure, payload, meta, now)
         else:  # the header as the save will build it, around a stand-in value of the very same length
@@ -69,10 +70,10 @@ class CookieLimit:
         """Nothing to do: the save builds the cookie with ``session_cookie()``, which measures it."""
 
 
-def size_limit(config: Config, secure: bool) -> SizeLimit | None:
+def size_limit(config: Config, store: SessionStore, secure: bool) -> SizeLimit | None:
     """The limit a session of this manager is held to; ``secure``: whether its cookie gets ``Secure``."""
-    if config.store.cookie_only:
-        return CookieLimit(config, secure)
+    if store.cookie_only:
+        return CookieLimit(config, store, secure)
     return None if config.max_session_bytes is None else ByteLimit(config.max_session_bytes)
 
 

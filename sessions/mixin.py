@@ -88,28 +88,21 @@ class SessionMixin(RequestHandler):
             return super().finish(chunk)
         if chunk is not None:
             self.write(chunk)
-        if manager.store.in_process:  # nothing to wait for: save now, then finish as Tornado would
-            try:
-                manager.save_now(self)
-            except Exception:
-                return self._send_save_error()
-            self._session_finishing = super().finish()
-        else:
-            self._session_finishing = asyncio.ensure_future(self._save_then_finish())
+        self._session_finishing = asyncio.ensure_future(self._save_then_finish())
         return self._session_finishing
 
     async def _save_then_finish(self) -> None:
         try:
             await self.save_session()
         except Exception:
-            await self._send_save_error()
+            self._send_save_error()
             return
         try:
             await super().finish()
         except iostream.StreamClosedError:
             pass  # the client went away; the session is saved all the same
 
-    def _send_save_error(self) -> asyncio.Future[None]:
+    def _send_save_error(self) -> None:
         """Replace the response with the error the save raised, through the app's ``write_error``.
 
         As Tornado answers an exception raised by the handler: logged by
@@ -120,9 +113,6 @@ class SessionMixin(RequestHandler):
         self._session_save_failed, self._session_finishing = True, None
         self.log_exception(*exc_info)
         self.send_error(error.status_code if isinstance(error, HTTPError) else 500, exc_info=exc_info)
-        finishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        finishing.set_result(None)
-        return finishing
 
 
 def _refuse_hidden_overrides(cls: type[SessionMixin]) -> None:

@@ -2,8 +2,23 @@
 
 A ``Session`` is a view over one record, built for one request. Reads are plain
 dict look-ups; every write both updates the view and is noted in a change
-journal that the manager sends to the store when the response is finished, so a
-request writes only what it changed.
+journal (``record.py``) that the manager sends to the store when the response
+is finished, so a request writes only what it changed, and every write is held
+to the size limit the manager chose (``limits.py``) before it is applied.
+
+Values are the record's ``v:`` fields, flashes its ``f:`` fields, in two styles:
+
+* Iris's keyed flashes: ``set_flash("name", "iris")`` then ``get_flash("name")``.
+* Leveled messages, as in Django's messages framework and Flask's categories:
+  ``flash("Saved.", level="success")`` then ``get_messages()`` on the next page.
+
+A flash's lifetime, exactly: a flash that is read (``get_flash``,
+``get_flash_string``, ``get_flashes``, ``get_messages``) stays readable for the
+rest of that request and is deleted from the store when the request's session
+is saved (a save in the middle of the request, before a ``flush()``, keeps it
+readable until the request ends); ``peek_flash`` does not consume. Consumption
+is tracked on the session object, which a request builds once, so starting the
+session twice never consumes early (an Iris bug).
 """
 
 from __future__ import annotations
@@ -14,14 +29,14 @@ from typing import Any, TypeVar
 from . import conversions, values
 from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
-from .flashes import Flashes
+from .flashes import LEVELS, MESSAGE_MARK, FlashMessage, message_key, read_message
 from .limits import SizeLimit
-from .record import VALUE_PREFIX, Journal, Meta, Record, increment_text
+from .record import FLASH_PREFIX, VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
 
 
-class Session(Flashes):
+class Session:
     """Values and flash messages of one visitor, as seen by one request.
 
     Typed getters follow Iris's conversion rules: without a ``default`` they raise
@@ -30,13 +45,27 @@ class Session(Flashes):
     """
 
     def __init__(self, session_id: str, record: Record, *, stored: bool, limit: SizeLimit | None = None) -> None:
-        """Wrap ``record`` (see ``JournaledRecord``); ``stored`` tells whether it came from the store or is new."""
-        super().__init__(session_id, record, stored=stored, limit=limit)
+        """Wrap ``record``; ``stored`` tells whether it came from the store or is new.
+
+        ``limit`` (chosen by the manager from its config) holds the session to a
+        size: a write that would exceed it raises ``SessionTooLargeError``, unapplied.
+        """
+        self._id = session_id
+        self._stored = stored
+        self._fields = record.fields
+        self._meta = record.meta
+        self._limit = limit
+        self._journal = Journal(record.meta)  # its meta is set when the manager takes it
         self._is_new = not stored
         # Mutable values handed to the caller: compared at save time, so that
         # ``session.get("cart").append(item)`` is saved like a set() would be.
         self._handed_out: dict[str, Any] = {}
         self._user_changed = False
+        # Flashes this request read: the next save deletes them from the store.
+        self._consumed: set[str] = set()
+        # Flashes this request consumed and a save already deleted from the store:
+        # still readable until the request ends.
+        self._spent: dict[str, str] = {}
 
     # -- identity -----------------------------------------------------------
 
@@ -187,6 +216,104 @@ class Session(Flashes):
         """Subtract ``n``; a missing key becomes ``-n``."""
         return self.increment(key, -n)
 
+    # -- flashes ---------------------------------------------------------------
+
+    def set_flash(self, key: str, value: Any) -> None:
+        """Store a flash; it replaces any flash under ``key``, read or not."""
+        name = FLASH_PREFIX + key
+        self._write(name, values.encode(key, value))
+        self._consumed.discard(name)
+        self._spent.pop(name, None)
+
+    def get_flash(self, key: str, default: Any = None) -> Any:
+        """Return the flash under ``key`` and consume it, or ``default``."""
+        name = FLASH_PREFIX + key
+        stored = self._flash_text(name)
+        if stored is None:
+            return default
+        self._consumed.add(name)
+        return values.unpack(stored)
+
+    def get_flash_string(self, key: str, default: Any = MISSING) -> str:
+        """Like ``get_flash``, as a string; raises like the typed getters unless ``default``."""
+        return conversions.converted(key, self.get_flash(key, MISSING), conversions.to_string, default)
+
+    def peek_flash(self, key: str, default: Any = None) -> Any:
+        """Return the flash under ``key`` without consuming it."""
+        stored = self._flash_text(FLASH_PREFIX + key)
+        return default if stored is None else values.unpack(stored)
+
+    def peek_flashes(self) -> dict[str, Any]:
+        """Return every flash readable in this request without consuming any (for debug views)."""
+        start = len(FLASH_PREFIX)
+        return {name[start:]: values.unpack(text) for name, text in self._readable_flashes().items()}
+
+    def has_flash(self) -> bool:
+        """Tell whether any flash is readable in this request."""
+        return bool(self._flash_names())
+
+    def get_flashes(self) -> dict[str, Any]:
+        """Return every flash (leveled messages included) and consume them all."""
+        flashes = self.peek_flashes()
+        self._consumed.update(self._flash_names())
+        return flashes
+
+    def delete_flash(self, key: str) -> bool:
+        """Remove the flash under ``key`` now; tell whether there was one."""
+        name = FLASH_PREFIX + key
+        spent = self._spent.pop(name, None) is not None
+        return self._remove(name) or spent
+
+    def clear_flashes(self) -> None:
+        """Remove every flash now."""
+        self._spent.clear()
+        for name in self._flash_names():
+            self._remove(name)
+
+    def flash(self, message: str, level: str = "info") -> None:
+        """Queue a message for the next page, with a level from ``LEVELS``."""
+        if level not in LEVELS:
+            raise ValueError(f"flash level must be one of {', '.join(LEVELS)}, not {level!r}")
+        if not isinstance(message, str):
+            raise TypeError(f"flash message must be a str, not {type(message).__name__}")
+        self.set_flash(message_key(), {"level": level, "message": message})
+
+    def get_messages(self) -> list[FlashMessage]:
+        """Return the queued leveled messages, oldest first, and consume them."""
+        prefix = FLASH_PREFIX + MESSAGE_MARK
+        readable = self._readable_flashes()
+        names = sorted(name for name in readable if name.startswith(prefix))
+        self._consumed.update(names)
+        return [read_message(values.unpack(readable[name])) for name in names]
+
+    def _has_unsaved_consumption(self) -> bool:
+        """Tell whether a flash read in this request is still in the store."""
+        return bool(self._consumed) and any(name in self._fields for name in self._consumed)
+
+    def _spend_consumed(self) -> None:
+        """Delete the consumed flashes (the save sends the deletes), keeping them readable in this request."""
+        for name in self._consumed:
+            stored = self._fields.get(name)
+            if stored is not None:
+                self._spent[name] = stored
+                self._remove(name)
+        self._consumed = set()
+
+    def _flash_text(self, name: str) -> str | None:
+        """The stored text of a flash readable in this request, or ``None``."""
+        stored = self._fields.get(name)
+        return self._spent.get(name) if stored is None else stored
+
+    def _readable_flashes(self) -> dict[str, str]:
+        """Every flash readable in this request, name to stored text (fields first, then spent ones)."""
+        readable = {name: text for name, text in self._fields.items() if name.startswith(FLASH_PREFIX)}
+        readable.update(self._spent)
+        return readable
+
+    def _flash_names(self) -> list[str]:
+        """Every flash readable in this request (``_spent`` never overlaps ``_fields``)."""
+        return [name for name in self._fields if name.startswith(FLASH_PREFIX)] + list(self._spent)
+
     # -- Python conveniences ------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
@@ -214,7 +341,7 @@ class Session(Flashes):
     def __repr__(self) -> str:
         return f"<Session new={self._is_new} values={self.len()}>"
 
-    # -- shared by values and flashes ---------------------------------------
+    # -- every change goes through _write or _remove -------------------------
 
     def _typed(self, key: str, convert: Callable[[str, Any], T], default: Any) -> T:
         stored = self._fields.get(VALUE_PREFIX + key)
@@ -223,13 +350,24 @@ class Session(Flashes):
     def _value_names(self) -> Iterator[str]:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
+    def _admit(self, name: str, stored: str) -> None:
+        """Raise ``SessionTooLargeError`` if ``name`` holding ``stored`` would take the session over its limit."""
+        if self._limit is not None:
+            self._limit.check(self._id, {**self._fields, name: stored}, self._meta)
+
     def _write(self, name: str, stored: str) -> None:
-        super()._write(name, stored)
+        self._admit(name, stored)
+        self._fields[name] = stored
+        self._journal.note_set(name, stored)
         self._handed_out.pop(name, None)
 
     def _remove(self, name: str) -> bool:
+        """Delete ``name``; tell whether it existed."""
         self._handed_out.pop(name, None)
-        return super()._remove(name)
+        if self._fields.pop(name, None) is None:
+            return False
+        self._journal.note_delete(name)
+        return True
 
     # -- the manager's side ---------------------------------------------------
     # Public to the package: what ``SessionManager`` needs to save a session.
@@ -269,7 +407,9 @@ class Session(Flashes):
         self._note_mutated_values()
         self._spend_consumed()
         self._user_changed = False
-        return self._next_journal(meta, previous_id)
+        journal, self._journal = self._journal, Journal(self._meta)
+        journal.meta, journal.create, journal.previous_id = meta, not self._stored, previous_id
+        return journal
 
     def saved(self, counted: dict[str, str]) -> None:
         """Take in the store's view after a save: the record exists, counters are exact."""

@@ -29,3 +29,29 @@ def test_a_replaced_key_keeps_one_entry():
 def test_a_memo_holds_at_least_one_entry(bound):
     with pytest.raises(ValueError, match="at least 1"):
         BoundedMemo(bound)
+
+
+def test_weighed_entries_keep_their_total_within_the_bound_and_evictions_are_counted():
+    evictions: list[int] = []
+    memo: BoundedMemo[str, str] = BoundedMemo(10, weigh=lambda key, text: len(text), on_evict=evictions.append)
+    memo["a"], memo["b"], memo["c"] = "xxxx", "xxxx", "xx"
+    assert (memo.weight, evictions) == (10, [])
+    memo["d"] = "xxxxxxx"  # 7 more: "a" and "b" go, oldest first
+    assert (list(memo), memo.weight, evictions) == (["c", "d"], 9, [2])
+    memo.move_to_end("c")  # used: now the last to go
+    memo["e"] = "x"
+    memo["f"] = "xx"
+    assert (list(memo), memo.weight, evictions) == (["c", "e", "f"], 5, [2, 1])
+    assert memo.pop("e") == "x" and memo.pop("missing", None) is None
+    del memo["f"]
+    assert (dict(memo), memo.weight) == ({"c": "xx"}, 2)
+
+
+def test_a_replaced_entry_that_grows_pushes_out_others_never_itself():
+    memo: BoundedMemo[str, str] = BoundedMemo(6, weigh=lambda key, text: len(text))
+    memo["a"], memo["b"] = "xx", "xx"
+    memo["a"] = "xxxxx"  # "a" is first in order, yet "b" goes
+    assert (dict(memo), memo.weight) == ({"a": "xxxxx"}, 5)
+    with pytest.raises(ValueError, match="cannot fit"):
+        memo["big"] = "x" * 7
+    assert dict(memo) == {"a": "xxxxx"}

@@ -43,9 +43,6 @@ class SessionStore(ABC):
     #: True when the whole session travels in the cookie (``open``/``payload``
     #: below); the manager then holds every write to the browser's cookie limit.
     cookie_only: bool = False
-    #: True when every method answers without waiting (records in this process's memory
-    #: or in the cookie): ``SessionMixin`` then saves inside ``finish()``, with no Task.
-    in_process: bool = False
     #: True from a failure to reach the backing service until the next success. Kept on the
     #: store, which several managers may share, so the managers log an outage once and its end once.
     unavailable: bool = False

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from ..errors import SessionGoneError, SessionTooLargeError
 from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text
+from ..throttled_log import ThrottledWarning
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.memory")
@@ -76,10 +77,14 @@ def _field_size(name: str, text: str) -> int:
 
 
 class MemoryStore(SessionStore):
-    """Session records in an ordered dict, least recently used first, bounded by bytes and swept."""
+    """Session records in an ordered dict, least recently used first, bounded by bytes and swept.
+
+    Not a ``BoundedMemo``: the user and expiry indexes must hear of each record evicted
+    (a memo reports only how many), and a record's size is kept, not re-measured from all
+    its fields each time it is replaced or dropped.
+    """
 
     name = "memory"
-    in_process = True
 
     def __init__(
         self,
@@ -100,8 +105,13 @@ class MemoryStore(SessionStore):
         self._sweep_interval = sweep_interval
         self._clock = clock
         self._next_sweep = clock() + sweep_interval
-        self._unreported_evictions = 0
-        self._next_eviction_warning = -math.inf
+        self._evictions = ThrottledWarning(
+            log,
+            "memory store full (max_bytes=%d, %d sessions held): "
+            "least recently used sessions evicted since the last warning: %d",
+            EVICTION_WARNING_INTERVAL,
+            clock,
+        )
 
     def __len__(self) -> int:
         return len(self._records)
@@ -237,20 +247,7 @@ class MemoryStore(SessionStore):
             self._report_evictions(evicted)
 
     def _report_evictions(self, count: int) -> None:
-        """Log at WARNING, at most once per ``EVICTION_WARNING_INTERVAL``: a flood evicts on every request."""
-        self._unreported_evictions += count
-        now = self._clock()
-        if now < self._next_eviction_warning:
-            return
-        log.warning(
-            "memory store full (max_bytes=%d, %d sessions held): "
-            "least recently used sessions evicted since the last warning: %d",
-            self._max_bytes,
-            len(self._records),
-            self._unreported_evictions,
-        )
-        self._unreported_evictions = 0
-        self._next_eviction_warning = now + EVICTION_WARNING_INTERVAL
+        self._evictions.count(count, self._max_bytes, len(self._records))
 
 
 def _expired(meta: Meta, now: float) -> bool:

@@ -62,7 +62,6 @@ import logging
 import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -79,6 +78,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
+from ..memo import BoundedMemo
 from ..record import VALUE_PREFIX, Journal, Meta, Record, well_formed
 from .base import SessionStore
 from .near_cache import NearCache
@@ -522,7 +522,7 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         self.cluster = cluster
         self._clock = clock
-        self._warned: OrderedDict[str, None] = OrderedDict()
+        self._warned: BoundedMemo[str, None] = BoundedMemo(FOREIGN_KEYS_REMEMBERED)
         # The cluster client has no waiting pool (a command past a node's max_connections fails at once):
         # on a cluster, the store's one limit is this semaphore, which lets at most max_connections
         # commands run at once, so no node's cap is ever reached, and queues the rest up to pool_timeout.
@@ -805,8 +805,6 @@ class RedisStore(SessionStore):
             self._warned.move_to_end(key)
             return
         self._warned[key] = None
-        if len(self._warned) > FOREIGN_KEYS_REMEMBERED:
-            self._warned.popitem(last=False)
         log.warning(
             "session %s in Redis is not a record this package wrote (%s): counted as no session",
             fingerprint(session_id),

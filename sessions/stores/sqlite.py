@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint
 from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text, well_formed
+from ..throttled_log import ThrottledWarning
 from .base import SessionStore
 
 log = logging.getLogger("sessions.store.sqlite")
@@ -132,6 +133,31 @@ def _file_identity(path: Path) -> FileIdentity:
     return stat.st_dev, stat.st_ino
 
 
+class _OpenedFile:
+    """Which file a connection was opened on, so that a path now naming another one (or none) is noticed.
+
+    SQLite keeps a deleted or replaced file open and would go on reading and
+    writing it, out of every other process's sight.
+    """
+
+    def __init__(self, path: Path, on_changed: Callable[[FileIdentity], None]) -> None:
+        self._path = path
+        self._on_changed = on_changed
+        self._identity: FileIdentity = None
+
+    def note_opened(self) -> FileIdentity:
+        """Remember the file the path names now, as the one the connection is on; return its identity."""
+        self._identity = _file_identity(self._path)
+        return self._identity
+
+    def changed(self) -> bool:
+        """Tell whether the path names another file (or none) than the one noted, reporting it if so."""
+        if _file_identity(self._path) == self._identity:
+            return False
+        self._on_changed(self._identity)
+        return True
+
+
 class _Worker:
     """One thread of the store's, fed by a queue, and the one connection it uses, reopened when the file changes.
 
@@ -152,9 +178,8 @@ class _Worker:
         self._path = path
         self._busy_timeout = busy_timeout
         self._query_only = query_only
-        self._on_file_changed = on_file_changed
+        self._file = _OpenedFile(path, on_file_changed)
         self._connection: sqlite3.Connection | None = None
-        self._opened: FileIdentity = None
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         # A daemon: a store nobody closed must not keep the interpreter from exiting (a save
         # cut short there is rolled back by SQLite, as after a crash).
@@ -210,14 +235,11 @@ class _Worker:
 
     def _connection_to_current_file(self, timeout: float) -> sqlite3.Connection:
         """The open connection, unless the path now names another file (or none): then a new one."""
-        if self._connection is not None:
-            now = _file_identity(self._path)
-            if now is None or now != self._opened:
-                self._on_file_changed(self._opened)
-                self._disconnect()
+        if self._connection is not None and self._file.changed():
+            self._disconnect()
         if self._connection is None:
             self._connection = _open_database(self._path, timeout, query_only=self._query_only)
-            self._opened = _file_identity(self._path)
+            self._file.note_opened()
         return self._connection
 
     def _disconnect(self) -> None:
@@ -260,9 +282,8 @@ class _LoopReader:
 
     def __init__(self, path: Path, on_file_changed: Callable[[FileIdentity], None]) -> None:
         self._path = path
-        self._on_file_changed = on_file_changed
+        self._file = _OpenedFile(path, on_file_changed)
         self._connection: sqlite3.Connection | None = None
-        self._opened: FileIdentity = None
 
     def run(self, operation: Callable[..., T], *args: object) -> T:
         """Run ``operation(connection, *args)`` now; raise ``sqlite3.Error`` if the reader thread must."""
@@ -278,12 +299,10 @@ class _LoopReader:
             self._connection = None
 
     def _connection_to_current_file(self) -> sqlite3.Connection:
-        now = _file_identity(self._path)
-        if self._connection is not None and now != self._opened:
-            self._on_file_changed(self._opened)
+        if self._connection is not None and self._file.changed():
             self.close()
         if self._connection is None:
-            if now is None:
+            if self._file.note_opened() is None:
                 raise sqlite3.OperationalError("no file yet: the reader thread creates it")
             # Read-only, so this connection never creates or lays out a file; timeout 0: never wait.
             uri = f"{self._path.resolve().as_uri()}?mode=ro"
@@ -291,7 +310,7 @@ class _LoopReader:
             if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 connection.close()
                 raise sqlite3.OperationalError("a file of another layout: the reader thread lays it out")
-            self._connection, self._opened = connection, now
+            self._connection = connection
         return self._connection
 
 
@@ -349,8 +368,9 @@ class SQLiteStore(SessionStore):
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = clock() + purge_interval
-        self._evicted_unreported = 0
-        self._next_eviction_report = 0.0
+        self._evictions = ThrottledWarning(
+            log, "%s is full (max_sessions=%d): evicted %d sessions nearest to expiry", purge_interval, clock
+        )
         self._changed_file_told: FileIdentity = None
         self._told_lock = threading.Lock()
         tell = self._tell_file_changed
@@ -446,21 +466,7 @@ class SQLiteStore(SessionStore):
                 " (SELECT rowid FROM sessions ORDER BY expires_at NULLS LAST LIMIT ?)",
                 (excess,),
             )
-            self._report_eviction(excess, max_sessions)
-
-    def _report_eviction(self, evicted: int, max_sessions: int) -> None:
-        """Log evictions at most once per ``purge_interval``: a flood evicts at every login."""
-        self._evicted_unreported += evicted
-        now = self._clock()
-        if now >= self._next_eviction_report:
-            log.warning(
-                "%s is full (max_sessions=%d): evicted %d sessions nearest to expiry",
-                self.path,
-                max_sessions,
-                self._evicted_unreported,
-            )
-            self._evicted_unreported = 0
-            self._next_eviction_report = now + self._purge_interval
+            self._evictions.count(excess, self.path, max_sessions)  # at most once per purge_interval
 
     def _take_record(self, db: sqlite3.Connection, namespace: str, session_id: str, journal: Journal) -> None:
         """Move (regenerate) and update the record's metadata; raise, having written nothing, if it is gone."""
