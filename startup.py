@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import re
+import resource
 import socket
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from sessions import SessionStore
 from sessions.crypto import new_secret, weakness
 from sessions.errors import StoreUnavailableError
 from sessions.ids import new_session_id
+from sessions.stores.sqlite import UnknownLayoutError
 
 #: The spellings of "show the options": Tornado's two, and the one most programs accept.
 HELP_FLAGS = {"--help", "-help", "-h"}
@@ -45,6 +47,10 @@ SECRET_OPTIONS = {"secret": "--secret=NEW,OLD"}
 URL_OPTIONS = {"redis_url"}
 #: Where the app reads secrets when ``--secret`` is not given.
 SECRETS_VARIABLE = "SESSION_SECRETS"
+
+
+#: Open files kept back from connections, at least: the store's (a Redis pool holds up to 50), logs, templates.
+_FILES_RESERVED = 64
 
 
 class StartupError(Exception):
@@ -170,7 +176,10 @@ def listening_sockets(port: int, address: str) -> list[socket.socket]:
     if not 0 < port < 65536:
         raise StartupError(f"--port={port}: a port is a number from 1 to 65535; the usual one is --port=8080")
     try:
-        return bind_sockets(port, address)
+        # The kernel's own cap (net.core.somaxconn) rather than Tornado's 128: connections that wait while
+        # the app is at its connection cap wait in this queue, and one beyond it has its SYN dropped and
+        # retried only a second later.
+        return bind_sockets(port, address, backlog=socket.SOMAXCONN)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise StartupError(f"port {port} is in use; try --port={_free_port_after(port, address)}") from None
@@ -204,6 +213,20 @@ def check_sqlite_path(path: str) -> None:
         )
 
 
+#: The URL schemes redis-py connects to.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_redis_url(url: str) -> None:
+    """A Redis URL needs its scheme (``localhost:6379`` is not one): say what to write instead."""
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        raise StartupError(
+            f"--redis-url={without_password(url)}: a Redis URL starts with redis://, rediss:// or unix://, "
+            f"as in --redis-url={without_password('redis://' + url.split('://')[-1])}"
+        )
+
+
 async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> None:
     """Reach the store once, through its public interface, before serving.
 
@@ -212,6 +235,8 @@ async def check_store(store: SessionStore, redis_url: str, sqlite_path: str) -> 
     """
     try:
         await store.load(_CHECK_NAMESPACE, new_session_id())
+    except UnknownLayoutError as error:
+        raise StartupError(f"cannot use --sqlite-path={sqlite_path}: {error}") from None
     except StoreUnavailableError as error:
         if store.name == "redis" and getattr(store, "cluster", False):
             raise StartupError(
@@ -245,3 +270,53 @@ def without_password(url: str) -> str:
     user_info, _, host = parts.netloc.rpartition("@")
     user = user_info.partition(":")[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft open-file limit to its hard limit (what it may do unprivileged); return it.
+
+    Many systems start programs with a soft limit of 1,024 files and a hard one far
+    higher: each connection holds a file, so the soft limit would cap the app at
+    about a thousand clients for no reason.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an unlimited hard limit that the kernel caps lower (macOS)
+            pass
+    return open_file_limit()
+
+
+def open_file_limit() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connections_within(file_limit: int) -> int:
+    """The connection cap that leaves an eighth of ``file_limit`` (at least ``_FILES_RESERVED``) for other files."""
+    return file_limit - max(_FILES_RESERVED, file_limit // 8)
+
+
+def check_connection_cap(max_connections: int, file_limit: int) -> None:
+    """A cap the open-file limit cannot honour is a mistake: one line, with the limit and a cap that fits."""
+    if max_connections < 0:
+        raise StartupError(f"--max-connections={max_connections}: use a positive number, or 0 for automatic")
+    fits = connections_within(file_limit)
+    if fits < 1:
+        raise StartupError(
+            f"the open-file limit is {file_limit}, too low to serve: raise it (ulimit -n 1024) and start again"
+        )
+    if max_connections > fits:
+        raise StartupError(
+            f"--max-connections={max_connections}: this process may open {file_limit} files, and the store and"
+            f" logs need some of them; use --max-connections={fits} or less, or raise the limit (ulimit -n)"
+        )
+
+
+def check_server_limits(header_timeout: float, idle_timeout: float, body_timeout: float) -> None:
+    """Time limits must be positive: 0 would close every connection at once, and no limit is what they prevent."""
+    for name, seconds in (("header", header_timeout), ("idle", idle_timeout), ("body", body_timeout)):
+        if not seconds > 0:
+            raise StartupError(
+                f"--{name}-timeout={seconds:g}: use a number of seconds above 0, as in --{name}-timeout=20"
+            )

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine  # noqa: E402
 from tornado.web import Application  # noqa: E402
 
-from handlers.overview import OverviewSecret  # noqa: E402
+from handlers.overview import Secret as OverviewSecret  # noqa: E402
 from sessions import MemoryStore, SessionManager, expiry  # noqa: E402
 from sessions.cookies import read_cookie_values  # noqa: E402
 from sessions.manager import RequestState  # noqa: E402

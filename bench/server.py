@@ -42,12 +42,12 @@ from tornado.web import Application, RequestHandler, url  # noqa: E402
 
 from app import make_app  # noqa: E402
 from handlers import overview  # noqa: E402
-from handlers.base import SessionHandler  # noqa: E402
-from sessions import MemoryStore, SessionManager  # noqa: E402
+from handlers.tutorial.actions import layered  # noqa: E402
+from sessions import MemoryStore, SessionManager, SessionMixin  # noqa: E402
 from sessions.crypto import new_secret  # noqa: E402
 
 
-class AnonymousHandler(SessionHandler):
+class AnonymousHandler(SessionMixin, RequestHandler):
     """Session-aware, but never asks for the session: what anonymous traffic pays."""
 
     def get(self) -> None:
@@ -64,7 +64,7 @@ class SameAnswerHandler(RequestHandler):
         self.add_header("Vary", "Cookie")
 
 
-class CountHandler(SessionHandler):
+class CountHandler(SessionMixin, RequestHandler):
     """A write on every request, applied by the store as an atomic increment."""
 
     async def get(self) -> None:
@@ -83,8 +83,8 @@ def build_apps(store_name: str, workdir: Path, redis_url: str | None) -> tuple[A
     bench = {"session_manager": manager}
     routes = [
         url(r"/bench/anonymous", AnonymousHandler, bench),
-        url(r"/bench/login", overview.OverviewLogin, bench),
-        url(r"/bench/secret", overview.OverviewSecret, bench),
+        url(r"/bench/login", layered(overview.Login), bench),
+        url(r"/bench/secret", layered(overview.Secret), bench),
         url(r"/bench/count", CountHandler, bench),
         url(r"/bench/same-answer", SameAnswerHandler),
     ]

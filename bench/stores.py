@@ -13,6 +13,7 @@ from typing import Any
 
 from sessions import CookieStore, EncryptedCodec, KeyRing, MemoryStore
 from sessions.crypto import new_secret
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 
@@ -35,7 +36,7 @@ def build(name: str, workdir: Path, redis_url: str | None) -> tuple[Any, Any]:
     if name == "redis":
         if redis_url is None:
             raise ValueError("the redis store needs --redis-url")
-        return RedisStore(redis_url), None
+        return NearCachedStore(RedisStore(redis_url)), None  # as app.py runs it
     if name == "cookie":
         return CookieStore(), EncryptedCodec(KeyRing([new_secret()]), max_age=timedelta(hours=2))
     raise ValueError(f"unknown store {name!r}; choose one of {', '.join(STORES)}")

@@ -1,13 +1,13 @@
 """Step 1, overview: log in, see a secret, log out (Iris's ``overview`` example).
 
-Beyond Iris: ``/login`` gives an existing session a new ID (so an ID planted
-before login is worthless after it), ``/logout`` destroys the session on the
-server (so a copied cookie stops working), instead of setting a flag, and
-``/logout-everywhere`` ends every session of the logged-in user.
-
-The GET routes answer in plain text, as Iris does, for ``curl``; the step's page
-(``/overview``) drives the same routes with POST forms, which redirect back to
-the page (post/redirect/get).
+Only an authenticated user may read ``/secret``. ``/login`` makes the session
+authenticated and ``/logout`` ends it. Beyond Iris: ``/login`` gives an existing
+session a new ID (an ID planted in the browser before login is worthless after
+it), ``/logout`` destroys the session on the server instead of setting a flag (a
+copied cookie stops working), and ``/logout-everywhere`` ends every session of
+the user. The routes that change the session refuse a request another site's
+page sent (``@refuse_cross_site``): a GET link on any web page would otherwise
+log its visitors in or out.
 """
 
 from __future__ import annotations
@@ -15,79 +15,64 @@ from __future__ import annotations
 import re
 
 from tornado.routing import URLSpec
-from tornado.web import HTTPError, url
+from tornado.web import HTTPError, RequestHandler, url
 
-from sessions import Session, SessionManager
-
-from .base import SessionHandler
-from .pages import DestroySession, StepActionHandler, StepPageHandler
+from sessions import SessionManager, SessionMixin, refuse_cross_site
 
 #: A user name for the demo login: short, printable, no spaces.
-_USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
-def secret_answer(session: Session) -> tuple[int, str]:
-    """What ``/secret`` answers for this session: the page shows the same answer."""
-    if session.get_boolean("authenticated", default=False):
-        return 200, "The cake is a lie!"
-    return 403, "Forbidden"
-
-
-class OverviewSecret(SessionHandler):
+class Secret(SessionMixin, RequestHandler):
     async def get(self) -> None:
-        status, body = secret_answer(await self.get_session())
-        self.write_text(body, status=status)
+        session = await self.get_session()
+        # Check if the user is authenticated
+        if not session.get_boolean("authenticated", default=False):
+            raise HTTPError(403, reason="Forbidden")
+        # Print the secret message
+        self.write("The cake is a lie!")
 
 
-class OverviewLogin(StepActionHandler):
-    """Log in as ``user=NAME`` (default ``iris``); there is no password in this demo."""
-
-    async def act(self) -> str:
-        user = self.get_argument("user", "iris")
-        if not _USER_NAME.fullmatch(user):
+class Login(SessionMixin, RequestHandler):
+    @refuse_cross_site
+    async def get(self) -> None:
+        user = self.get_argument("user", "iris")  # there is no password in this demo
+        if not USER_NAME.fullmatch(user):
             raise HTTPError(400, reason="Bad Request: user must be 1-64 letters, digits or _.@-")
         session = await self.get_session()
         if not session.is_new:
-            await self.get_session_manager().regenerate(self)
+            await self.get_session_manager().regenerate(self)  # a new ID: one planted before login is worthless
+        # Set the user as authenticated
         session.set("authenticated", True)
         session.user = user
-        return ""
 
 
-class OverviewLogoutEverywhere(StepActionHandler):
-    """End every session of the logged-in user, on every browser and device."""
+class Logout(SessionMixin, RequestHandler):
+    @refuse_cross_site
+    async def get(self) -> None:
+        # Revoke the user's access: the session is deleted on the server and the cookie expired
+        await self.get_session_manager().destroy(self)
 
-    async def act(self) -> str:
+
+class LogoutEverywhere(SessionMixin, RequestHandler):
+    @refuse_cross_site
+    async def get(self) -> None:
         session = await self.get_session()
         user = session.user
         if user is None or not session.get_boolean("authenticated", default=False):
-            raise HTTPError(403, reason="Forbidden")
+            raise HTTPError(403, reason="Forbidden: you are not logged in")
         manager = self.get_session_manager()
-        await manager.destroy(self)  # this browser: the session and its cookie
-        others = await manager.destroy_user(user)
-        return f"Logged out {user} everywhere: {others + 1} session(s) ended"
+        await manager.destroy(self)  # this browser's session and cookie
+        others = await manager.destroy_user(user)  # and every other session of the user
+        self.write(f"Logged out {user} everywhere: {others + 1} session(s) ended")
 
 
-class OverviewPage(StepPageHandler):
-    template = "overview.html"
-
-    async def get(self) -> None:
-        session = await self.get_session()
-        status, body = secret_answer(session)
-        await self.render_step(secret_status=status, secret_text=body, user=session.user)
-
-
-def routes(manager: SessionManager, prefix: str = "") -> list[URLSpec]:
-    """The step's routes, at the site's root as in Iris; named ``overview_{route}``.
-
-    Its forms post to them and come back to ``/overview``.
-    """
-    kwargs = {"session_manager": manager}
-    actions = {**kwargs, "page": f"{prefix}/overview"}
+def routes(manager: SessionManager) -> list[URLSpec]:
+    """The step's routes at the site's root, as in Iris; named ``overview_{route}``."""
+    sessions = {"session_manager": manager}
     return [
-        url(rf"{prefix}/overview", OverviewPage, kwargs, name="overview_page"),
-        url(rf"{prefix}/secret", OverviewSecret, kwargs, name="overview_secret"),
-        url(rf"{prefix}/login", OverviewLogin, actions, name="overview_login"),
-        url(rf"{prefix}/logout", DestroySession, actions, name="overview_logout"),
-        url(rf"{prefix}/logout-everywhere", OverviewLogoutEverywhere, actions, name="overview_logout_everywhere"),
+        url(r"/secret", Secret, sessions, name="overview_secret"),
+        url(r"/login", Login, sessions, name="overview_login"),
+        url(r"/logout", Logout, sessions, name="overview_logout"),
+        url(r"/logout-everywhere", LogoutEverywhere, sessions, name="overview_logout_everywhere"),
     ]

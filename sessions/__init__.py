@@ -77,13 +77,15 @@ __all__ = [
     "refuse_cross_site",
 ]
 
-# RedisStore needs redis-py, an optional dependency (`pip install tornado-sessions-tutorial[redis]`): it is
-# exported when redis-py is installed, and without it `import sessions` still works, minus RedisStore.
-# Only redis-py's absence is forgiven: any other import error inside the store is a bug and is raised.
+# RedisStore (and NearCachedStore, which wraps it) needs redis-py, an optional dependency
+# (`pip install tornado-sessions-tutorial[redis]`): both are exported when redis-py is installed, and without
+# it `import sessions` still works, minus them. Only redis-py's absence is forgiven: any other import error
+# inside the store is a bug and is raised.
 try:
+    from .stores.near_cache import NearCachedStore
     from .stores.redis import RedisStore
 except ModuleNotFoundError as missing:
     if (missing.name or "").partition(".")[0] != "redis":
         raise
 else:
-    __all__ += ["RedisStore"]
+    __all__ += ["NearCachedStore", "RedisStore"]

@@ -155,7 +155,7 @@ def apply_journal(fields: dict[str, str], journal: Journal) -> dict[str, str]:
     This is the one definition of what a journal means. The stores that hold
     records in Python objects call it; those with a query language of their own
     follow its four steps in the same order, numbered the same way (SQLite's
-    ``_apply``, Redis's ``SAVE_SCRIPT``), and the conformance suite checks every
+    ``_apply``, Redis's ``redis_scripts.SAVE``), and the conformance suite checks every
     store against this function.
     """
     # 1. A clear removes every value (never a flash).

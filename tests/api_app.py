@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from tornado.web import Application
 
-from handlers.base import SessionHandler
 from sessions import MemoryStore, SessionError, SessionManager, SessionNotFoundError
+from tests.session_handler import SessionHandler
 
 
 class CountingMemoryStore(MemoryStore):

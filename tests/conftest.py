@@ -10,6 +10,7 @@ import redis
 
 from app import make_app
 from sessions import MemoryStore, SessionStore
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 from tests.clock import FakeClock
@@ -84,9 +85,9 @@ def raw(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def redis_store(redis_url: str, clock: FakeClock, io_loop) -> Iterator[RedisStore]:
-    """A RedisStore on the test Redis, closed after the test on the test's own event loop."""
-    store = RedisStore(redis_url, clock=clock)
+def redis_store(redis_url: str, clock: FakeClock, io_loop) -> Iterator[NearCachedStore]:
+    """A RedisStore on the test Redis, near-cached as the app runs it, closed after the test on the test's own loop."""
+    store = NearCachedStore(RedisStore(redis_url, clock=clock))
     yield store
     io_loop.run_sync(store.close)
 
@@ -114,7 +115,7 @@ def make_store(kind: str, clock: FakeClock, tmp_path: Path, request: pytest.Fixt
     if kind == "sqlite":
         return SQLiteStore(tmp_path / "sessions.sqlite3", clock=clock)
     if kind == "redis":
-        return RedisStore(request.getfixturevalue("redis_url"), clock=clock)
+        return NearCachedStore(RedisStore(request.getfixturevalue("redis_url"), clock=clock))  # as the app runs it
     return RedisStore(request.getfixturevalue("redis_cluster_url"), clock=clock, cluster=True)
 
 

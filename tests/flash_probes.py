@@ -14,8 +14,8 @@ from typing import Any
 
 from tornado.web import url
 
-from handlers.base import SessionHandler
 from sessions import Session, SessionManager
+from tests.session_handler import SessionHandler
 
 
 class ProbeHandler(SessionHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -25,9 +26,15 @@ class LiveApp:
     """``python app.py --port=N ...`` started and stopped by a test."""
 
     def __init__(
-        self, *options: str, env: dict[str, str] | None = None, port: int | None = None, new_session: bool = False
+        self,
+        *options: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        new_session: bool = False,
+        open_files: tuple[int, int] | None = None,
     ) -> None:
-        """``new_session``: the app leads a process group of its own, as a terminal's foreground job does."""
+        """``new_session``: the app leads a process group of its own, as a terminal's foreground job does;
+        ``open_files``: the (soft, hard) open-file limit it starts with, as ``ulimit -n`` would set it."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
@@ -40,6 +47,7 @@ class LiveApp:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=new_session,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files)) if open_files else None,
         )
         self._wait_until_serving()
 

@@ -30,6 +30,7 @@ from tornado.httpclient import HTTPResponse
 
 from sessions import MemoryStore, SQLiteStore, StoreUnavailableError
 from sessions.errors import STORE_UNAVAILABLE_TEXT
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient
 from tests.live_app import ROOT, free_port
@@ -77,7 +78,7 @@ def store(request, tmp_path, clock):
     if kind == "redis":
         return request.getfixturevalue("redis_store")
     if kind == "own-redis":
-        return RedisStore(request.getfixturevalue("own_redis").url)
+        return NearCachedStore(RedisStore(request.getfixturevalue("own_redis").url))
     return MemoryStore()
 
 

@@ -76,15 +76,26 @@ def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_u
     assert inspector(browser, "is-new") == "False"
     assert browser.execute_script("return document.cookie").find(COOKIE) == -1  # HttpOnly: scripts cannot see it
 
-    browser.get(f"{base_url}/secret")
-    assert browser.find_element(By.TAG_NAME, "body").text == "The cake is a lie!"
+    browser.get(f"{base_url}/secret")  # a plain-text route: a browser gets its answer in a small page
+    assert shown_answer(browser) == "The cake is a lie!"
 
     browser.get(f"{base_url}/overview")
     submit(browser, "logout")
     assert browser.get_cookie(COOKIE) is None
     assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
     browser.get(f"{base_url}/secret")
-    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
+    assert shown_answer(browser) == "Forbidden"
+
+
+def shown_answer(driver: webdriver.Chrome) -> str:
+    """What a plain-text route answered: in its small page, its error page, or the bare text (a refusal)."""
+    for selector in ("[data-plain-answer]", "[data-error-detail]"):
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        if found:
+            return found[0].text
+    if driver.find_elements(By.CSS_SELECTOR, "[data-way-back]"):
+        return ""  # the small page of an empty answer
+    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def store_options(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
@@ -242,12 +253,13 @@ def follow_attacker_link(driver: webdriver.Chrome, attacker_url: str, target: st
     WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
         lambda d: d.current_url == target and d.execute_script("return document.readyState") == "complete"
     )
-    return driver.find_element(By.TAG_NAME, "body").text
+    return shown_answer(driver)
 
 
 def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chrome, base_url: str, attacker_url):
     browser.get(f"{base_url}/login?user=victim")  # typed in the address bar: Sec-Fetch-Site: none
-    assert browser.find_element(By.TAG_NAME, "body").text == ""
+    assert shown_answer(browser) == ""  # Iris's empty answer, in a page with a way back to the step
+    assert browser.find_element(By.CSS_SELECTOR, "[data-way-back]").get_attribute("href") == f"{base_url}/overview"
     cookie = browser.get_cookie(COOKIE)["value"]
 
     # The Lax cookie does ride along on the cross-site navigation: a read-only route sees the session.
@@ -260,7 +272,7 @@ def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chro
     assert browser.find_element(By.CSS_SELECTOR, "[data-user]").text == "victim"
 
     browser.get(f"{base_url}/logout-everywhere")  # typed: still works
-    assert browser.find_element(By.TAG_NAME, "body").text == "Logged out victim everywhere: 1 session(s) ended"
+    assert shown_answer(browser) == "Logged out victim everywhere: 1 session(s) ended"
     assert browser.get_cookie(COOKIE) is None
 
 
@@ -268,4 +280,4 @@ def test_another_site_cannot_log_the_browser_in_as_the_attacker(browser: webdriv
     assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
     assert browser.get_cookie(COOKIE) is None
     browser.get(f"{base_url}/secret")
-    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
+    assert shown_answer(browser) == "Forbidden"

@@ -273,7 +273,7 @@ def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriv
 
 def test_plain_text_pages_find_a_favicon(browser: webdriver.Chrome, base_url: str):
     browser.get(f"{base_url}/secret")
-    assert browser.find_element(By.TAG_NAME, "body").text == "Forbidden"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-error-detail]").text == "Forbidden"
     browser.get(f"{base_url}/favicon.ico")
     entries = [entry["message"] for entry in severe_console_entries(browser)]
     assert not any("favicon" in message for message in entries), entries

@@ -15,7 +15,7 @@ import pytest
 from tornado.web import create_signed_value
 
 from app import make_app
-from handlers.last_action import (
+from handlers.tutorial.last_action import (
     COOKIE_NAME,
     Change,
     CookieChange,
@@ -139,11 +139,28 @@ async def test_error_pages_in_the_layout_for_a_browser_and_tornados_answer_for_c
 
 
 @pytest.mark.gen_test
-async def test_a_stale_form_is_a_403_page_that_says_why(client: CookieClient):
+async def test_a_stale_form_goes_back_to_its_page_refused_and_filled_in(client: CookieClient, store):
+    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/overview", headers=BROWSER)))[1]
+    await client.get("/login?user=ada")  # a login in another tab: the form's token belongs to no session now
+    body = urlencode({"_xsrf": token, "user": "grace"})
+    response = await client.fetch("/login", method="POST", body=body, headers=BROWSER)
+    assert (response.code, response.headers["Location"]) == (303, "/overview")
+    report = report_in(response)
+    assert (report["refusal_status"], report["ran"]) == (403, "")
+    assert report["refusal"].startswith("Forbidden: XSRF token does not match this session. The form was loaded")
+    assert report["typed"] == {"user": "grace"}
+    page = text(await client.get("/overview", headers=BROWSER))
+    assert 'value="grace"' in page and "Logged in as <strong data-user>ada</strong>" in page  # nothing was done
+    curl = await client.fetch("/login", method="POST", body=body, headers=CURL)
+    assert curl.code == 403
+
+
+@pytest.mark.gen_test
+async def test_a_form_without_its_token_is_refused_without_acting(client: CookieClient, store):
     response = await client.fetch("/login", method="POST", body="user=iris", headers=BROWSER)
-    assert response.code == 403
-    assert "_xsrf&#x27; argument missing from POST" in text(response)
-    assert '<a class="button-link" href="/overview" data-way-back>' in text(response)
+    assert response.code == 303
+    assert report_in(response)["refusal"].startswith("Forbidden: '_xsrf' argument missing from POST.")
+    assert len(store) == 0
 
 
 @pytest.mark.gen_test
@@ -165,6 +182,7 @@ class TestStoreOutage:
         page = await client.get("/database/page", headers=BROWSER)
         assert page.code == 503 and 'data-error-status="503"' in text(page)
         assert ">Try again</a>" in text(page) and STORE_UNAVAILABLE_TEXT in text(page)
+        assert "Make the SQLite file&#x27;s directory exist and writable again" in text(page)
         curl = await client.get("/database/page", headers=CURL)
         assert (curl.code, text(curl)) == (503, STORE_UNAVAILABLE_TEXT)
 

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tornado.web import Application, url
 
-from handlers.base import SessionHandler
 from sessions import (
     Config,
     CookieStore,
@@ -25,6 +24,7 @@ from sessions.cookies import BROWSER_COOKIE_LIMIT
 from sessions.record import Meta, Record
 from sessions.stores.cookie import MEMO_ENTRIES, MEMO_PAYLOAD_CHARS
 from tests.cookie_client import CookieClient, set_cookies, text
+from tests.session_handler import SessionHandler
 
 SECRET = "the cookie store tests' secret, 32+ bytes long"
 COOKIE = "jar"

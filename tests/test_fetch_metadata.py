@@ -16,7 +16,7 @@ from tornado.web import Application, RedirectHandler, StaticFileHandler, URLSpec
 from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, origin_refusal, refusal
 from tests.cookie_client import CookieClient, text
 
-#: Every route of issue 12 that changes the session on GET (the curl walkthrough uses them).
+#: Every route that changes the session on GET (the curl walkthrough uses them); reading a flash consumes it.
 STATE_CHANGING_GETS = [
     "/login",
     "/login?user=mallory",
@@ -35,10 +35,12 @@ STATE_CHANGING_GETS = [
     "/database/destroy",
     "/database/update",
     "/flash/set",
+    "/flash/get",
+    "/flash/test",
 ]
 #: Routes that only read: a cross-site navigation to them is answered as usual.
 READ_ONLY = {
-    "/", "/overview", "/secret", "/flash/", "/flash/get", "/flash/test",
+    "/", "/overview", "/secret", "/flash/",
     "/standalone/", "/standalone/page", "/standalone/get", "/standalone/get_immutable",
     "/securecookie/", "/securecookie/page", "/securecookie/get", "/securecookie/get_immutable",
     "/database/", "/database/page", "/database/get", "/database/get/k",
@@ -200,3 +202,16 @@ async def test_without_fetch_metadata_a_post_from_another_origin_is_refused_even
 
 def test_the_app_turns_on_tornados_cross_origin_protection(app):
     assert app.settings["cross_origin_protection"] is True
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("reader", ["/flash/get", "/flash/test"])
+async def test_a_cross_site_get_cannot_consume_a_flash(client: CookieClient, reader: str):
+    """A hostile page that makes the browser open /flash/get must not eat the message meant for the user."""
+    assert text(await client.get("/flash/set")) == "Message set, is available for the next request"
+
+    refused = await client.get(reader, headers=CROSS_SITE)
+    assert (refused.code, text(refused)) == (403, REFUSED)
+
+    assert text(await client.get("/flash/get", headers={"Sec-Fetch-Site": "same-origin"})) == "Hello iris"
+    assert text(await client.get("/flash/get")) == "Empty name!!"  # curl, no Fetch Metadata: Iris's answer

@@ -141,7 +141,7 @@ async def test_log_out_everywhere_ends_every_session_of_the_user(client, other_c
 @pytest.mark.gen_test
 async def test_log_out_everywhere_needs_a_login(client):
     response = await client.get("/logout-everywhere")
-    assert (response.code, text(response)) == (403, "Forbidden")
+    assert (response.code, text(response)) == (403, "Forbidden: you are not logged in")
 
 
 @pytest.mark.gen_test

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app import STEPS
-from handlers.inspector import describe_time
+from handlers.tutorial.inspector import describe_time
 from tests.cookie_client import CookieClient, set_cookies, text
 from tests.live_app import LiveApp
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from forking import SERVED_BY, children
+from forking import CRASHES_TOLERATED, SERVED_BY
 from tests.cookie_client import CookieClient, text
 from tests.live_app import LiveApp
 from tests.test_startup_mistakes import assert_one_line_error, start
@@ -101,6 +102,14 @@ async def test_without_a_secret_every_process_reads_the_others_encrypted_cookies
         assert app.output().count("no --secret or SESSION_SECRETS configured") == 1
 
 
+def children(pid: int) -> list[int]:
+    """The PIDs of the direct children of ``pid``, from Linux's ``/proc``."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
 def wait_for(condition, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -143,3 +152,63 @@ def test_ctrl_c_in_a_terminal_stops_every_process_without_a_restart(tmp_path):
     assert code == 0, output
     assert not [pid for pid in running if alive(pid)], output
     assert "restarting" not in output and "Traceback" not in output
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the app binds: TIME_WAIT is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_children_stop_when_their_parent_is_killed(tmp_path):
+    """SIGKILL cannot be passed on; the children notice their parent died, stop, and free the port."""
+    app = LiveApp("--processes=3", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}")
+    try:
+        wait_for(lambda: app.output().count("serving the sessions tutorial") == 3)
+        running = children(app.process.pid)
+        assert len(running) == 3
+        app.process.kill()
+        app.process.wait()
+        wait_for(lambda: not [pid for pid in running if alive(pid)])
+    finally:
+        for pid in running:  # only if the test failed: no orphan may outlive it
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    output = app.output()
+    assert output.count("shutting down") == 3, output  # each stopped cleanly, on SIGTERM
+    assert "Traceback" not in output
+    wait_for(lambda: port_is_free(app.port))
+
+
+def test_a_crash_loop_stops_every_process_with_one_line_saying_why(tmp_path):
+    """Process 0 dies again each time it is started; process 1 is fine, and must be stopped all the same."""
+    app = LiveApp("--processes=2", "--store=sqlite", f"--sqlite-path={tmp_path / 's.sqlite3'}")
+    try:
+        wait_for(lambda: len(children(app.process.pid)) == 2)
+        healthy = max(children(app.process.pid))  # the later fork: process 1
+        killed: list[int] = []
+        while app.process.poll() is None and len(killed) <= CRASHES_TOLERATED:
+            crashing = [pid for pid in children(app.process.pid) if pid != healthy and pid not in killed]
+            for pid in crashing:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.02)
+        code = app.process.wait(timeout=30)
+    finally:
+        app.stop()
+    output = app.output()
+    assert code == 1, output
+    assert len(killed) == CRASHES_TOLERATED + 1
+    assert output.count("was killed by signal 9 (SIGKILL): starting another") == CRASHES_TOLERATED
+    assert output.splitlines()[-1] == (
+        f"stopping: app processes crashed {CRASHES_TOLERATED + 1} times within 60 s (the last, process 0,"
+        " was killed by signal 9 (SIGKILL)); every process is stopped, see the log above for why"
+    )
+    assert not alive(healthy)
+    assert output.count("shutting down") == 1  # the healthy one, stopped cleanly
+    assert "Traceback" not in output
+    assert port_is_free(app.port)

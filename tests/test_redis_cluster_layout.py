@@ -32,7 +32,7 @@ async def test_sessions_spread_over_every_master(store, redis_cluster):
     ids = [new_session_id() for _ in range(30)]
     for session_id in ids:
         await store.save(NS, session_id, journal())
-    masters = {redis_cluster.master_of(store._key(NS, session_id)) for session_id in ids}
+    masters = {redis_cluster.master_of(store.key(NS, session_id)) for session_id in ids}
     assert masters == set(redis_cluster.masters())
 
 
@@ -41,7 +41,7 @@ def test_a_successor_keeps_the_slot_tag_and_nothing_else_of_the_old_id(store):
     new = store.successor_id(old, fresh)
     assert is_valid_session_id(new) and new != old
     assert new[:SLOT_TAG_LENGTH] == old[:SLOT_TAG_LENGTH] and new[SLOT_TAG_LENGTH:] == fresh[SLOT_TAG_LENGTH:]
-    assert store._key(NS, new).split("}")[0] == store._key(NS, old).split("}")[0]
+    assert store.key(NS, new).split("}")[0] == store.key(NS, old).split("}")[0]
 
 
 @pytest.mark.gen_test

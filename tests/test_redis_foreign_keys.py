@@ -15,7 +15,8 @@ from app import make_app
 from sessions.errors import SessionGoneError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
-from sessions.stores.redis import META_FIELD, RedisStore
+from sessions.stores.near_cache import NearCachedStore
+from sessions.stores.redis import META_FIELD
 from tests.cookie_client import CookieClient, text
 
 #: The overview step's cookie, which is also its namespace in the store.
@@ -34,7 +35,7 @@ FOREIGN = {
 
 
 @pytest.fixture
-def store(redis_store: RedisStore) -> RedisStore:
+def store(redis_store: NearCachedStore) -> NearCachedStore:
     return redis_store
 
 

@@ -17,7 +17,7 @@ import redis.asyncio
 
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
-from sessions.stores.near_cache import SILENCE_LIMIT
+from sessions.stores.near_cache import SILENCE_LIMIT, NearCachedStore
 from sessions.stores.redis import RedisStore
 from tests.cookie_client import CookieClient, text
 from tests.live_app import LiveApp
@@ -45,13 +45,13 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> 
         await asyncio.sleep(0.005)
 
 
-async def subscribed(store: RedisStore) -> None:
+async def subscribed(store: NearCachedStore) -> None:
     """Start the store's subscription (a load does) and wait until invalidations reach it."""
     await store.load(NS, new_session_id())
     await wait_until(lambda: store.near_cache.subscribed)
 
 
-async def cached(store: RedisStore, session_id: str, clock, **fields: str) -> None:
+async def cached(store: NearCachedStore, session_id: str, clock, **fields: str) -> None:
     """Save a session holding ``fields`` and load it, so the store's near-cache holds it."""
     values = {f"v:{name}": text for name, text in fields.items()}
     await store.save(NS, session_id, Journal(meta(clock), create=True, sets=values))
@@ -60,7 +60,7 @@ async def cached(store: RedisStore, session_id: str, clock, **fields: str) -> No
     assert key(session_id) in store.near_cache._entries
 
 
-async def seen(store: RedisStore, session_id: str, expected: dict[str, str] | None) -> float:
+async def seen(store: NearCachedStore, session_id: str, expected: dict[str, str] | None) -> float:
     """Seconds until a load of ``session_id`` gives ``expected`` fields (``None``: no session), polling."""
     start = time.perf_counter()
     while True:
@@ -115,7 +115,7 @@ async def test_a_write_by_another_client_is_seen(redis_store, writer, clock, wri
 
 @pytest.mark.gen_test
 async def test_a_save_and_a_logout_everywhere_by_another_store_are_seen(redis_store, redis_url, clock):
-    other = RedisStore(redis_url, clock=clock)  # another app process
+    other = NearCachedStore(RedisStore(redis_url, clock=clock))  # another app process
     session_id = new_session_id()
     await cached(redis_store, session_id, clock, a='"1"')
 
@@ -143,7 +143,7 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
     session_id = new_session_id()
     await redis_store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": '"1"'}))
     await subscribed(redis_store)
-    execute = redis_store._pool.execute
+    execute = redis_store.store._pool.execute
 
     async def reply_then_a_write_elsewhere(*args):
         reply = await execute(*args)  # what Redis held when it ran the HGETALL
@@ -153,9 +153,9 @@ async def test_a_reply_overtaken_by_an_invalidation_is_not_cached(redis_store, w
             await wait_until(lambda: redis_store.near_cache._ticks > ticks)  # the invalidation came first
         return reply
 
-    redis_store._pool.execute = reply_then_a_write_elsewhere
+    redis_store.store._pool.execute = reply_then_a_write_elsewhere
     stale = await redis_store.load(NS, session_id)
-    redis_store._pool.execute = execute
+    redis_store.store._pool.execute = execute
 
     assert stale.fields == {"v:a": '"1"'}  # that request read before the write: fine
     assert key(session_id) not in redis_store.near_cache._entries
@@ -189,7 +189,7 @@ async def test_a_link_that_dies_silently_stops_the_cache_serving_within_the_stat
     packet; a write made meanwhile elsewhere (through another Redis the app cannot tell apart) would be
     missed for as long as the cache still serves what it holds.
     """
-    store = RedisStore(own_redis.url, clock=clock)
+    store = NearCachedStore(RedisStore(own_redis.url, clock=clock))
     session_id = new_session_id()
     windows = []
     try:
@@ -216,7 +216,7 @@ async def test_a_link_that_dies_silently_stops_the_cache_serving_within_the_stat
 async def test_a_change_redis_announces_to_no_one_is_seen_within_the_maximum_age(redis_url, raw, clock):
     """SWAPDB moves every key to another database and sends no invalidation: the maximum age bounds it."""
     max_age = 2.0
-    store = RedisStore(redis_url, clock=clock, near_cache_max_age=max_age)
+    store = NearCachedStore(RedisStore(redis_url, clock=clock), max_age=max_age)
     session_id = new_session_id()
     try:
         await cached(store, session_id, clock, a='"1"')
@@ -239,8 +239,8 @@ async def test_a_change_redis_announces_to_no_one_is_seen_within_the_maximum_age
 
 
 def test_the_maximum_age_must_be_a_positive_number_of_seconds(redis_url):
-    with pytest.raises(ValueError, match="near_cache_max_age"):
-        RedisStore(redis_url, near_cache_max_age=0)
+    with pytest.raises(ValueError, match="max_age"):
+        NearCachedStore(RedisStore(redis_url), max_age=0)
 
 
 @pytest.mark.gen_test
@@ -272,7 +272,7 @@ async def test_a_record_past_its_expiry_is_not_served_from_the_cache(redis_store
 
 @pytest.mark.gen_test
 async def test_the_cache_holds_at_most_its_size_least_recently_used_out_first(redis_url, clock):
-    store = RedisStore(redis_url, clock=clock, near_cache_size=3)
+    store = NearCachedStore(RedisStore(redis_url, clock=clock), size=3)
     ids = [new_session_id() for _ in range(5)]
     for session_id in ids:
         await store.save(NS, session_id, Journal(meta(clock), create=True))
@@ -290,7 +290,7 @@ async def test_the_cache_holds_at_most_its_size_least_recently_used_out_first(re
 
 @pytest.mark.gen_test
 async def test_it_takes_one_connection_and_can_be_turned_off(redis_url, raw, clock):
-    store, off = RedisStore(redis_url, clock=clock), RedisStore(redis_url, clock=clock, near_cache=False)
+    store, off = NearCachedStore(RedisStore(redis_url, clock=clock)), RedisStore(redis_url, clock=clock)
     session_id = new_session_id()
     await store.save(NS, session_id, Journal(meta(clock), create=True))
     await subscribed(store)
@@ -300,7 +300,7 @@ async def test_it_takes_one_connection_and_can_be_turned_off(redis_url, raw, clo
     raw.config_resetstat()
     for _ in range(3):
         await off.load(NS, session_id)
-    assert off.near_cache is None and commands(raw)["hgetall"] == 3
+    assert not hasattr(off, "near_cache") and commands(raw)["hgetall"] == 3
     await store.close()
     await off.close()
 
@@ -355,7 +355,7 @@ async def _logout_elsewhere(one_url: str, two_url: str) -> None:
 async def test_without_client_tracking_every_load_reads_redis_and_the_cause_is_logged(redis_url, raw, clock, caplog):
     raw.acl_setuser("no-tracking", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"], commands=["+@all"])
     raw.execute_command("ACL", "SETUSER", "no-tracking", "-client|tracking")  # as a managed Redis may deny it
-    store = RedisStore(redis_url.replace("redis://", "redis://no-tracking:pw@"), clock=clock)
+    store = NearCachedStore(RedisStore(redis_url.replace("redis://", "redis://no-tracking:pw@"), clock=clock))
     session_id = new_session_id()
     try:
         await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": '"1"'}))

@@ -9,6 +9,7 @@ import pytest
 
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import META_FIELD, RedisStore
 
 #: The namespace these store-level tests keep their records in (a manager uses its cookie name).
@@ -18,7 +19,7 @@ KEY_PREFIX = f"session:{NS}:"
 
 
 @pytest.fixture
-def store(redis_store: RedisStore) -> RedisStore:
+def store(redis_store: NearCachedStore) -> NearCachedStore:
     return redis_store
 
 
@@ -41,6 +42,7 @@ SCRIPT_COMMANDS = {
     "sadd",
     "srem",
     "pttl",
+    "sismember",  # is the session being logged out everywhere?
 }
 
 
@@ -144,11 +146,11 @@ async def test_a_counter_beyond_the_exact_range_of_lua_numbers_counts_exactly(st
 @pytest.mark.gen_test
 @pytest.mark.parametrize("how", ["keyword", "url"])
 async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_url, raw, clock, how):
-    # Without the near-cache's subscription, a connection of its own (tests/test_redis_near_cache.py counts it).
+    # Not near-cached: its subscription is a connection of its own (tests/test_redis_near_cache.py counts it).
     if how == "keyword":
-        store = RedisStore(redis_url, clock=clock, max_connections=3, near_cache=False)
+        store = RedisStore(redis_url, clock=clock, max_connections=3)
     else:
-        store = RedisStore(redis_url + "?max_connections=3", clock=clock, near_cache=False)
+        store = RedisStore(redis_url + "?max_connections=3", clock=clock)
     session_id = new_session_id()
     await store.save(NS, session_id, Journal(meta(clock), create=True, sets={"v:a": "1"}))
     raw.execute_command("CLIENT", "PAUSE", 300, "ALL")  # so that 50 loads are all in flight together

@@ -15,7 +15,7 @@ import pytest
 from sessions.errors import SessionGoneError, StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
-from sessions.stores.sqlite import SCHEMA_VERSION, SQLiteStore
+from sessions.stores.sqlite import SCHEMA_VERSION, SQLiteStore, UnknownLayoutError
 
 #: The namespace these store-level tests keep their records in (a manager uses its cookie name).
 NS = "test"
@@ -133,6 +133,58 @@ async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, cl
     assert "older layout: they are dropped" in caplog.text
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]
+
+
+@pytest.mark.gen_test
+async def test_a_file_of_the_layout_that_counted_its_sessions_is_rebuilt_with_the_count(store, path, clock, caplog):
+    with sqlite3.connect(path) as db:  # version 2: the same tables, no session_count
+        db.execute("CREATE TABLE sessions (namespace TEXT, id TEXT, PRIMARY KEY (namespace, id))")
+        db.execute("CREATE TABLE session_fields (namespace TEXT, session_id TEXT, name TEXT, value TEXT)")
+        db.execute("INSERT INTO sessions VALUES (?, ?)", (NS, "a" * 43))
+        db.execute("PRAGMA user_version = 2")
+
+    await store.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+
+    assert "older layout: they are dropped" in caplog.text
+    assert query(path, "SELECT n FROM session_count") == [(1,)]
+    assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]
+
+
+def a_file_of_a_newer_release(path: Path, version: int = SCHEMA_VERSION + 1) -> None:
+    """A file as a newer release might lay it out: a table this code never made, a stamped version."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE sessions (namespace TEXT, id TEXT, data BLOB, PRIMARY KEY (namespace, id))")
+        db.execute("INSERT INTO sessions VALUES ('test', ?, x'00')", ("a" * 43,))
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+@pytest.mark.gen_test
+async def test_a_file_of_a_newer_layout_is_refused_and_left_as_it_was(store, path, clock):
+    a_file_of_a_newer_release(path)
+    before = path.read_bytes()
+
+    for attempt in (store.load(NS, "a" * 43), store.save(NS, "b" * 43, Journal(meta(clock), create=True))):
+        with pytest.raises(UnknownLayoutError) as refused:
+            await attempt
+        assert str(refused.value) == (
+            f"SQLite file {path} has layout version {SCHEMA_VERSION + 1}, newer than this code reads"
+            f" (version {SCHEMA_VERSION}):"
+            " it was written by a newer release; run that release, or choose another file"
+        )
+    assert isinstance(refused.value, StoreUnavailableError)  # a request meanwhile is a 503, not a 500
+    assert path.read_bytes() == before  # not rebuilt, not even switched to WAL
+    assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "a" * 43)]
+
+
+@pytest.mark.gen_test
+async def test_a_file_that_is_not_a_session_file_is_refused(store, path, clock):
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (number INTEGER PRIMARY KEY)")
+        db.execute("INSERT INTO invoices VALUES (7)")
+
+    with pytest.raises(UnknownLayoutError, match="not a session file this code knows .* tables invoices"):
+        await store.save(NS, "b" * 43, Journal(meta(clock), create=True))
+    assert query(path, "SELECT number FROM invoices") == [(7,)]
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -127,7 +127,7 @@ async def test_an_immutable_value_cannot_be_changed_through_what_get_returned(cl
     response = await client.get(f"{prefix}/get_immutable")
     assert (response.code, text(response)) == (
         200,
-        f"please navigate to the <a href='{prefix}/set_immutable'>/set_immutable</a> first",
+        "please navigate to the <a href='set_immutable'>/set_immutable</a> first",
     )
     assert response.headers["Content-Type"] == "text/html; charset=UTF-8"
     assert "Set-Cookie" not in response.headers

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from sessions import KeyRing
+from sessions.stores.sqlite import SCHEMA_VERSION
 from tests.live_app import ROOT, free_port
+from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
 _TIMEOUT = 30
 
@@ -91,10 +93,26 @@ def test_redis_that_is_not_running_stops_the_start_with_the_fix():
 def test_a_redis_url_without_a_scheme_is_refused_with_an_example():
     output = assert_one_line_error(
         *start("--store=redis", "--redis-url=hunter2@localhost:6379"),
-        "--redis-url: RedisStore wants a URL starting with redis://",
-        "like redis://HOST:PORT/DB",
+        "a Redis URL starts with redis://",
+        "--redis-url=redis://",
     )
     assert "hunter2" not in output
+
+
+def test_a_python_without_the_packages_says_which_python_to_run():
+    """``python3 app.py`` outside .venv: ``-S`` leaves site-packages out, as a system Python without Tornado."""
+    result = subprocess.run(
+        [sys.executable, "-S", "app.py"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert_one_line_error(result.returncode, result.stdout, "Tornado is not installed", "run .venv/bin/python app.py")
+
+
+def test_a_redis_url_without_its_scheme_shows_the_url_to_write():
+    assert_one_line_error(
+        *start("--store=redis", "--redis-url=localhost:6379"),
+        "--redis-url=localhost:6379: a Redis URL starts with redis://",
+        "--redis-url=redis://localhost:6379",
+    )
 
 
 def test_a_sqlite_path_in_a_missing_directory_names_the_directory(tmp_path: Path):
@@ -202,3 +220,15 @@ def start_with_environment(environment: dict[str, str], *options: str) -> tuple[
         timeout=_TIMEOUT,
     )
     return result.returncode, result.stdout
+
+
+def test_a_sqlite_file_of_a_newer_release_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "sessions.sqlite3"
+    a_file_of_a_newer_release(path)
+
+    assert_one_line_error(
+        *start("--store=sqlite", f"--sqlite-path={path}", f"--port={free_port()}"),
+        f"cannot use --sqlite-path={path}: SQLite file {path} has layout version {SCHEMA_VERSION + 1}, newer than"
+        f" this code reads (version {SCHEMA_VERSION})",
+    )
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]

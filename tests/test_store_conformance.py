@@ -24,6 +24,7 @@ from sessions import SessionStore, values
 from sessions.errors import SessionGoneError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta, apply_journal, increment_text
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
 from tests.cookie_client import CookieClient, set_cookies, text
@@ -54,19 +55,20 @@ def wide_client(http_server, base_url):
 @pytest.fixture
 def server_ttl(store, clock, request):
     """Seconds the store will keep a session: Redis's own PTTL, the stored ``expires_at`` elsewhere."""
-    if isinstance(store, RedisStore) and store.cluster:
+    redis_store = store.store if isinstance(store, NearCachedStore) else store
+    if isinstance(redis_store, RedisStore) and redis_store.cluster:
         client = redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
         request.addfinalizer(client.close)
 
         async def ttl(session_id: str) -> float:
-            return client.pttl(store._key(NS, session_id)) / 1000  # the cluster layout: see sessions/stores/redis.py
+            return client.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
 
-    elif isinstance(store, RedisStore):
+    elif isinstance(redis_store, RedisStore):
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         request.addfinalizer(client.close)
 
         async def ttl(session_id: str) -> float:
-            return client.pttl(f"{store.prefix}{NS}:{session_id}") / 1000
+            return client.pttl(f"{redis_store.prefix}{NS}:{session_id}") / 1000
 
     else:
 
@@ -563,9 +565,9 @@ async def test_a_record_written_by_something_else_is_no_session(
     """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
     await client.get(path("/set/name", "iris"))
     session_id = client.jar[COOKIE]
-    if isinstance(store, RedisStore):
+    if isinstance(store, NearCachedStore):
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        key = f"{store.prefix}{NS}:{session_id}"
+        key = f"{store.store.prefix}{NS}:{session_id}"
         meta = json.loads(raw.hget(key, "__meta__"))
         {
             "value": lambda: raw.hset(key, "v:name", "{not json"),

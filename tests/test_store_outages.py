@@ -11,6 +11,7 @@ import pytest
 
 from app import make_app
 from sessions.errors import STORE_UNAVAILABLE_TEXT
+from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
 from tests.cookie_client import CookieClient, text
@@ -51,6 +52,28 @@ async def test_redis_stopped_gives_503_then_recovers(client: CookieClient, own_r
     assert (await client.get("/login")).code == 200
     assert text(await client.get("/secret")) == "The cake is a lie!"
     assert "available again" in caplog.text
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("outage_store", ["redis"], indirect=True)
+async def test_redis_restarted_while_no_request_ran_is_used_again_at_once(
+    client: CookieClient, own_redis, outage_store, caplog
+):
+    """The store's connections sat idle through the restart: each is found closed and opened afresh.
+
+    hiredis reports a connection the server closed by raising from ``can_read``; a
+    store that took that for a failure put the connection back as it was and
+    answered 503 to every later write, for good.
+    """
+    for _ in range(3):
+        assert (await client.get("/login")).code == 200
+
+    own_redis.stop()
+    own_redis.start()  # no request ran meanwhile
+    for _ in range(3):
+        assert (await client.get("/login")).code == 200
+        assert text(await client.get("/secret")) == "The cake is a lie!"
+    assert not outage_logs(caplog)
 
 
 @pytest.mark.gen_test
@@ -129,7 +152,7 @@ async def test_sqlite_path_that_is_not_a_database_gives_503(client: CookieClient
 def outage_store(request, clock, tmp_path, io_loop):
     kind = request.param
     if kind == "redis":
-        store = RedisStore(request.getfixturevalue("own_redis").url, clock=clock)
+        store = NearCachedStore(RedisStore(request.getfixturevalue("own_redis").url, clock=clock))
     elif kind == "sqlite-missing-directory":
         store = SQLiteStore(tmp_path / "not-mounted-yet" / "sessions.sqlite3", clock=clock)
     elif kind == "sqlite-locked":

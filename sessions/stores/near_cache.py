@@ -1,6 +1,12 @@
 """The Redis store's near-cache: records this process loaded, kept coherent by Redis itself.
 
-A read of a session this process has seen costs no round trip. Redis tells us
+``NearCachedStore(RedisStore(url))`` is a store around the Redis store, with the
+same interface: a read of a session this process has seen costs no round trip
+(read-redis, bench/instructions.py: 1,517k instructions per request without it,
+1,089k with it, ×0.58 → ×0.81 of bare Tornado), and every write and destroy
+passes through to Redis. The app wraps its Redis store in it on one server; a
+cluster store cannot be wrapped (tracking is per node, and the cache would need a
+subscription on every master, following failovers and slot migrations). Redis tells us
 when to forget one, through *client-side tracking* in broadcast mode: one
 dedicated connection runs ``CLIENT TRACKING ON REDIRECT <its own id> BCAST
 PREFIX <the store's prefix>`` and then ``SUBSCRIBE __redis__:invalidate``, so
@@ -27,9 +33,9 @@ What the cache guarantees, and how:
   either order. Each invalidation bumps a counter (``_ticks``) and, when a load
   of that key is in flight, notes the tick; the load caches its reply only if no
   invalidation of its key (and no full clear) came after it started.
-* **This process's own writes are never read stale here.** The store calls
-  ``invalidate`` before and after each save or destroy (the invalidation from
-  Redis follows, and is harmless).
+* **This process's own writes are never read stale here.** ``NearCachedStore``
+  forgets the keys of each save or destroy before and after it, even a failed one
+  (it may have run); the invalidation from Redis follows, and is harmless.
 * **A record past its expiry is not served.** Redis drops an expired key lazily
   and so may announce it late; ``get`` checks ``meta.expires_at`` with the store's clock.
 * **A flush, or a tracking table overflow** (an invalidation with no key list) clears everything.
@@ -45,12 +51,15 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
-from ..record import Record
+from ..record import Journal, Record
+from .base import SessionStore
+from .redis import RedisStore
 
 log = logging.getLogger("sessions.store.redis")
 
@@ -66,6 +75,13 @@ SILENCE_LIMIT = 1.5
 RECONNECT_DELAYS = (0.05, 2.0)
 #: Where Redis publishes invalidations for a RESP2 connection that redirects them (to itself, here).
 INVALIDATION_CHANNEL = "__redis__:invalidate"
+#: Records the near-cache holds at most (the least recently used go first): about 1 KiB each for a
+#: logged-in session, so some 10 MiB per process.
+DEFAULT_SIZE = 10_000
+#: Seconds a record stays in the near-cache at most before it is read from Redis again: the bound on
+#: what no invalidation announces (``SWAPDB``...). A visitor who clicks every few seconds still reads
+#: from the cache most of the time; one Redis read per session every 5 s is little.
+DEFAULT_MAX_AGE = 5.0
 
 
 def _copy(record: Record) -> Record:
@@ -88,9 +104,9 @@ class NearCache:
         ``clock`` is the store's (session expiry); ``max_age`` is in seconds of ``time.monotonic``.
         """
         if max_entries < 1:
-            raise ValueError("near_cache_size must be at least 1")
+            raise ValueError("the near-cache's size must be at least 1")
         if not max_age > 0:
-            raise ValueError("near_cache_max_age must be a number of seconds above 0")
+            raise ValueError("the near-cache's max_age must be a number of seconds above 0")
         self._make_connection = make_connection
         self._prefix = prefix
         self._max_entries = max_entries
@@ -246,3 +262,77 @@ class NearCache:
                 else:
                     for key in keys:
                         self.invalidate(key)
+
+
+class NearCachedStore(SessionStore):
+    """A ``RedisStore`` whose loads are answered from a ``NearCache`` when they can be; every write goes to Redis."""
+
+    def __init__(self, store: RedisStore, *, size: int = DEFAULT_SIZE, max_age: float = DEFAULT_MAX_AGE) -> None:
+        """Keep up to ``size`` records ``store`` loaded, each for ``max_age`` seconds at most."""
+        if store.cluster:
+            raise ValueError("a cluster store cannot be near-cached: Redis's client tracking is per node")
+        self.store = store
+        self.name = store.name
+        self.near_cache = NearCache(store.tracking_connection, store.prefix, size, store.clock, max_age)
+
+    async def load(self, namespace: str, session_id: str) -> Record | None:
+        key = self.store.key(namespace, session_id)
+        cache = self.near_cache
+        record = cache.get(key)
+        if record is not None:
+            return record
+        ticket = cache.begin_load(key)
+        try:
+            record = await self.store.load(namespace, session_id)
+            if record is not None:
+                cache.offer(key, ticket, record)
+            return record
+        finally:
+            cache.end_load(key)
+
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
+        key = self.store.key(namespace, session_id)
+        source = key if journal.previous_id is None else self.store.key(namespace, journal.previous_id)
+        with self._invalidating(key, source):
+            return await self.store.save(namespace, session_id, journal)
+
+    async def destroy(self, namespace: str, session_id: str) -> bool:
+        with self._invalidating(self.store.key(namespace, session_id)):
+            return await self.store.destroy(namespace, session_id)
+
+    async def destroy_all(self, namespace: str) -> None:
+        try:
+            await self.store.destroy_all(namespace)
+        finally:
+            self.near_cache.clear()
+
+    async def destroy_user(self, namespace: str, user: str) -> list[str]:
+        destroyed = await self.store.destroy_user(namespace, user)
+        # Those deleted but not returned had expired: the cache serves no expired record.
+        for session_id in destroyed:
+            self.near_cache.invalidate(self.store.key(namespace, session_id))
+        return destroyed
+
+    def successor_id(self, session_id: str, fresh_id: str) -> str:
+        return self.store.successor_id(session_id, fresh_id)
+
+    async def close(self) -> None:
+        await self.near_cache.close()
+        await self.store.close()
+
+    @contextmanager
+    def _invalidating(self, *keys: str) -> Iterator[None]:
+        """Forget ``keys`` before and after a write to them, even a failed one (it may have run).
+
+        Before: no load in flight caches what it read. After: no read in this
+        process sees the old record, even before Redis's invalidation arrives.
+        """
+        self._forget(keys)
+        try:
+            yield
+        finally:
+            self._forget(keys)
+
+    def _forget(self, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            self.near_cache.invalidate(key)

@@ -10,16 +10,10 @@ when all are busy a request waits up to ``pool_timeout`` seconds for one, and
 past that the store counts as unavailable (redis-py's default pool raises at
 once instead, which turned a burst of traffic into a burst of 503s).
 
-A session this process loaded before is read from the *near-cache*
-(``near_cache.py``) with no round trip: Redis's client tracking tells the store
-which keys any client changed, and a write by another process is seen here once
-that message arrives (measured on loopback: median 0.14 ms, p99 0.20 ms, max 1.0 ms
-over 1,000 writes, ``tests/test_redis_near_cache.py``; docs/stores.md says more).
-``near_cache=False`` turns it off. It is off on a cluster: tracking is per node, and
-the store would need a subscription on every master, following failovers and slot
-migrations, which it does not have.
+Wrapped in a ``NearCachedStore`` (``near_cache.py``), as the app runs it on one
+server, a session this process loaded before is read with no round trip at all.
 
-Otherwise one round trip each way: a load is one ``HGETALL``; a save is one Lua script
+One round trip each way: a load is one ``HGETALL``; a save is one Lua script
 (``EVALSHA``) that Redis runs atomically. The script checks the record still
 exists (or moves it from the previous ID on regenerate) and otherwise writes
 nothing, so a request that ends after a logout cannot bring the session back;
@@ -36,6 +30,12 @@ without our metadata) is no session: a load logs it once at WARNING and finds
 nothing, a save creating a session there replaces it, any other save finds the
 session gone, and ``destroy_user`` passes it by. Redis's WRONGTYPE is therefore
 never an outage.
+
+"Log out everywhere" (``destroy_user``) never holds Redis for long, whatever the
+user's number of sessions: a script sets the user's set of sessions aside in one
+``RENAME``, then scripts of ``DESTROY_USER_BATCH`` sessions each delete them. From
+the ``RENAME`` on, a save of a session set aside (a request, a regenerate) finds
+it gone, and a login saved after it goes into a fresh set and survives.
 
 On a Redis Cluster (``cluster=True``) a script runs only on keys of one hash
 slot, so a session's key carries the ID's first ``SLOT_TAG_LENGTH`` characters as
@@ -62,8 +62,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -80,287 +79,16 @@ from ..errors import SessionGoneError, StoreUnavailableError
 from ..ids import fingerprint, is_valid_session_id
 from ..memo import BoundedMemo
 from ..record import VALUE_PREFIX, Journal, Meta, Record, well_formed
+from . import redis_scripts
 from .base import SessionStore
-from .near_cache import NearCache
 
 T = TypeVar("T")
 log = logging.getLogger("sessions.store.redis")
 
 #: The hash field holding the metadata; value and flash fields all start with "v:" or "f:".
-#: The Lua scripts below spell it out too.
+#: The Lua scripts (redis_scripts.py) spell it out too.
 META_FIELD = "__meta__"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
-
-# A key holds one of our sessions when it is a hash whose __meta__ is a JSON object
-# with a numeric "created"; anything else under our prefix (another program's
-# string, list, set or hash) is no session. Both scripts start with this function.
-_SESSION_META_FUNCTION = """
-local function session_meta(name)
-  if redis.call('TYPE', name)['ok'] ~= 'hash' then
-    return nil
-  end
-  local text = redis.call('HGET', name, '__meta__')
-  if not text then
-    return nil
-  end
-  local ok, decoded = pcall(cjson.decode, text)
-  if ok and type(decoded) == 'table' and type(decoded['created']) == 'number' then
-    return decoded
-  end
-  return nil
-end
-"""
-
-# The user's set of session keys, for destroy_user: it lives as long as its longest session.
-_USER_INDEX_FUNCTION = """
-local function index_user(users, key, source, ttl)
-  local kind = redis.call('TYPE', users)['ok']
-  if kind ~= 'set' and kind ~= 'none' then
-    redis.call('DEL', users)  -- not a set of ours: rebuilt
-  end
-  local fresh = kind ~= 'set'
-  redis.call('SADD', users, key)
-  if source ~= key then
-    redis.call('SREM', users, source)
-  end
-  local left = redis.call('PTTL', users)
-  if ttl == '' then
-    redis.call('PERSIST', users)
-  elseif fresh or (left >= 0 and left < tonumber(ttl)) then
-    redis.call('PEXPIRE', users, ttl)
-  end
-end
-"""
-
-_SAVE_SCRIPT = (
-    _SESSION_META_FUNCTION
-    + _USER_INDEX_FUNCTION
-    + """
--- Applies a journal as sessions.record.apply_journal defines it. KEYS and ARGV
--- are laid out by RedisStore.save and RedisStore._script_args (documented there).
-local key, source = KEYS[1], KEYS[2]
-local create, meta, ttl = ARGV[1] == '1', ARGV[2], ARGV[3]
-local clear, value_prefix = ARGV[4] == '1', ARGV[5]
-local exists = session_meta(source) ~= nil
-if not exists and not create then
-  return {0}
-end
--- Another program's value where a new session goes is replaced. Only then: a
--- script's first write decides whether Redis at maxmemory refuses it (HSET) or
--- lets the whole script through (DEL), and a new session must be refused.
-if not exists and redis.call('EXISTS', key) == 1 then
-  redis.call('DEL', key)
-end
-
-local at, deleted, set = 8, {}, {}
-for _ = 1, tonumber(ARGV[6]) do
-  deleted[ARGV[at]] = true
-  at = at + 1
-end
-for _ = 1, tonumber(ARGV[7]) do
-  set[ARGV[at]] = ARGV[at + 1]
-  at = at + 2
-end
-
-local function is_value(name)
-  return string.sub(name, 1, #value_prefix) == value_prefix
-end
-
--- Counters are integers of any size, as Python's: decimal text added digit by digit
--- (a Lua number is a double, exact only up to 2^53).
-local function sign_and_digits(text)  -- '[+-]?digits' -> negative?, the digits without leading zeros
-  local sign, digits = string.match(text, '^([+-]?)0*(%d*)$')
-  if digits == '' then
-    return false, '0'
-  end
-  return sign == '-', digits
-end
-
-local function smaller(a, b)  -- digits without leading zeros; bytes compared, whatever Redis's locale
-  if #a ~= #b then
-    return #a < #b
-  end
-  for k = 1, #a do
-    local x, y = string.byte(a, k), string.byte(b, k)
-    if x ~= y then
-      return x < y
-    end
-  end
-  return false
-end
-
-local function sum_of(a, b)
-  local out, carry, i, j = {}, 0, #a, #b
-  while i > 0 or j > 0 or carry > 0 do
-    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
-    out[#out + 1], carry = d % 10, (d >= 10 and 1 or 0)
-    i, j = i - 1, j - 1
-  end
-  return string.reverse(table.concat(out))
-end
-
-local function difference_of(a, b)  -- a >= b
-  local out, borrow, j = {}, 0, #b
-  for i = #a, 1, -1 do
-    local d = string.byte(a, i) - 48 - borrow - (j > 0 and string.byte(b, j) - 48 or 0)
-    out[#out + 1], borrow = d % 10, (d < 0 and 1 or 0)
-    j = j - 1
-  end
-  local digits = string.gsub(string.reverse(table.concat(out)), '^0+', '')
-  return digits == '' and '0' or digits
-end
-
-local function add(x, y)
-  local x_negative, x_digits = sign_and_digits(x)
-  local y_negative, y_digits = sign_and_digits(y)
-  local negative, digits
-  if x_negative == y_negative then
-    negative, digits = x_negative, sum_of(x_digits, y_digits)
-  elseif smaller(x_digits, y_digits) then
-    negative, digits = y_negative, difference_of(y_digits, x_digits)
-  else
-    negative, digits = x_negative, difference_of(x_digits, y_digits)
-  end
-  return (negative and digits ~= '0') and ('-' .. digits) or digits
-end
-
--- The counting rule of sessions.record.increment_text, as decimal text: the stored
--- JSON (after an optional "!" immutable mark) counts when it is a number (truncated
--- toward zero) or a string of decimal digits; anything else counts as 0.
-local function counter(text)
-  if not text then
-    return '0'
-  end
-  if string.sub(text, 1, 1) == '!' then
-    text = string.sub(text, 2)
-  end
-  if string.match(text, '^%-?[1-9]%d*$') or string.match(text, '^%-?0$') then
-    return text  -- a JSON integer, exact however long (cjson would round it to a double)
-  end
-  local ok, value = pcall(cjson.decode, text)
-  if not ok then
-    return '0'
-  end
-  if type(value) == 'number' then
-    if value ~= value or value == math.huge or value == -math.huge then
-      return '0'
-    end
-    if value >= 0 then
-      value = math.floor(value)
-    else
-      value = math.ceil(value)
-    end
-    return string.format('%.0f', value)  -- every digit of the integral double, as Python's int(float)
-  end
-  if type(value) == 'string' and string.match(value, '^[+-]?%d+$') then
-    return value
-  end
-  return '0'
-end
-
--- Step 4's increments are computed here, before the first write; each counts from
--- what steps 1-3 leave (a set, else nothing if deleted or cleared, else the stored
--- text), so the result is apply_journal's.
-local reply = {1}
-for i = at, #ARGV, 2 do
-  local name = ARGV[i]
-  local current = set[name]
-  if current == nil and exists and not deleted[name] and not (clear and is_value(name)) then
-    current = redis.call('HGET', source, name)
-  end
-  reply[#reply + 1] = name
-  reply[#reply + 1] = add(counter(current), ARGV[i + 1])
-end
-
-if exists and source ~= key then
-  redis.call('RENAME', source, key)
-end
--- apply_journal's steps: 1. a clear removes every value (never a flash)
-if clear then
-  for _, name in ipairs(redis.call('HKEYS', key)) do
-    if is_value(name) then
-      redis.call('HDEL', key, name)
-    end
-  end
-end
-for name in pairs(deleted) do  -- 2. deletes
-  redis.call('HDEL', key, name)
-end
-for name, text in pairs(set) do  -- 3. sets
-  redis.call('HSET', key, name, text)
-end
-for i = 2, #reply, 2 do  -- 4. increments, as computed above
-  redis.call('HSET', key, reply[i], reply[i + 1])
-end
-redis.call('HSET', key, '__meta__', meta)
-if ttl == '' then
-  redis.call('PERSIST', key)
-else
-  redis.call('PEXPIRE', key, ttl)
-end
-
--- The user's set of session keys, for destroy_user (on a cluster, _USER_INDEX_SCRIPT updates it instead).
-if KEYS[3] then
-  index_user(KEYS[3], key, source, ttl)
-end
-return reply
-"""
-)
-
-# On a cluster the user's set lives in another slot than the session: indexed in a
-# script of its own (KEYS[1] the set; ARGV the session's key, the key it moves from, its TTL).
-_USER_INDEX_SCRIPT = (
-    _USER_INDEX_FUNCTION
-    + """
-index_user(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-return 1
-"""
-)
-
-# On a cluster, destroy_user's step for one session (each in its own slot): deleted if
-# it is still the user's (ARGV[1]); returns 1 if it was live by the store's clock (ARGV[2]).
-_DESTROY_IF_USER_SCRIPT = (
-    _SESSION_META_FUNCTION
-    + """
-local decoded = session_meta(KEYS[1])
-if not decoded or decoded['user'] ~= ARGV[1] then
-  return 0
-end
-redis.call('DEL', KEYS[1])
-local ends = decoded['expires_at']
-if type(ends) ~= 'number' or ends > tonumber(ARGV[2]) then
-  return 1
-end
-return 0
-"""
-)
-
-# Deletes every session in a user's set that still belongs to that user (a member
-# may have been logged in as someone else since), then the set. Returns the keys
-# of those still live by the store's clock (ARGV[2]): one past its expiry that
-# Redis has not dropped yet is deleted without being counted, as the other stores do.
-_DESTROY_USER_SCRIPT = (
-    _SESSION_META_FUNCTION
-    + """
-local destroyed, now = {}, tonumber(ARGV[2])
-local members = {}
-if redis.call('TYPE', KEYS[1])['ok'] == 'set' then
-  members = redis.call('SMEMBERS', KEYS[1])
-end
-for _, key in ipairs(members) do
-  local decoded = session_meta(key)
-  if decoded and decoded['user'] == ARGV[1] then
-    redis.call('DEL', key)
-    local ends = decoded['expires_at']
-    if type(ends) ~= 'number' or ends > now then
-      destroyed[#destroyed + 1] = key
-    end
-  end
-end
-redis.call('DEL', KEYS[1])
-return destroyed
-"""
-)
 
 
 #: Connections one store (so one app process) opens to Redis at most; more requests than that
@@ -372,13 +100,11 @@ DEFAULT_MAX_CONNECTIONS = 50
 DEFAULT_POOL_TIMEOUT = 10.0
 
 
-#: Records the near-cache holds at most (the least recently used go first): about 1 KiB each for a
-#: logged-in session, so some 10 MiB per process.
-DEFAULT_NEAR_CACHE_SIZE = 10_000
-#: Seconds a record stays in the near-cache at most before it is read from Redis again: the bound on
-#: what no invalidation announces (``SWAPDB``...). A visitor who clicks every few seconds still reads
-#: from the cache most of the time; one Redis read per session every 5 s is little.
-DEFAULT_NEAR_CACHE_MAX_AGE = 5.0
+#: Sessions one script of ``destroy_user`` deletes at most, so that no script holds Redis for long. Measured
+#: with SLOWLOG (Redis 7.0, 2 vCPU under a load average of 12, a user with 10,000 sessions, three runs each):
+#: a script of 100 takes 0.9-1.4 ms (median), of 250 2.0-7.8 ms, of 500 16-22 ms; 100 keeps a tenfold margin
+#: under 20 ms, and the whole logout takes 101 round trips (0.55-1.1 s on that machine; one script took 93 ms).
+DESTROY_USER_BATCH = 100
 
 
 #: On a cluster, how many leading characters of a session ID pick its hash slot (the key's ``{hash tag}``);
@@ -508,20 +234,13 @@ class RedisStore(SessionStore):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT,
         cluster: bool = False,
-        near_cache: bool = True,
-        near_cache_size: int = DEFAULT_NEAR_CACHE_SIZE,
-        near_cache_max_age: float = DEFAULT_NEAR_CACHE_MAX_AGE,
     ) -> None:
-        """``cluster``: ``url`` names any node of a Redis Cluster (see the module's docstring for the key layout).
-
-        ``near_cache``: keep up to ``near_cache_size`` loaded records in this process, invalidated by
-        Redis (see the module's docstring), each for ``near_cache_max_age`` seconds at most; always off
-        on a cluster.
-        """
+        """``cluster``: ``url`` names any node of a Redis Cluster (see the module's docstring for the key layout)."""
         _check_url(url)
         self.prefix = prefix
         self.cluster = cluster
-        self._clock = clock
+        #: The clock of session expiry (seconds since the epoch); a test gives a fake one.
+        self.clock = clock
         self._warned: BoundedMemo[str, None] = BoundedMemo(FOREIGN_KEYS_REMEMBERED)
         # The cluster client has no waiting pool (a command past a node's max_connections fails at once):
         # on a cluster, the store's one limit is this semaphore, which lets at most max_connections
@@ -530,22 +249,17 @@ class RedisStore(SessionStore):
         self._pool_timeout = pool_timeout
         self._client: redis.asyncio.Redis | redis.asyncio.RedisCluster
         self._pool: _WaitingPool | None = None
-        self.near_cache: NearCache | None = None
         if cluster:
             self._client, self._where = self._cluster_client(url, timeout, max_connections)
         else:
             client, self._where = self._server_client(url, timeout, max_connections, pool_timeout)
             self._client = client
-            self._pool = pool = cast(_WaitingPool, client.connection_pool)
-            if near_cache:
-                resp2 = {**pool.connection_kwargs, "protocol": 2}  # invalidations as pub/sub messages
-                self.near_cache = NearCache(
-                    lambda: pool.connection_class(**resp2), prefix, near_cache_size, clock, near_cache_max_age
-                )
-        self._save_script = self._client.register_script(_SAVE_SCRIPT)
-        self._user_index_script = self._client.register_script(_USER_INDEX_SCRIPT)
-        self._destroy_user_script = self._client.register_script(_DESTROY_USER_SCRIPT)
-        self._destroy_if_user_script = self._client.register_script(_DESTROY_IF_USER_SCRIPT)
+            self._pool = cast(_WaitingPool, client.connection_pool)
+        self._save_script = self._client.register_script(redis_scripts.SAVE)
+        self._user_index_script = self._client.register_script(redis_scripts.INDEX_USER)
+        self._destroy_user_begin_script = self._client.register_script(redis_scripts.DESTROY_USER_BEGIN)
+        self._destroy_user_batch_script = self._client.register_script(redis_scripts.DESTROY_USER_BATCH)
+        self._destroy_if_user_script = self._client.register_script(redis_scripts.DESTROY_IF_USER)
 
     @staticmethod
     def _server_client(
@@ -593,64 +307,55 @@ class RedisStore(SessionStore):
         parts = urlsplit(url)
         return client, f"the cluster of {parts.hostname}:{parts.port or 6379}"
 
+    def tracking_connection(self) -> AbstractConnection:
+        """A new, unconnected RESP2 connection to this store's Redis (its URL, TLS, AUTH), outside the pool.
+
+        For ``NearCachedStore``'s subscription to Redis's invalidations, which
+        arrive as pub/sub messages on a RESP2 connection. None on a cluster.
+        """
+        if self._pool is None:
+            raise ValueError("client tracking is per node: a cluster store has no one connection to follow")
+        kwargs = {**self._pool.connection_kwargs, "protocol": 2}
+        connection: AbstractConnection = self._pool.connection_class(**kwargs)
+        return connection
+
     async def load(self, namespace: str, session_id: str) -> Record | None:
-        key = self._key(namespace, session_id)
-        cache = self.near_cache
-        if cache is None:
-            return self._loaded(key, session_id, await self._call(self._hash_fields(key)))
-        record = cache.get(key)
-        if record is not None:
-            return record
-        ticket = cache.begin_load(key)
-        try:
-            record = self._loaded(key, session_id, await self._call(self._hash_fields(key)))
-            if record is not None:
-                cache.offer(key, ticket, record)
-            return record
-        finally:
-            cache.end_load(key)
+        key = self.key(namespace, session_id)
+        return self._loaded(key, session_id, await self._call(self._hash_fields(key)))
 
     async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
-        key = self._key(namespace, session_id)
-        source = key if journal.previous_id is None else self._key(namespace, journal.previous_id)
+        key = self.key(namespace, session_id)
+        source = key if journal.previous_id is None else self.key(namespace, journal.previous_id)
         if self.cluster and journal.previous_id and self.successor_id(journal.previous_id, session_id) != session_id:
             raise ValueError("on a cluster, a regenerated session's ID comes from successor_id() (same hash slot)")
         user = journal.meta.user
         keys = [key, source] if user is None else [key, source, self._user_key(namespace, user)]
-        args = self._script_args(journal)
+        args = self._script_args(namespace, journal)
         if self.cluster and user is not None:  # the user's set is in another slot: indexed first, on its own
             keys.pop()
             await self._call(
                 self._user_index_script(keys=[self._user_key(namespace, user)], args=[key, source, args[2]])
             )
-        with self._invalidating(key, source):
-            reply = await self._call(self._run_script(self._save_script, keys, args))
+        reply = await self._call(self._run_script(self._save_script, keys, args))
         if reply[0] == 0:
             raise SessionGoneError(journal.previous_id or session_id)
         return dict(zip(reply[1::2], reply[2::2], strict=True))
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
-        key = self._key(namespace, session_id)
-        with self._invalidating(key):
-            if self._pool is None:
-                return await self._call(self._client.delete(key)) > 0
-            return cast(int, await self._call(self._pool.execute("DEL", key))) > 0
+        key = self.key(namespace, session_id)
+        if self._pool is None:
+            return await self._call(self._client.delete(key)) > 0
+        return cast(int, await self._call(self._pool.execute("DEL", key))) > 0
 
     async def destroy_all(self, namespace: str) -> None:
-        try:
-            await self._call(self._destroy_all(namespace))
-        finally:
-            if self.near_cache is not None:
-                self.near_cache.clear()
+        await self._call(self._destroy_all(namespace))
 
     async def destroy_user(self, namespace: str, user: str) -> list[str]:
-        keys = [self._user_key(namespace, user)]
+        users = self._user_key(namespace, user)
         if self.cluster:
-            destroyed = await self._call(self._destroy_user_one_by_one(keys[0], user))
+            destroyed = await self._call(self._destroy_user_one_by_one(users, user))
         else:
-            script = self._run_script(self._destroy_user_script, keys, [user, repr(self._clock())])
-            destroyed = await self._call(script)
-        self._forget(*destroyed)  # those deleted but not returned had expired: the near-cache serves them no more
+            destroyed = await self._destroy_user_in_batches(users, self._ending_key_prefix(namespace) + user, user)
         start = len(self._key_prefix(namespace))
         return [key[start:].replace("{", "", 1).replace("}", "", 1) for key in destroyed]
 
@@ -661,8 +366,6 @@ class RedisStore(SessionStore):
         return session_id[:SLOT_TAG_LENGTH] + fresh_id[SLOT_TAG_LENGTH:]
 
     async def close(self) -> None:
-        if self.near_cache is not None:
-            await self.near_cache.close()
         await self._client.aclose()
 
     # -- internals ------------------------------------------------------------
@@ -671,7 +374,7 @@ class RedisStore(SessionStore):
         """What every key of a namespace starts with; a namespace holds no ':', so none is a prefix of another's."""
         return f"{self.prefix}{namespace}:"
 
-    def _key(self, namespace: str, session_id: str) -> str:
+    def key(self, namespace: str, session_id: str) -> str:
         """``prefix + namespace + ":" + ID``; on a cluster the ID's first characters are the key's hash tag."""
         if not is_valid_session_id(session_id):
             raise ValueError("not a session ID; refusing to build a Redis key from it")
@@ -684,18 +387,15 @@ class RedisStore(SessionStore):
         """The set of a user's session keys; ':' cannot occur in an ID, so it never meets a session key."""
         return f"{self._key_prefix(namespace)}user:{user}"
 
-    def _script_args(self, journal: Journal) -> list[str | int]:
-        """``ARGV`` of ``_SAVE_SCRIPT``, in this layout (``KEYS`` are ``save()``'s: the key, the key
-        to move from, and the user's set of keys when the session has a user)::
+    def _ending_key_prefix(self, namespace: str) -> str:
+        """With the user after it, the set of a user's sessions ``destroy_user`` is deleting ("ending-user:", not
+        "user:", so that no user's name makes it another user's set)."""
+        return f"{self._key_prefix(namespace)}ending-user:"
 
-            ARGV[1]  create: 1 or 0            ARGV[5]  VALUE_PREFIX, for the clear
-            ARGV[2]  meta as JSON               ARGV[6]  D, how many deletes follow
-            ARGV[3]  TTL in ms, '' for none     ARGV[7]  S, how many sets follow
-            ARGV[4]  clear_values: 1 or 0       ARGV[8...]  D names, then S name/text
-                                                pairs, then name/delta pairs to the end
-        """
+    def _script_args(self, namespace: str, journal: Journal) -> list[str | int]:
+        """``ARGV`` of ``redis_scripts.SAVE``, in the layout written beside the script."""
         meta = journal.meta
-        ttl = "" if meta.expires_at is None else math.ceil((meta.expires_at - self._clock()) * 1000)
+        ttl = "" if meta.expires_at is None else math.ceil((meta.expires_at - self.clock()) * 1000)
         args: list[str | int] = [
             int(journal.create),
             json.dumps(dataclasses.asdict(meta)),
@@ -704,6 +404,7 @@ class RedisStore(SessionStore):
             VALUE_PREFIX,
             len(journal.deletes),
             len(journal.sets),
+            "" if self.cluster else self._ending_key_prefix(namespace),
             *journal.deletes,
         ]
         for name, text in journal.sets.items():
@@ -723,6 +424,17 @@ class RedisStore(SessionStore):
         if batch:
             await self._client.unlink(*batch)
 
+    async def _destroy_user_in_batches(self, users: str, ending: str, user: str) -> list[str]:
+        """destroy_user on one server: the user's set put aside at once, then its sessions deleted in batches."""
+        await self._call(self._run_script(self._destroy_user_begin_script, [users, ending], []))
+        destroyed: list[str] = []
+        args: list[str | int] = [user, repr(self.clock()), DESTROY_USER_BATCH]
+        while True:
+            left, *keys = await self._call(self._run_script(self._destroy_user_batch_script, [ending], args))
+            destroyed += keys
+            if not left:
+                return destroyed
+
     async def _destroy_user_one_by_one(self, users: str, user: str) -> list[str]:
         """destroy_user on a cluster, where each session has its own slot: one script per session.
 
@@ -736,7 +448,7 @@ class RedisStore(SessionStore):
                 raise
             await self._client.delete(users)  # not a set of ours: the next save rebuilds it
             return []
-        now = repr(self._clock())
+        now = repr(self.clock())
         destroyed = [key for key in members if await self._destroy_if_user_script(keys=[key], args=[user, now])]
         if members:
             await self._client.srem(users, *members)
@@ -780,24 +492,6 @@ class RedisStore(SessionStore):
         except NoScriptError:  # Redis restarted, or SCRIPT FLUSH: the script ran nowhere
             await self._pool.execute("SCRIPT", "LOAD", cast(str, script.script))
             return await self._pool.execute(*command)
-
-    @contextmanager
-    def _invalidating(self, *keys: str) -> Iterator[None]:
-        """Forget ``keys`` from the near-cache before and after a write to them, even a failed one (it may have run).
-
-        Before: no load in flight caches what it read. After: no read in this
-        process sees the old record, even before Redis's invalidation arrives.
-        """
-        self._forget(*keys)
-        try:
-            yield
-        finally:
-            self._forget(*keys)
-
-    def _forget(self, *keys: str) -> None:
-        if self.near_cache is not None:
-            for key in keys:
-                self.near_cache.invalidate(key)
 
     def _warn_foreign(self, key: str, session_id: str, what: str) -> None:
         """Say once per key that a cookie names a key we did not write, however often the cookie comes back."""

@@ -62,9 +62,14 @@ from .base import SessionStore
 log = logging.getLogger("sessions.store.sqlite")
 T = TypeVar("T")
 
-#: Bumped whenever the layout changes; a file of another version is dropped and
-#: rebuilt (its sessions are lost: a session store holds nothing that outlives a login).
+#: Bumped whenever the layout changes. A file of a layout this code knows to be older is
+#: dropped and rebuilt (its sessions are lost: a session store holds nothing that outlives a
+#: login); a file of a newer version, or one that is not a session file, is refused untouched,
+#: so that rolling back a release never wipes the sessions the newer one kept.
 SCHEMA_VERSION = 3
+#: The layouts this code knows to be older, by ``user_version``, with the tables each has: the one
+#: before namespaces stamped none (it stayed 0); version 2 counted its sessions with COUNT(*).
+_OLDER_LAYOUTS = {0: {"sessions", "session_fields"}, 2: {"sessions", "session_fields"}}
 _SCHEMA = (
     "DROP TABLE IF EXISTS session_fields",
     "DROP TABLE IF EXISTS sessions",
@@ -123,6 +128,14 @@ _VALUE_RANGE_END = VALUE_PREFIX[:-1] + chr(ord(VALUE_PREFIX[-1]) + 1)
 
 #: What a path names: (device, inode), or ``None`` when nothing is there.
 FileIdentity = tuple[int, int] | None
+
+
+class UnknownLayoutError(StoreUnavailableError):
+    """The file was laid out by a newer release (or is not a session file): this code leaves it as it is.
+
+    An outage rather than a bug: the store answers as unavailable until the file is
+    one it knows, and ``python app.py`` refuses to start with this message.
+    """
 
 
 def _file_identity(path: Path) -> FileIdentity:
@@ -318,6 +331,7 @@ def _open_database(path: Path, timeout: float, *, query_only: bool) -> sqlite3.C
     """Open (creating if missing) the file in WAL mode with this module's layout, on the calling thread."""
     connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     try:
+        _refuse_unknown_layout(path, connection)  # before WAL mode, which would change a file it must not touch
         connection.execute("PRAGMA journal_mode = WAL")  # a no-op, taking no lock, when the file is WAL already
         # With WAL the file is never corrupted; a power cut may undo the last few commits.
         connection.execute("PRAGMA synchronous = NORMAL")
@@ -326,16 +340,35 @@ def _open_database(path: Path, timeout: float, *, query_only: bool) -> sqlite3.C
             _create_schema(path, connection)
         if query_only:
             connection.execute("PRAGMA query_only = ON")
-    except sqlite3.Error:
+    except (sqlite3.Error, UnknownLayoutError):
         connection.close()
         raise
     return connection
 
 
+def _refuse_unknown_layout(path: Path, connection: sqlite3.Connection) -> None:
+    """Raise ``UnknownLayoutError`` unless the file is empty, of this layout, or of one known to be older."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise UnknownLayoutError(
+            f"SQLite file {path} has layout version {version}, newer than this code reads (version"
+            f" {SCHEMA_VERSION}): it was written by a newer release; run that release, or choose another file"
+        )
+    tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version not in _OLDER_LAYOUTS or not tables <= _OLDER_LAYOUTS[version]:
+        raise UnknownLayoutError(
+            f"SQLite file {path} is not a session file this code knows (layout version {version},"
+            f" tables {', '.join(sorted(tables))}; this code reads version {SCHEMA_VERSION}): choose another file"
+        )
+
+
 def _create_schema(path: Path, connection: sqlite3.Connection) -> None:
-    """Lay out an empty file, or drop one of another layout (under the write lock, so two processes agree)."""
+    """Lay out an empty file, or drop one of the older layout (under the write lock, so two processes agree)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
+        _refuse_unknown_layout(path, connection)  # again under the lock: another process may have laid it out
         if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone():
                 log.warning("%s holds sessions of an older layout: they are dropped", path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tornado.web import HTTPError, StaticFileHandler
 
-from .error_pages import ErrorPages
+from .errors import ErrorPages
 
 
 class StaticFiles(ErrorPages, StaticFileHandler):

@@ -39,6 +39,8 @@ LIFETIME_SECONDS = 60
 #: Bounds that keep the signed cookie well under a browser's 4096 bytes, whatever was posted:
 #: a report's JSON grows by a third in base64, and Tornado's signature and the attributes add ~200 bytes.
 MAX_CHANGES, MAX_TEXT, MAX_KEY, MAX_REPORT_BYTES = 8, 48, 64, 2400  # a key: the form allows 64
+#: How much of a refused form's field the report keeps to refill it: the longest message the flash form takes.
+MAX_TYPED = 500
 #: How many characters of a cookie value the report shows: enough to tell two apart, too few to use.
 SHOWN_CHARACTERS = 6
 
@@ -193,6 +195,13 @@ class LastAction:
     more: int = 0  # changes left out to keep the cookie small
     refusal: str = ""  # the plain-text refusal curl gets, e.g. "Bad Request: ..."
     refusal_status: int = 0
+    ran: str = ""  # the step handler's method that answered, e.g. "Login.get"
+    answer: str = ""  # the plain text it wrote, which curl reads
+    typed: dict[str, str] = field(default_factory=dict)  # a refused form's fields, so the page can refill them
+
+    @property
+    def ran_class(self) -> str:
+        return self.ran.partition(".")[0]
 
     @property
     def fate_text(self) -> str:
@@ -217,10 +226,15 @@ class LastAction:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     def fit(self) -> None:
-        """Leave changes out (counted in ``more``) until the report fits its cookie; non-ASCII text weighs more."""
+        """Leave changes out (counted in ``more``), then the typed fields, until the report fits its cookie.
+
+        Non-ASCII text weighs more, so the bound is on the encoded JSON, not on characters.
+        """
         while self.changes and len(self.to_json().encode()) > MAX_REPORT_BYTES:
             self.changes.pop()
             self.more += 1
+        if len(self.to_json().encode()) > MAX_REPORT_BYTES:
+            self.typed = {}
 
     @classmethod
     def from_json(cls, text: str) -> LastAction | None:
@@ -248,6 +262,15 @@ def posted_fields(handler: RequestHandler) -> str:
     return shorten(" ".join(pairs), 2 * MAX_TEXT)
 
 
+def typed_fields(handler: RequestHandler) -> dict[str, str]:
+    """A refused form's fields as typed (the first value of each, at most ``MAX_TYPED`` characters)."""
+    return {
+        name: values[0].decode(errors="replace")[:MAX_TYPED]
+        for name, values in handler.request.body_arguments.items()
+        if name != "_xsrf" and values
+    }
+
+
 def build_report(
     handler: RequestHandler,
     manager: SessionManager,
@@ -255,6 +278,8 @@ def build_report(
     status: int,
     before: SessionView,
     set_cookies: list[str],
+    ran: str = "",
+    answer: str = "",
     refusal: tuple[int, str] | None = None,
 ) -> LastAction:
     """The report of the action ``handler`` answers with ``status``, after its session was saved.
@@ -267,16 +292,19 @@ def build_report(
     changes = session_diff(before, after, manager.config.clock())
     report = LastAction(
         page=page,
-        request=f"{handler.request.method} {handler.request.path}",
+        request=shorten(f"{handler.request.method} {handler.request.path}", 2 * MAX_TEXT),
         fields=posted_fields(handler),
         status=status,
         fate=session_fate(before, after),
         cookie=classify_cookie(name, set_cookies, sent, before, after),
         changes=changes[:MAX_CHANGES],
         more=max(0, len(changes) - MAX_CHANGES),
+        ran=ran,
+        answer=shorten(answer, 2 * MAX_TEXT),
     )
     if refusal is not None:
         report.refusal_status, report.refusal = refusal[0], shorten(refusal[1], 4 * MAX_TEXT)
+        report.typed = typed_fields(handler)
     report.fit()
     return report
 
