@@ -17,7 +17,7 @@ Redis runs on a ``redis-server`` this script starts on a free loopback port (per
 off) and stops however the run ends; a store that cannot run here is skipped with the
 reason. SQLite's sessions beyond the first are written in one SQL transaction in the
 store's layout, as its saves would write them (a million creates one by one would take
-minutes). ``--quick`` runs small sizes in seconds, for CI; it is for checking the
+minutes). ``--quick`` runs small sizes in under a minute, for CI; it is for checking the
 harness, not for figures. The tables and an SVG chart go where the options say
 (by default, the Markdown to stdout, nothing else).
 """
@@ -426,7 +426,7 @@ def _stroke(label: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes in seconds: checks the harness, not the figures"
+        "--quick", action="store_true", help="small sizes, under a minute: checks the harness, not the figures"
     )
     parser.add_argument("--stores", default=",".join(STORES), help="comma-separated, of: " + ", ".join(STORES))
     parser.add_argument("--max-stored", type=int, help="stop the stored-sessions axis at this many (and measure it)")
