@@ -136,18 +136,28 @@ async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, cl
 
 
 @pytest.mark.gen_test
-async def test_a_file_of_the_layout_that_counted_its_sessions_is_rebuilt_with_the_count(store, path, clock, caplog):
-    with sqlite3.connect(path) as db:  # version 2: the same tables, no session_count
-        db.execute("CREATE TABLE sessions (namespace TEXT, id TEXT, PRIMARY KEY (namespace, id))")
-        db.execute("CREATE TABLE session_fields (namespace TEXT, session_id TEXT, name TEXT, value TEXT)")
-        db.execute("INSERT INTO sessions VALUES (?, ?)", (NS, "a" * 43))
+async def test_a_file_of_the_layout_that_counted_its_sessions_gets_the_count_and_keeps_its_sessions(
+    store, path, clock, caplog
+):
+    await store.save(NS, "a" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await store.save(NS, "c" * 43, Journal(meta(clock), create=True, sets={"v:c": "3"}))
+    await store.close()
+    with sqlite3.connect(path) as db:  # as version 2 left it: the same tables, no count
+        db.execute("DROP TRIGGER sessions_added")
+        db.execute("DROP TRIGGER sessions_removed")
+        db.execute("DROP TABLE session_count")
         db.execute("PRAGMA user_version = 2")
-
-    await store.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
-
-    assert "older layout: they are dropped" in caplog.text
-    assert query(path, "SELECT n FROM session_count") == [(1,)]
-    assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]
+    reopened = SQLiteStore(path, clock=clock)
+    try:
+        await reopened.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:b": "2"}))
+        assert (await reopened.load(NS, "a" * 43)) is not None  # kept, fields and all
+        assert "older layout: they are dropped" not in caplog.text
+        assert query(path, "SELECT n FROM session_count") == [(3,)]
+        assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        await reopened.destroy(NS, "c" * 43)
+        assert query(path, "SELECT n FROM session_count") == [(2,)]  # the triggers count from here on
+    finally:
+        await reopened.close()
 
 
 def a_file_of_a_newer_release(path: Path, version: int = SCHEMA_VERSION + 1) -> None:
