@@ -3,9 +3,8 @@
 A browser sends the same cookie value on every request until the cookie
 changes, so what a value opened as (decryption, parsing) can be kept and
 looked up instead of being worked out again; the Redis store remembers which
-foreign keys it warned about; the memory store keeps its records up to a number
-of bytes. The keepers decide what may go in and re-check whatever depends on
-time on every hit; this module only keeps the map bounded.
+foreign keys it warned about. The keepers decide what may go in and re-check
+whatever depends on time on every hit; this module only keeps the map bounded.
 """
 
 from __future__ import annotations
@@ -26,8 +25,8 @@ def _one(key: object, value: object) -> int:
 class BoundedMemo(MutableMapping[K, V]):
     """Entries whose weights add up to ``bound`` at most; at the bound, the first in order goes.
 
-    Each entry weighs 1 unless ``weigh(key, value)`` says otherwise (the memory
-    store weighs a record by its bytes). The order is insertion order
+    Each entry weighs 1 unless ``weigh(key, value)`` says otherwise (a cache of
+    texts may weigh each by its length). The order is insertion order
     (replacing a value does not renew it), so a hit is one ``get`` and nothing
     else, and a busy value evicted early is simply worked out again and put back.
     A keeper that wants least recently used order calls ``move_to_end(key)`` on

@@ -238,3 +238,59 @@ def test_the_sessions_package_never_imports_the_app_or_its_handlers():
             else:
                 continue
             assert not any(name.split(".")[0] in ("app", "handlers") for name in names), path
+
+
+@pytest.mark.gen_test
+async def test_destroy_user_follows_each_session_s_current_user_and_namespace():
+    store = MemoryStore()
+
+    async def save(session_id: str, user: str | None, namespace: str = NS, create: bool = False) -> None:
+        owned = journal(expires_at=None, create=create)
+        owned.meta.user = user
+        await store.save(namespace, session_id, owned)
+
+    await save(sid(1), None, create=True)
+    await save(sid(1), "ada")  # logs in
+    await save(sid(2), "ada", create=True)
+    await save(sid(3), "ada", namespace="other", create=True)
+    await save(sid(2), "bob")  # another user logs in on that session
+    await store.save(NS, sid(4), journal(expires_at=None, create=False, previous_id=sid(1)))  # regenerated
+    assert await store.destroy_user(NS, "ada") == []  # sid(4) kept no user: the journal's meta has none
+    await save(sid(4), "ada")
+    assert await store.destroy_user(NS, "ada") == [sid(4)]
+    assert await store.destroy_user(NS, "bob") == [sid(2)]
+    assert await store.load(NS, sid(2)) is None and await store.load("other", sid(3)) is not None
+    assert await store.destroy_user("other", "ada") == [sid(3)]
+    assert len(store) == 0 and store.bytes_held == 0
+
+
+@pytest.mark.gen_test
+async def test_a_write_sweeps_in_slices_and_the_next_writes_go_on_where_it_stopped(monkeypatch):
+    """With no time to spare, each write's sweep drops one batch; later writes finish it, none expired survives."""
+    monkeypatch.setattr("sessions.stores.memory.SWEEP_SLICE", 0.0)
+    clock = FakeClock(start=1000.0)
+    store = MemoryStore(clock=clock, sweep_interval=60)
+    for n in range(300):
+        await store.save(NS, sid(n), journal(expires_at=1010.0 + n % 50, sets=fields_of(n)))
+    await store.save(NS, sid(999), journal(expires_at=5000.0, sets=fields_of(1)))
+    clock.advance(100)
+    held = [len(store)]
+    for _ in range(10):
+        await store.save(NS, sid(999), journal(expires_at=5000.0, create=False))
+        held.append(len(store))
+    assert held[:6] == [301, 237, 173, 109, 45, 1]  # 64 records per slice, then done
+    assert held[6:] == [1] * 5 and store.bytes_held == record_size(sid(999), fields_of(1))
+
+
+@pytest.mark.gen_test
+async def test_sweep_drops_records_expired_within_the_present_bucket_and_keeps_the_rest():
+    clock = FakeClock(start=1000.0)
+    store = MemoryStore(clock=clock, sweep_interval=3600)
+    await store.save(NS, sid(1), journal(expires_at=1001.0))
+    await store.save(NS, sid(2), journal(expires_at=1001.5))
+    await store.save(NS, sid(3), journal(expires_at=1002.0))
+    clock.advance(1.5)
+    assert store.sweep() == 2
+    assert await store.load(NS, sid(3)) is not None
+    clock.advance(0.5)
+    assert store.sweep() == 1 and len(store) == 0

@@ -16,7 +16,7 @@ import pytest
 from sessions.errors import SessionGoneError, StoreUnavailableError
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
-from sessions.stores.sqlite import SQLiteStore, UnknownLayoutError
+from sessions.stores.sqlite import SCHEMA_VERSION, SQLiteStore, UnknownLayoutError
 
 #: The namespace these store-level tests keep their records in (a manager uses its cookie name).
 NS = "test"
@@ -132,11 +132,36 @@ async def test_a_file_of_the_layout_before_namespaces_is_rebuilt(store, path, cl
     await store.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
 
     assert "older layout: they are dropped" in caplog.text
-    assert query(path, "PRAGMA user_version") == [(2,)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert query(path, "SELECT namespace, id FROM sessions") == [(NS, "b" * 43)]
 
 
-def a_file_of_a_newer_release(path: Path, version: int = 3) -> None:
+@pytest.mark.gen_test
+async def test_a_file_of_the_layout_that_counted_its_sessions_gets_the_count_and_keeps_its_sessions(
+    store, path, clock, caplog
+):
+    await store.save(NS, "a" * 43, Journal(meta(clock), create=True, sets={"v:a": "1"}))
+    await store.save(NS, "c" * 43, Journal(meta(clock), create=True, sets={"v:c": "3"}))
+    await store.close()
+    with sqlite3.connect(path) as db:  # as version 2 left it: the same tables, no count
+        db.execute("DROP TRIGGER sessions_added")
+        db.execute("DROP TRIGGER sessions_removed")
+        db.execute("DROP TABLE session_count")
+        db.execute("PRAGMA user_version = 2")
+    reopened = SQLiteStore(path, clock=clock)
+    try:
+        await reopened.save(NS, "b" * 43, Journal(meta(clock), create=True, sets={"v:b": "2"}))
+        assert (await reopened.load(NS, "a" * 43)) is not None  # kept, fields and all
+        assert "older layout: they are dropped" not in caplog.text
+        assert query(path, "SELECT n FROM session_count") == [(3,)]
+        assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        await reopened.destroy(NS, "c" * 43)
+        assert query(path, "SELECT n FROM session_count") == [(2,)]  # the triggers count from here on
+    finally:
+        await reopened.close()
+
+
+def a_file_of_a_newer_release(path: Path, version: int = SCHEMA_VERSION + 1) -> None:
     """A file as a newer release might lay it out: a table this code never made, a stamped version."""
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE sessions (namespace TEXT, id TEXT, data BLOB, PRIMARY KEY (namespace, id))")
@@ -153,7 +178,8 @@ async def test_a_file_of_a_newer_layout_is_refused_and_left_as_it_was(store, pat
         with pytest.raises(UnknownLayoutError) as refused:
             await attempt
         assert str(refused.value) == (
-            f"SQLite file {path} has layout version 3, newer than this code reads (version 2):"
+            f"SQLite file {path} has layout version {SCHEMA_VERSION + 1}, newer than this code reads"
+            f" (version {SCHEMA_VERSION}):"
             " it was written by a newer release; run that release, or choose another file"
         )
     assert isinstance(refused.value, StoreUnavailableError)  # a request meanwhile is a 503, not a 500
@@ -279,6 +305,37 @@ async def test_a_new_session_beyond_max_sessions_drops_the_expired_then_the_near
     await store.close()
 
 
+@pytest.mark.gen_test
+async def test_the_session_count_stays_exact_through_every_change_whoever_writes(path, clock):
+    """The bound reads a count kept by triggers: it must match the table after each kind of change."""
+    store = SQLiteStore(path, clock=clock, max_sessions=5)
+    counted = lambda: query(path, "SELECT n FROM session_count")[0][0]  # noqa: E731
+    rows = lambda: query(path, "SELECT COUNT(*) FROM sessions")[0][0]  # noqa: E731
+    ids = [new_session_id() for _ in range(4)]
+    for session_id in ids:
+        await store.save(NS, session_id, Journal(meta(clock, lifetime=60), create=True, sets={"v:a": "1"}))
+    assert counted() == rows() == 4
+    await store.save(NS, ids[0], Journal(meta(clock), create=True, sets={"v:b": "2"}))  # a create that exists
+    await store.save(NS, new_session_id(), Journal(meta(clock), previous_id=ids[1]))  # regenerate: a move
+    assert counted() == rows() == 4
+    assert await store.destroy(NS, ids[2])
+    owned = meta(clock)
+    owned.user = "ada"
+    await store.save(NS, ids[3], Journal(owned))
+    assert len(await store.destroy_user(NS, "ada")) == 1
+    assert counted() == rows() == 2
+    with sqlite3.connect(path) as other:  # another process adds rows behind this one's back
+        for n in range(6):
+            other.execute("INSERT INTO sessions VALUES (?, ?, 1, 1, NULL, ?, NULL)", (NS, f"x{n}", clock() + 30))
+    assert counted() == rows() == 8
+    await store.save(NS, new_session_id(), Journal(meta(clock), create=True))  # beyond the bound: evicts to 5
+    assert counted() == rows() == 5
+    clock.advance(3600)
+    assert await store.purge() == 5
+    assert counted() == rows() == 0
+    await store.close()
+
+
 @pytest.mark.gen_test(timeout=60)
 async def test_a_flood_of_big_sessions_keeps_the_file_within_max_sessions(path, clock):
     """Logins with 60 KB each: past max_sessions the file stops growing, freed pages are reused."""
@@ -317,5 +374,5 @@ async def test_loads_run_on_the_loop_and_what_the_loop_cannot_read_goes_to_the_r
     store = SQLiteStore(path, clock=clock)
     assert await store.load(NS, session_id) is None
     assert reader_threads() - readers_before  # this one did
-    assert query(path, "PRAGMA user_version") == [(2,)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     await store.close()

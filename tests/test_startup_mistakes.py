@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sessions import KeyRing
+from sessions.stores.sqlite import SCHEMA_VERSION
 from tests.support.live_app import ROOT, free_port
 from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
@@ -232,7 +233,7 @@ def test_a_sqlite_file_of_a_newer_release_is_refused_in_one_line(tmp_path):
 
     assert_one_line_error(
         *start("--store=sqlite", f"--sqlite-path={path}", f"--port={free_port()}"),
-        f"cannot use --sqlite-path={path}: SQLite file {path} has layout version 3, newer than this code reads"
-        " (version 2)",
+        f"cannot use --sqlite-path={path}: SQLite file {path} has layout version {SCHEMA_VERSION + 1}, newer than"
+        f" this code reads (version {SCHEMA_VERSION})",
     )
-    assert query(path, "PRAGMA user_version") == [(3,)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]

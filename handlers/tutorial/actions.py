@@ -137,10 +137,10 @@ class StepRoute(SessionPage):
         manager = self.get_session_manager()
         try:
             await self.get_session()  # loaded first, so the report can compare before and after
-        except HTTPError as load_refused:  # the token vouched for no session, or another one, than the cookie opens
-            if load_refused.status_code != 403:
+        except HTTPError as load_refusal:  # the token vouched for no session, or another one, than the cookie opens
+            if load_refusal.status_code != 403:
                 raise
-            self._stale_form = f"Forbidden: {load_refused.log_message}. {STALE_FORM}"
+            self._stale_form = f"Forbidden: {load_refusal.log_message}. {STALE_FORM}"
         before = last_action.view_session(self, manager)
         refused: tuple[int, str] | None = None
         self._reporting = True
