@@ -259,9 +259,11 @@ async def test_destroy_user_follows_each_session_s_current_user_and_namespace():
     await save(sid(4), "ada")
     assert await store.destroy_user(NS, "ada") == [sid(4)]
     assert await store.destroy_user(NS, "bob") == [sid(2)]
-    assert await store.load(NS, sid(2)) is None and await store.load("other", sid(3)) is not None
+    assert await store.load(NS, sid(2)) is None
+    assert await store.load("other", sid(3)) is not None
     assert await store.destroy_user("other", "ada") == [sid(3)]
-    assert len(store) == 0 and store.bytes_held == 0
+    assert len(store) == 0
+    assert store.bytes_held == 0
 
 
 @pytest.mark.gen_test
@@ -279,7 +281,8 @@ async def test_a_write_sweeps_in_slices_and_the_next_writes_go_on_where_it_stopp
         await store.save(NS, sid(999), journal(expires_at=5000.0, create=False))
         held.append(len(store))
     assert held[:6] == [301, 237, 173, 109, 45, 1]  # 64 records per slice, then done
-    assert held[6:] == [1] * 5 and store.bytes_held == record_size(sid(999), fields_of(1))
+    assert held[6:] == [1] * 5
+    assert store.bytes_held == record_size(sid(999), fields_of(1))
 
 
 @pytest.mark.gen_test
@@ -293,4 +296,5 @@ async def test_sweep_drops_records_expired_within_the_present_bucket_and_keeps_t
     assert store.sweep() == 2
     assert await store.load(NS, sid(3)) is not None
     clock.advance(0.5)
-    assert store.sweep() == 1 and len(store) == 0
+    assert store.sweep() == 1
+    assert len(store) == 0
