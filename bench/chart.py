@@ -1,4 +1,4 @@
-"""Draw ``bench/ratios.png``: each scenario's throughput as a share of bare Tornado, beside its target.
+"""Draw ``bench/results/scratch/ratios.png``: each scenario's throughput as a share of bare Tornado, beside its target.
 
     pip install -r bench/requirements.txt && python bench/chart.py [results.json] [out.png]
 
@@ -58,8 +58,8 @@ def _colour(scenario: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "latest.json")
-    parser.add_argument("out", nargs="?", type=Path, default=HERE / "ratios.png")
+    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "scratch" / "latest.json")
+    parser.add_argument("out", nargs="?", type=Path, default=HERE / "results" / "scratch" / "ratios.png")
     arguments = parser.parse_args()
     if not arguments.results.is_file():
         parser.error(f"{arguments.results} does not exist: run python bench/run.py first, or name a results file")

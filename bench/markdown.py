@@ -1,4 +1,4 @@
-"""Print ``bench/results/latest.json`` (or the given file) as the Markdown tables of docs/benchmarks.md.
+"""Print ``bench/results/scratch/latest.json`` (or the given file) as the Markdown tables of docs/benchmarks.md.
 
     python bench/markdown.py [results.json]
 
@@ -88,7 +88,7 @@ def _per_second(figure: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("results", nargs="?", type=Path, default=HERE / "results" / "scratch" / "latest.json")
     results = parser.parse_args().results
     if not results.is_file():
         parser.error(f"{results} does not exist: run python bench/run.py first, or name a results file")

@@ -1,6 +1,6 @@
 """What a session costs over bare Tornado, per store, measured side by side in one run.
 
-    python bench/run.py            # the full run (a few minutes), writes bench/results/latest.json
+    python bench/run.py            # the full run (a few minutes), writes bench/results/scratch/latest.json
     python bench/run.py --quick    # a few seconds: proves the harness works, numbers mean little
 
 Starts bare Tornado (``bench/bare.py``) and the project's app (``bench/server.py``,
@@ -42,7 +42,8 @@ from scenarios import SCENARIOS, Prepared, Scenario, port_for, prepare  # noqa: 
 
 HERE = Path(__file__).resolve().parent
 APP = HERE.parent / "app.py"
-DEFAULT_RESULTS = HERE / "results" / "latest.json"
+#: A run's results land in the untracked scratch folder; one worth keeping is written with --json=bench/results/NAME.
+DEFAULT_RESULTS = HERE / "results" / "scratch" / "latest.json"
 #: Above this one-minute load average the machine is not quiet enough for figures worth publishing.
 BUSY_LOAD = 0.5
 #: Bare Tornado must keep the server core this busy: below it, something else (the load
@@ -122,7 +123,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client", choices=("wrk", "asyncio"), default=load.default_client())
     parser.add_argument("--only", type=lambda text: text.split(","), help="comma-separated scenario names")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro benchmarks")
-    parser.add_argument("--json", type=Path, help="where to write the results (default: bench/results/latest.json)")
+    parser.add_argument(
+        "--json", type=Path, help=f"where to write the results (default: {DEFAULT_RESULTS.relative_to(HERE.parent)})"
+    )
     return parser.parse_args(argv)
 
 

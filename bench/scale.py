@@ -465,13 +465,19 @@ def main() -> None:
         results["pids"] = processes.pids()  # what it started, all stopped on leaving this block
     text = markdown(results)
     if arguments.json:
-        arguments.json.write_text(json.dumps(results, indent=1) + "\n")
+        _write(arguments.json, json.dumps(results, indent=1) + "\n")
     if arguments.svg:
-        arguments.svg.write_text(svg(results))
+        _write(arguments.svg, svg(results))
     if arguments.markdown:
-        arguments.markdown.write_text(text + "\n")
+        _write(arguments.markdown, text + "\n")
     else:
         print(text)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write one output, its folder made first (bench/results/scratch/ is not in a fresh clone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The scenarios of issue 8, what each one requests, and how its cookie is obtained.
+"""The benchmark's scenarios, what each one requests, and how its cookie is obtained.
 
 Each scenario names the store its server runs on, the path wrk loads, and,
 when it needs a session, the path that issues the cookie first (``prime``).
@@ -28,7 +28,7 @@ class Scenario:
     expect: str  # the start of the body of a correct answer
     prime: str | None = None  # the path that issues the cookie this scenario sends
     cookie_name: str | None = None
-    target: float | None = None  # issue 17's minimum ratio to bare Tornado
+    target: float | None = None  # the lowest ratio to bare Tornado the scenario should reach (docs/benchmarks.md)
     #: ``bench``: bench/server.py (the app plus the bench routes); ``app``: ``python app.py
     #: --logging=warning`` itself, one process, as a user runs it.
     server: str = "bench"

@@ -246,7 +246,8 @@ class SessionManager:
             return
         action = state.cookie_action()
         if action is CookieAction.SET:
-            assert state.session is not None and state.payload is not None
+            assert state.session is not None
+            assert state.payload is not None
             now = self.config.clock()
             header = session_cookie(self.config, self._secure(handler), state.payload, state.session.meta, now)
             handler.add_header("Set-Cookie", header)

@@ -13,10 +13,10 @@ from sessions import MemoryStore, SessionStore
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
-from tests.clock import FakeClock
-from tests.cookie_client import CookieClient
-from tests.redis_cluster import RedisCluster
-from tests.redis_server import RedisServer
+from tests.support.clock import FakeClock
+from tests.support.cookie_client import CookieClient
+from tests.support.redis_cluster import RedisCluster
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture

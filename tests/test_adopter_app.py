@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -32,9 +33,9 @@ from sessions import MemoryStore, SQLiteStore, StoreUnavailableError
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient
-from tests.live_app import ROOT, free_port
-from tests.redis_server import RedisServer
+from tests.support.cookie_client import CookieClient
+from tests.support.live_app import ROOT, free_port
+from tests.support.redis_server import RedisServer
 
 DOC = ROOT / "docs" / "using-sessions.md"
 COOKIE = "shop_sid"
@@ -60,7 +61,8 @@ def examples(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def shop(examples: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("shop_app", examples / "shop_app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -96,7 +98,7 @@ def app(shop, store):
     return shop.make_app(store, SECRET, check_password)
 
 
-def body(response: HTTPResponse) -> dict:
+def body(response: HTTPResponse) -> dict[str, Any]:
     assert response.headers["Content-Type"].startswith("application/json"), response.body
     return json.loads(response.body)
 
@@ -110,7 +112,7 @@ async def log_in(client: CookieClient, name: str = "ada") -> HTTPResponse:
     return await post(client, "/login?next=/", token, name=name, password=PASSWORD)
 
 
-async def home(client: CookieClient) -> dict:
+async def home(client: CookieClient) -> dict[str, Any]:
     response = await client.get("/")
     assert response.code == 200, (response.code, response.body)
     return body(response)
@@ -205,9 +207,12 @@ def test_the_outage_errors_are_tornados_http_errors():
     from sessions import SessionTooLargeError
 
     outage, too_large = StoreUnavailableError("Redis at 127.0.0.1:1: refused"), SessionTooLargeError(70_000, 65_536)
-    assert isinstance(outage, HTTPError) and (outage.status_code, outage.reason) == (503, STORE_UNAVAILABLE_TEXT)
-    assert str(outage) == "Redis at 127.0.0.1:1: refused" and outage.log_message is None  # logged once, by the manager
-    assert isinstance(too_large, HTTPError) and too_large.status_code == 413
+    assert isinstance(outage, HTTPError)
+    assert (outage.status_code, outage.reason) == (503, STORE_UNAVAILABLE_TEXT)
+    assert str(outage) == "Redis at 127.0.0.1:1: refused"
+    assert outage.log_message is None
+    assert isinstance(too_large, HTTPError)
+    assert too_large.status_code == 413
     assert too_large.reason == "Payload Too Large: session is 70000 bytes, over the limit of 65536 bytes"
 
 
@@ -231,7 +236,8 @@ def test_the_documented_fork_recipe_serves_one_session_from_two_processes(exampl
         browser.post("/login", token, name="ada", password=PASSWORD)
         token = browser.json("/")["xsrf"]
         counts = [browser.post("/cart", token)["cart"] for _ in range(40)]  # each on a new connection
-        assert counts == list(range(1, 41)) and browser.json("/")["cart"] == 40
+        assert counts == list(range(1, 41))
+        assert browser.json("/")["cart"] == 40
         children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
         assert len(children) == 2
         # Each child opened the file itself (the store opens it at its first request): both served,
@@ -274,12 +280,12 @@ class SyncBrowser:
         except urllib.error.HTTPError as error:
             return error.code, error.read(), dict(error.headers)
 
-    def json(self, path: str) -> dict:
+    def json(self, path: str) -> dict[str, Any]:
         status, content, _ = self.open(path)
         assert status == 200, (status, content)
         return json.loads(content)
 
-    def post(self, path: str, token: str, **fields: str) -> dict:
+    def post(self, path: str, token: str, **fields: str) -> dict[str, Any]:
         status, content, _ = self.open(path, urlencode({"_xsrf": token, **fields}).encode())
         assert status in (200, 302), (status, content)
         return json.loads(content) if status == 200 else {}

@@ -28,7 +28,8 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(out["json"].read_text())
 
-    assert results["mode"] == "quick" and results["skipped"] == {}
+    assert results["mode"] == "quick"
+    assert results["skipped"] == {}
     assert set(results["stores"]) == {"memory", "sqlite", "redis"}
     sizes = results["sizes"]
     for store, data in results["stores"].items():
@@ -40,7 +41,9 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
             assert all(value > 0 for value in data["fields"][str(count)].values()), (store, count)
         assert all(data["per_user"][str(count)] > 0 for count in sizes["per_user"]), store
     sweep = results["stores"]["memory"]["sweep"]
-    assert sweep["expired"] >= sizes["stored"][-1] and sweep["writes"] >= 1 and sweep["longest_ms"] > 0
+    assert sweep["expired"] >= sizes["stored"][-1]
+    assert sweep["writes"] >= 1
+    assert sweep["longest_ms"] > 0
     shared = results["stores"]["sqlite"]["processes"]
     assert all(rates["one process"] > 0 and rates["two processes"] > 0 for rates in shared.values()), shared
 
@@ -55,7 +58,8 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
         assert row in tables
     assert f"{sweep['expired']:,} sessions expiring at once" in tables
     chart = out["svg"].read_text()
-    assert chart.startswith("<svg") and chart.count("<polyline") == 3 * (4 + 2) + 3  # every series drawn
+    assert chart.startswith("<svg")
+    assert chart.count("<polyline") == 3 * (4 + 2) + 3  # every series drawn
 
     assert results["pids"], "the redis-server it started is reported"
     for pid in results["pids"]:
@@ -73,4 +77,5 @@ def test_an_unknown_store_is_refused_by_name():
     done = subprocess.run(
         [sys.executable, str(SCALE), "--quick", "--stores=memory,mongo"], capture_output=True, text=True, cwd=ROOT
     )
-    assert done.returncode == 2 and "unknown store(s) mongo" in done.stderr
+    assert done.returncode == 2
+    assert "unknown store(s) mongo" in done.stderr

@@ -22,16 +22,18 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from app import STEPS
-from tests.browser_tools import (
+from tests.support.browser_tools import (
     CHROMEDRIVER,
     CHROMIUM,
+    attribute,
+    held_cookie,
     inspector,
     save_screenshot,
     severe_console_entries,
     start_chromium,
     submit,
 )
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 from tests.test_fetch_metadata import REFUSED
 
 COOKIE = "mycookiesessionnameid"
@@ -70,8 +72,9 @@ def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_u
     answer = browser.find_element(By.CSS_SELECTOR, "[data-secret-status]")
     assert answer.get_attribute("data-secret-status") == "200"
     assert "The cake is a lie!" in answer.text
-    held = browser.get_cookie(COOKIE)
-    assert held["httpOnly"] and held["sameSite"] == "Lax"
+    held = held_cookie(browser, COOKIE)
+    assert held["httpOnly"]
+    assert held["sameSite"] == "Lax"
     assert inspector(browser, "cookie") == held["value"]
     assert inspector(browser, "is-new") == "False"
     assert browser.execute_script("return document.cookie").find(COOKIE) == -1  # HttpOnly: scripts cannot see it
@@ -141,7 +144,7 @@ def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, b
     assert browser.current_url == f"{base_url}/flash/"
     (shown,) = browser.find_elements(By.CSS_SELECTOR, "li.flash")
     assert shown.text == "success: Saved <b>for once</b>"  # shown as text, never run as HTML
-    assert "flash-success" in shown.get_attribute("class")
+    assert "flash-success" in attribute(shown, "class")
     assert "Saved <b>for once</b>" in browser.find_element(By.CSS_SELECTOR, '[data-inspector="flashes"]').text
     assert severe_console_entries(browser) == []
     save_screenshot(browser, "flash-messages-shown")
@@ -156,11 +159,12 @@ def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: we
     assert inspector(browser, "cookie") == "none"
     submit(browser, "set")
 
-    held = browser.get_cookie("mycustomsessionid")
+    held = held_cookie(browser, "mycustomsessionid")
     assert held["httpOnly"]
     assert inspector(browser, "cookie") == held["value"]
     session_id = inspector(browser, "payload")
-    assert len(session_id) >= 43 and session_id not in held["value"]  # the ID is inside, encrypted
+    assert len(session_id) >= 43
+    assert session_id not in held["value"]
     assert len(inspector(browser, "key-id")) == 8
     assert "The name on the /set was: iris" in browser.find_element(By.CSS_SELECTOR, '[data-answer="get"]').text
     assert severe_console_entries(browser) == []
@@ -260,14 +264,14 @@ def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chro
     browser.get(f"{base_url}/login?user=victim")  # typed in the address bar: Sec-Fetch-Site: none
     assert shown_answer(browser) == ""  # Iris's empty answer, in a page with a way back to the step
     assert browser.find_element(By.CSS_SELECTOR, "[data-way-back]").get_attribute("href") == f"{base_url}/overview"
-    cookie = browser.get_cookie(COOKIE)["value"]
+    cookie = held_cookie(browser, COOKIE)["value"]
 
     # The Lax cookie does ride along on the cross-site navigation: a read-only route sees the session.
     assert follow_attacker_link(browser, attacker_url, f"{base_url}/secret") == "The cake is a lie!"
     assert follow_attacker_link(browser, attacker_url, f"{base_url}/logout-everywhere") == REFUSED
     assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
 
-    assert browser.get_cookie(COOKIE)["value"] == cookie
+    assert held_cookie(browser, COOKIE)["value"] == cookie
     browser.get(f"{base_url}/overview")
     assert browser.find_element(By.CSS_SELECTOR, "[data-user]").text == "victim"
 

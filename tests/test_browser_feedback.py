@@ -1,8 +1,8 @@
 """What a learner sees after a click and after an error, in headless Chromium at desktop and phone size.
 
-Issue 14: every button posts and redirects back to the step page, which used to
-open at its unchanged top, with the inspector a screen or two below; errors were
-bare text pages. Now the page the redirect leads to opens on a report of the
+Every button posts and redirects back to the step page. Opened at its unchanged
+top, that page would show the inspector a screen or two below, and errors would be
+bare text pages; so the page the redirect leads to opens on a report of the
 click (the request, the status, the ``Set-Cookie`` classified, the session's
 changes), and an error in the browser comes back to the step page or to a page
 in the site's layout with a way back. Screenshots of the first viewport before
@@ -22,11 +22,18 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
-from tests.live_app import LiveApp
-from tests.redis_server import RedisServer
+from tests.support.browser_tools import (
+    attribute,
+    held_cookie,
+    save_viewport_screenshot,
+    severe_console_entries,
+    start_chromium,
+    submit,
+)
+from tests.support.live_app import LiveApp
+from tests.support.redis_server import RedisServer
 
-#: The sizes the issue measured: a laptop, and a phone held upright.
+#: The sizes the pages are checked at: a laptop, and a phone held upright.
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
@@ -69,7 +76,7 @@ def report(driver: webdriver.Chrome) -> WebElement:
     return panel
 
 
-def field(driver: webdriver.Chrome, name: str) -> str:
+def field(driver: webdriver.Chrome | WebElement, name: str) -> str:
     return driver.find_element(By.CSS_SELECTOR, f'[data-last-action="{name}"]').text
 
 
@@ -97,9 +104,9 @@ def test_each_click_opens_the_page_on_what_it_did(browser: webdriver.Chrome, bas
     assert field(browser, "status") == "303 See Other"
     assert field(browser, "cookie") == "NEW"  # (the badge is shown in capitals)
     shown = field(browser, "set-cookie")
-    session_id = browser.get_cookie("mysessionid")["value"]
+    session_id = held_cookie(browser, "mysessionid")["value"]
     assert shown.startswith(f"mysessionid={session_id[:6]}…;")
-    assert session_id not in browser.find_element(By.CSS_SELECTOR, "[data-last-action]").get_attribute("innerHTML")
+    assert session_id not in attribute(browser.find_element(By.CSS_SELECTOR, "[data-last-action]"), "innerHTML")
     assert "Max-Age=7200" in shown
     assert field(browser, "fate").startswith("created")
     assert 'ADDED name = "iris"' in field(browser, "changes")
@@ -142,7 +149,7 @@ def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdrive
     assert field(report(browser), "cookie") == "NEW"
     assert "ADDED authenticated = true" in field(browser, "changes")
     assert "CHANGED session.user: none → iris" in field(browser, "changes")
-    first = browser.get_cookie("mycookiesessionnameid")["value"]
+    first = held_cookie(browser, "mycookiesessionnameid")["value"]
 
     submit(browser, "login")
     panel = report(browser)
@@ -150,7 +157,7 @@ def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdrive
     assert field(browser, "cookie") == "CHANGED"
     assert "a new session ID for the same data" in panel.text
     assert field(browser, "fate").startswith("the same data under a new ID")
-    assert browser.get_cookie("mycookiesessionnameid")["value"] != first
+    assert held_cookie(browser, "mycookiesessionnameid")["value"] != first
 
 
 def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
@@ -164,7 +171,8 @@ def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
     assert 'ADDED flash a flash() message = {"level": "info", "message": "Saved."}' in field(browser, "changes")
     assert field(browser, "consumed").startswith("this page read 1 flash message: consumed")
     flashes = browser.find_element(By.CSS_SELECTOR, '[data-inspector="flashes"]')
-    assert "a flash() message" in flashes.text and "@" not in flashes.text  # the internal key is not shown
+    assert "a flash() message" in flashes.text
+    assert "@" not in flashes.text
     assert flashes.find_element(By.CSS_SELECTOR, "tbody tr").get_attribute("data-change") == "consumed"
 
 
@@ -180,7 +188,7 @@ def test_a_refused_form_comes_back_to_the_step_page(browser: webdriver.Chrome, b
     assert browser.current_url == f"{base_url}/database/page"
     panel = report(browser)
     save_viewport_screenshot(browser, f"error-{viewport}-refused-value")
-    assert "refused" in panel.get_attribute("class")
+    assert "refused" in attribute(panel, "class")
     assert field(browser, "refusal").startswith("Bad Request: the value 'twenty' is not a 64-bit integer")
     assert "plain-text 400 Bad Request" in field(browser, "refusal")
     assert browser.get_cookie("sessionscookieid") is None  # nothing was stored
@@ -250,7 +258,8 @@ def test_a_skip_link_is_the_first_stop_and_leads_to_the_content(browser: webdriv
     browser.get(f"{base_url}/overview")
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     focused = browser.switch_to.active_element
-    assert focused.text == "Skip to the content" and in_first_viewport(browser, focused)
+    assert focused.text == "Skip to the content"
+    assert in_first_viewport(browser, focused)
     focused.send_keys(Keys.ENTER)
     assert browser.switch_to.active_element.get_attribute("id") == "main"
 
@@ -268,7 +277,8 @@ def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriv
     colour, cursor = browser.execute_script(
         "const s = getComputedStyle(arguments[0]); return [s.color, s.cursor]", logout
     )
-    assert colour == "rgb(161, 40, 40)" and cursor == "pointer"  # red ink, not a disabled-looking grey
+    assert colour == "rgb(161, 40, 40)"
+    assert cursor == "pointer"
 
 
 def test_plain_text_pages_find_a_favicon(browser: webdriver.Chrome, base_url: str):

@@ -23,8 +23,8 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from handlers import database, flash, overview, standalone
-from tests.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
-from tests.live_app import ROOT, LiveApp
+from tests.support.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
+from tests.support.live_app import ROOT, LiveApp
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 DOC_IMAGES = ROOT / "docs" / "images"
@@ -92,7 +92,8 @@ def assert_on_first_screen(driver: webdriver.Chrome, selector: str, whole: bool 
     place = box(driver, selector)
     assert place["scrolled"] == 0, "the page did not open at its top"
     end = place["bottom"] if whole else place["top"] + 40  # the top of it: its heading and first line
-    assert 0 <= place["top"] and end <= place["height"], f"{selector} at {place['top']}-{place['bottom']} px"
+    assert place["top"] >= 0, f"{selector} at {place['top']}-{place['bottom']} px"
+    assert end <= place["height"], f"{selector} at {place['top']}-{place['bottom']} px"
 
 
 def assert_one_view(driver: webdriver.Chrome, viewport: str) -> None:

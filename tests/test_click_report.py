@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -29,7 +30,7 @@ from handlers.tutorial.last_action import (
 )
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, form_xsrf_token, set_cookies, text
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}
@@ -44,7 +45,7 @@ async def post_as_browser(client: CookieClient, page: str, action: str, fields: 
     return await client.fetch(action, method="POST", body=body, headers=BROWSER)
 
 
-def report_in(response) -> dict:
+def report_in(response) -> dict[str, Any]:
     """The JSON inside the signed ``tutorial_last_action`` cookie a response sets (its base64 field)."""
     header = set_cookies(response)[COOKIE_NAME]
     signed = header.split(";")[0].split("=", 1)[1].strip('"')
@@ -56,7 +57,7 @@ async def test_curl_posts_get_no_report_cookie(client: CookieClient):
     response = await client.fetch("/standalone/set", method="POST", body="", headers=CURL)
     assert response.code == 403  # no _xsrf: as before
     await client.get("/standalone/page", headers=CURL)
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))[1]
+    token = form_xsrf_token(await client.get("/standalone/page"))
     response = await client.fetch("/standalone/set", method="POST", body=f"_xsrf={token}", headers=CURL)
     assert (response.code, response.headers["Location"]) == (303, "/standalone/page")
     assert list(set_cookies(response)) == ["mysessionid"]
@@ -91,11 +92,13 @@ async def test_a_forged_or_misplaced_report_is_ignored(client: CookieClient):
     signed = set_cookies(response)[COOKIE_NAME].split(";")[0].split("=", 1)[1].strip('"')
     client.jar[COOKIE_NAME] = signed[:-1] + ("0" if signed[-1] != "0" else "1")  # one digit of the signature
     page = await client.get("/standalone/page", headers=BROWSER)
-    assert page.code == 200 and "data-last-action" not in text(page)
+    assert page.code == 200
+    assert "data-last-action" not in text(page)
 
     client.jar[COOKIE_NAME] = signed  # genuine, but about another page
     page = await client.get("/securecookie/page", headers=BROWSER)
-    assert page.code == 200 and "data-last-action" not in text(page)
+    assert page.code == 200
+    assert "data-last-action" not in text(page)
 
 
 @pytest.mark.gen_test
@@ -104,11 +107,13 @@ async def test_a_refused_browser_post_goes_back_to_the_page_and_curl_keeps_its_4
     response = await post_as_browser(client, "/database/page", "/database/value", fields)
     assert (response.code, response.headers["Location"]) == (303, "/database/page")
     report = report_in(response)
-    assert report["refusal_status"] == 400 and report["refusal"].startswith("Bad Request: the value 'twenty'")
+    assert report["refusal_status"] == 400
+    assert report["refusal"].startswith("Bad Request: the value 'twenty'")
     assert report["fields"] == "key=age value=twenty kind=int"  # without the _xsrf token
-    assert len(store) == 0 and "sessionscookieid" not in client.jar
+    assert len(store) == 0
+    assert "sessionscookieid" not in client.jar
 
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/database/page")))[1]
+    token = form_xsrf_token(await client.get("/database/page"))
     response = await client.fetch("/database/value", method="POST", body=urlencode({"_xsrf": token, **fields}))
     assert (response.code, text(response)) == (
         400,
@@ -118,7 +123,7 @@ async def test_a_refused_browser_post_goes_back_to_the_page_and_curl_keeps_its_4
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize(
-    "path,status,curl_body,way_back",
+    ("path", "status", "curl_body", "way_back"),
     [
         ("/database/missing", 404, TORNADO_404, '<a class="button-link" href="/database/page" data-way-back>'),
         ("/nowhere", 404, TORNADO_404, '<a class="button-link" href="/" data-way-back>'),
@@ -132,7 +137,8 @@ async def test_error_pages_in_the_layout_for_a_browser_and_tornados_answer_for_c
     page = await client.get(path, headers=BROWSER)
     assert page.code == status
     html = text(page)
-    assert f'data-error-status="{status}"' in html and way_back in html
+    assert f'data-error-status="{status}"' in html
+    assert way_back in html
     assert '<link rel="stylesheet" href="/static/style.css?v=' in html
     curl = await client.get(path, headers=CURL)
     assert (curl.code, text(curl)) == (status, curl_body)
@@ -140,7 +146,7 @@ async def test_error_pages_in_the_layout_for_a_browser_and_tornados_answer_for_c
 
 @pytest.mark.gen_test
 async def test_a_stale_form_goes_back_to_its_page_refused_and_filled_in(client: CookieClient, store):
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get("/overview", headers=BROWSER)))[1]
+    token = form_xsrf_token(await client.get("/overview", headers=BROWSER))
     await client.get("/login?user=ada")  # a login in another tab: the form's token belongs to no session now
     body = urlencode({"_xsrf": token, "user": "grace"})
     response = await client.fetch("/login", method="POST", body=body, headers=BROWSER)
@@ -150,7 +156,8 @@ async def test_a_stale_form_goes_back_to_its_page_refused_and_filled_in(client: 
     assert report["refusal"].startswith("Forbidden: XSRF token does not match this session. The form was loaded")
     assert report["typed"] == {"user": "grace"}
     page = text(await client.get("/overview", headers=BROWSER))
-    assert 'value="grace"' in page and "Logged in as <strong data-user>ada</strong>" in page  # nothing was done
+    assert 'value="grace"' in page
+    assert "Logged in as <strong data-user>ada</strong>" in page
     curl = await client.fetch("/login", method="POST", body=body, headers=CURL)
     assert curl.code == 403
 
@@ -166,7 +173,8 @@ async def test_a_form_without_its_token_is_refused_without_acting(client: Cookie
 @pytest.mark.gen_test
 async def test_the_favicon_is_served(client: CookieClient):
     response = await client.get("/favicon.ico")
-    assert response.code == 200 and response.body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert response.code == 200
+    assert response.body[:4] == b"\x00\x00\x01\x00"
 
 
 class TestStoreOutage:
@@ -180,8 +188,10 @@ class TestStoreOutage:
     async def test_a_store_outage_is_a_page_for_a_browser_and_the_exact_text_for_curl(self, client: CookieClient):
         client.jar["sessionscookieid"] = "A" * 43
         page = await client.get("/database/page", headers=BROWSER)
-        assert page.code == 503 and 'data-error-status="503"' in text(page)
-        assert ">Try again</a>" in text(page) and STORE_UNAVAILABLE_TEXT in text(page)
+        assert page.code == 503
+        assert 'data-error-status="503"' in text(page)
+        assert ">Try again</a>" in text(page)
+        assert STORE_UNAVAILABLE_TEXT in text(page)
         assert "Make the SQLite file&#x27;s directory exist and writable again" in text(page)
         curl = await client.get("/database/page", headers=CURL)
         assert (curl.code, text(curl)) == (503, STORE_UNAVAILABLE_TEXT)
@@ -193,7 +203,7 @@ ID_A, ID_B = "a" * 43, "b" * 43
 
 
 @pytest.mark.parametrize(
-    "set_cookies_,sent,before,after,kind,why",
+    ("set_cookies_", "sent", "before", "after", "kind", "why"),
     [
         ([], None, None, None, "none", "your browser holds no cookie"),
         ([], ID_A, ID_A, ID_A, "none", "keeps the cookie it has"),
@@ -207,8 +217,10 @@ ID_A, ID_B = "a" * 43, "b" * 43
 )
 def test_the_set_cookie_is_classified(set_cookies_, sent, before, after, kind, why):
     change = classify_cookie("sid", set_cookies_, sent, SessionView(before), SessionView(after))
-    assert change.kind == kind and why in change.why
-    assert ID_A not in change.header and ID_B not in change.header
+    assert change.kind == kind
+    assert why in change.why
+    assert ID_A not in change.header
+    assert ID_B not in change.header
 
 
 def test_a_cookie_value_is_masked_to_its_first_characters():
@@ -255,7 +267,8 @@ def test_a_report_of_long_non_ascii_values_still_fits_a_cookie():
     report.fit()
     cookie = create_signed_value("a secret", COOKIE_NAME, report.to_json())
     assert len(cookie) + 120 < 4096  # the attributes and the name take less than 120 bytes
-    assert 0 < len(report.changes) < 8 and report.more == 8 - len(report.changes)
+    assert 0 < len(report.changes) < 8
+    assert report.more == 8 - len(report.changes)
 
 
 def test_an_expiry_moved_by_less_than_a_second_says_so():

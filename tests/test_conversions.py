@@ -90,7 +90,8 @@ def test_typed_getter_conversions(getter, stored, expected):
         assert read("k", default="fallback") == "fallback"
     else:
         result = read("k")
-        assert result == expected and type(result) is type(expected)
+        assert result == expected
+        assert type(result) is type(expected)
         assert read("k", default="fallback") == expected
 
 
@@ -155,7 +156,9 @@ def test_increment_of_a_number_too_long_to_convert_is_a_conversion_error_and_cha
     with pytest.raises(ConversionError, match="'k'"):
         session.increment("k")
     journal = session.take_journal(Meta(created=0.0, touched=0.0), None)
-    assert session.get("k") == stored and not journal.increments and journal.sets == {"v:k": encode("k", stored)}
+    assert session.get("k") == stored
+    assert not journal.increments
+    assert journal.sets == {"v:k": encode("k", stored)}
 
 
 def test_increment_still_counts_a_non_numeric_value_as_zero():

@@ -8,11 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tornado.routing import URLSpec
 from tornado.web import Application, url
 
 from sessions import CookieStore, EncryptedCodec, KeyRing, SessionManager, SQLiteRevocations
-from tests.cookie_client import CookieClient, text
-from tests.session_handler import SessionHandler
+from tests.support.cookie_client import CookieClient, text
+from tests.support.session_handler import SessionHandler
 
 SECRET = "the cookie revocation tests' secret, 32+ bytes"
 COOKIE = "sid"
@@ -58,7 +59,7 @@ class EveryoneHandler(SessionHandler):
         self.write_text("ok")
 
 
-def routes(prefix: str, manager: SessionManager) -> list:
+def routes(prefix: str, manager: SessionManager) -> list[URLSpec]:
     handlers = [
         (r"/login/(\w+)", LoginHandler),
         (r"/who", WhoHandler),
@@ -193,7 +194,8 @@ async def test_a_revocation_only_moves_forward(tmp_path: Path):
     await table.revoke("app", "ann")
     await table.revoke("app", "ann")  # a second process whose clock is behind
     assert await table.valid_after("app", "ann") == 100.0
-    assert await table.valid_after("app", "bob") is None and await table.valid_after("other", "ann") is None
+    assert await table.valid_after("app", "bob") is None
+    assert await table.valid_after("other", "ann") is None
     await table.revoke("app", None)
     assert await table.valid_after("app", "bob") == 50.0
     await table.revoke("app", "*")  # a user named like the namespace-wide key is still one user

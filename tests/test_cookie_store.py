@@ -23,8 +23,8 @@ from sessions import (
 from sessions.cookies import BROWSER_COOKIE_LIMIT
 from sessions.record import Meta, Record
 from sessions.stores.cookie import MEMO_ENTRIES, MEMO_PAYLOAD_CHARS
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.session_handler import SessionHandler
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.session_handler import SessionHandler
 
 SECRET = "the cookie store tests' secret, 32+ bytes long"
 COOKIE = "jar"
@@ -82,6 +82,13 @@ class DestroyHandler(SessionHandler):
         self.write_text()
 
 
+async def opened_payload(store: CookieStore, payload: str) -> tuple[str, Record]:
+    """What ``open`` reads from a payload the store wrote itself (never None)."""
+    opened = await store.open(NS, payload)
+    assert opened is not None, payload
+    return opened
+
+
 def cookie_manager(clock, **options) -> SessionManager:
     codec = EncryptedCodec(KeyRing([SECRET]), max_age=timedelta(hours=8), clock=clock)
     return SessionManager(cookie_name=COOKIE, store=CookieStore(), codec=codec, clock=clock, **options)
@@ -119,7 +126,8 @@ async def test_the_whole_session_travels_in_the_cookie(client: CookieClient):
 async def test_the_cookie_is_opaque(client: CookieClient):
     await client.get("/one/put/name?value=iris")
     value = client.jar[COOKIE]
-    assert "iris" not in value and "name" not in value
+    assert "iris" not in value
+    assert "name" not in value
 
 
 @pytest.mark.gen_test
@@ -174,7 +182,8 @@ async def test_an_oversized_set_fails_in_the_handler_naming_the_size(client: Coo
     named = re.fullmatch(
         rf".*cookie '{COOKIE}' is (\d+) bytes, over the limit of {BROWSER_COOKIE_LIMIT} bytes", text(response)
     )
-    assert named and int(named[1]) > BROWSER_COOKIE_LIMIT
+    assert named
+    assert int(named[1]) > BROWSER_COOKIE_LIMIT
     assert COOKIE not in set_cookies(response)  # the refused write was not applied
     assert client.jar[COOKIE] == kept
     assert text(await client.get("/one/read/name")) == '"iris"'
@@ -202,7 +211,8 @@ async def test_growth_only_the_save_can_see_fails_loudly_and_sends_no_cookie(cli
     await client.get("/one/grow")  # creates the list
     kept = client.jar[COOKIE]
     response = await client.get("/one/grow")  # appends 5000 bytes in place: set() never ran
-    assert response.code == 413 and "over the limit of 4096 bytes" in text(response)
+    assert response.code == 413
+    assert "over the limit of 4096 bytes" in text(response)
     assert COOKIE not in set_cookies(response)
     assert client.jar[COOKIE] == kept
     assert text(await client.get("/one/read/list")) == "[]"
@@ -227,7 +237,7 @@ async def test_payload_round_trip():
     store = CookieStore()
     meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
     record = Record({"v:name": '"iris"', "f:notice": '"hi"'}, meta)
-    session_id, opened = await store.open(NS, store.payload(NS, "S" * 43, record))
+    session_id, opened = await opened_payload(store, store.payload(NS, "S" * 43, record))
     assert session_id == "S" * 43
     assert opened == record
 
@@ -265,11 +275,11 @@ async def test_a_payload_opened_twice_gives_the_same_record_each_time_however_th
     store = CookieStore()
     meta = Meta(created=1_800_000_000.25, touched=1_800_000_100.5, expires_at=1_800_001_900.5, user="ann")
     payload = store.payload(NS, "S" * 43, Record({"v:name": '"iris"'}, meta))
-    _, first = await store.open(NS, payload)
+    _, first = await opened_payload(store, payload)
     first.fields["v:name"] = '"edited"'
     first.meta.touched = 0.0
     first.meta.user = None
-    session_id, second = await store.open(NS, payload)
+    session_id, second = await opened_payload(store, payload)
     assert session_id == "S" * 43 == store.session_id(payload)
     assert second == Record({"v:name": '"iris"'}, meta)
 
@@ -283,9 +293,12 @@ async def test_the_parse_memo_stays_bounded_and_skips_long_payloads():
     for payload in [*payloads, long_payload]:
         assert await store.open(NS, payload) is not None
     assert len(store._parsed) == MEMO_ENTRIES
-    assert long_payload not in store._parsed and payloads[0] not in store._parsed and payloads[-1] in store._parsed
-    assert (await store.open(NS, payloads[0]))[1].fields == {"v:n": "0"}  # parsed again after eviction
-    assert (await store.open(NS, "not json")) is None and "not json" not in store._parsed
+    assert long_payload not in store._parsed
+    assert payloads[0] not in store._parsed
+    assert payloads[-1] in store._parsed
+    assert (await opened_payload(store, payloads[0]))[1].fields == {"v:n": "0"}  # parsed again after eviction
+    assert (await store.open(NS, "not json")) is None
+    assert "not json" not in store._parsed
 
 
 times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
@@ -299,7 +312,8 @@ times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
 )
 def test_the_payload_is_the_compact_json_of_the_record(session_id, fields, times, user):
     """``payload`` spells its JSON out by hand: it must be exactly what the json module writes, and parse back."""
-    record = Record(fields, Meta(*times, user=user))
+    created, touched, deadline, expires_at = times
+    record = Record(fields, Meta(created, touched, deadline, expires_at, user=user))
     payload = CookieStore().payload(NS, session_id, record)
     millis = [None if t is None else round(t * 1000) for t in times]
     expected = {"ns": NS, "id": session_id, "meta": [*millis, user], "fields": fields}

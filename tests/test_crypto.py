@@ -26,7 +26,7 @@ from sessions.crypto import (
     estimated_bits,
     new_secret,
 )
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 
 OLD, MIDDLE, NEW = (f"{label} secret for the codec tests, 32+ bytes" for label in ("old", "middle", "new"))
 HOUR = timedelta(hours=1)
@@ -59,7 +59,8 @@ def b64(raw: bytes) -> str:
 def test_decode_returns_what_encode_was_given(name, payload):
     value = CODEC.encode(name, payload)
     assert CODEC.decode(name, value) == Decoded(payload, reissue=False)
-    assert len(value) <= MAX_VALUE_CHARS and set(value) <= set(BASE64URL)
+    assert len(value) <= MAX_VALUE_CHARS
+    assert set(value) <= set(BASE64URL)
 
 
 @given(payloads)
@@ -188,7 +189,8 @@ def test_weak_secrets_are_refused_without_being_echoed(secret, reason):
     with pytest.raises(ValueError) as refused:
         KeyRing([NEW, secret])
     message = str(refused.value)
-    assert message.startswith("secret #2 ") and reason in message
+    assert message.startswith("secret #2 ")
+    assert reason in message
     text = secret if isinstance(secret, str) else secret.decode("latin-1")
     assert text[:5] not in message
 
@@ -197,12 +199,14 @@ def test_random_secrets_of_the_minimum_length_pass():
     for _ in range(200):  # 32 random hex digits (128 bits) are the least a random secret may be
         KeyRing([secrets.token_hex(16)])
     KeyRing([secrets.token_bytes(32)])
-    assert estimated_bits(b"a" * 32) == 0 and estimated_bits(bytes(range(32))) == 32 * 5
+    assert estimated_bits(b"a" * 32) == 0
+    assert estimated_bits(bytes(range(32))) == 32 * 5
 
 
 def test_generated_secrets_are_fresh_and_long():
     first, second = new_secret(), new_secret()
-    assert first != second and len(first.encode()) >= 32
+    assert first != second
+    assert len(first.encode()) >= 32
 
 
 # -- age -------------------------------------------------------------------------
@@ -224,7 +228,9 @@ def test_issue_time_is_inside_the_envelope():
     clock = FakeClock(start=1_800_000_000.5)
     envelope = make_codec(NEW, clock=clock).inspect("sid", make_codec(NEW, clock=clock).encode("sid", "x"))
     assert envelope.issued_at == 1_800_000_000
-    assert envelope.version == 2 and envelope.payload == "x" and envelope.newest_key
+    assert envelope.version == 2
+    assert envelope.payload == "x"
+    assert envelope.newest_key
 
 
 def test_a_value_issued_in_the_future_opens_only_within_the_clock_skew(caplog):
@@ -269,7 +275,7 @@ def flip_unused_bit(last_char: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "value, reason",
+    ("value", "reason"),
     [
         (VALID[:30] + ("A" if VALID[30] != "A" else "B") + VALID[31:], "authentication failed"),  # in the ciphertext
         (make_codec(OLD).encode("sid", "x"), "not in the key ring"),
@@ -359,7 +365,8 @@ def test_every_altered_copy_of_a_memoized_value_is_refused():
     for position in range(len(value)):
         for replacement in {"A", "-", "z"} - {value[position]}:
             assert codec.decode("sid", value[:position] + replacement + value[position + 1 :]) is None
-    assert codec.decode("sid", value + "A") is None and codec.decode("sid", value[:-1]) is None
+    assert codec.decode("sid", value + "A") is None
+    assert codec.decode("sid", value[:-1]) is None
     assert codec.decode("sid", value) == Decoded("a session id")
 
 
@@ -409,7 +416,8 @@ def test_values_of_the_earlier_gcm_format_still_open_and_are_reissued_in_the_cur
     assert codec.decode("other", old_value) is None  # still bound to its cookie name
     assert codec.decode("sid", gcm_value(MIDDLE, "sid", "x", int(clock()))) is None  # a key the ring lacks
     fresh = codec.encode("sid", "a session id")
-    assert unb64(fresh)[0] == 2 and codec.decode("sid", fresh) == Decoded("a session id")
+    assert unb64(fresh)[0] == 2
+    assert codec.decode("sid", fresh) == Decoded("a session id")
 
 
 def test_a_gcm_value_relabelled_as_the_current_format_is_refused():

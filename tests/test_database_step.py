@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sessions import SessionStore
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "sessionscookieid"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: A Markdown link or image outside code: [text](target) with no scheme.

@@ -11,10 +11,11 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from tornado.web import Application, RedirectHandler, StaticFileHandler, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import Application, RedirectHandler, StaticFileHandler
 
 from sessions.fetch_metadata import ALLOW_SAME_SITE_SETTING, origin_refusal, refusal
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, form_xsrf_token, text
 
 #: Every route that changes the session on GET (the curl walkthrough uses them); reading a flash consumes it.
 STATE_CHANGING_GETS = [
@@ -100,7 +101,8 @@ async def test_a_cross_site_get_is_refused_and_changes_nothing(client: CookieCli
     assert (response.code, text(response)) == (403, REFUSED)
     assert response.headers["Content-Type"] == "text/plain; charset=UTF-8"
     assert "Set-Cookie" not in response.headers
-    assert client.jar == jar and store._records == records
+    assert client.jar == jar
+    assert store._records == records
     assert text(await client.get("/secret")) == "The cake is a lie!"
 
 
@@ -131,12 +133,14 @@ async def test_every_route_the_app_has_is_guarded_or_only_reads(client: CookieCl
     for path in paths:
         response = await client.get(path, headers=CROSS_SITE)
         if path in READ_ONLY:
-            assert response.code in (200, 403) and text(response) != REFUSED, path
+            assert response.code in (200, 403), path
+            assert text(response) != REFUSED, path
         else:
             assert (path, response.code) in ((path, 403), (path, 405)), text(response)
             assert response.code == 405 or text(response) == REFUSED, path
     client.jar.pop("_xsrf", None)  # Tornado's token cookie, which a page with a form may set: not a session
-    assert client.jar == jar and store._records == records
+    assert client.jar == jar
+    assert store._records == records
 
 
 @pytest.mark.gen_test
@@ -159,7 +163,7 @@ async def test_same_site_is_refused_unless_the_app_allows_it(client: CookieClien
 async def test_a_cross_site_post_is_refused_even_with_a_valid_token(client: CookieClient, page, action):
     """XSRF tokens already guard POST; Fetch Metadata refuses it too (defence in depth)."""
     await client.get("/login")
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))[1]
+    token = form_xsrf_token(await client.get(page))
     body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
 
     response = await client.fetch(action, method="POST", body=body, headers=CROSS_SITE)
@@ -190,7 +194,7 @@ async def test_without_fetch_metadata_a_post_from_another_origin_is_refused_even
     client: CookieClient, page, action
 ):
     await client.get("/login")
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page)))[1]
+    token = form_xsrf_token(await client.get(page))
     body = urlencode({"_xsrf": token, "message": "hi", "level": "info"})
     response = await client.fetch(action, method="POST", body=body, headers={"Origin": "https://evil.example"})
     assert response.code == 403

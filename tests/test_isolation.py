@@ -17,7 +17,7 @@ import app as app_module
 from sessions import EncryptedCodec, KeyRing, SessionManager, SessionStore
 from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 SECRET = "the isolation tests' secret, 32 bytes or more"
 pytestmark = pytest.mark.usefixtures("store")

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.cookie_client import CookieClient
+from tests.support.cookie_client import CookieClient
 
 COOKIE = "mycookiesessionnameid"
 

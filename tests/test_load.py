@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 
 CONNECTIONS = 64
 DURATION = 20.0
@@ -34,7 +34,7 @@ def rss_bytes(pid: int) -> int:
 class Visitor:
     """One browser: a cookie jar and a little script of what people do."""
 
-    def __init__(self, client: AsyncHTTPClient, base_url: str, outcomes: Counter) -> None:
+    def __init__(self, client: AsyncHTTPClient, base_url: str, outcomes: Counter[str]) -> None:
         self.client, self.base_url, self.outcomes = client, base_url, outcomes
         self.jar: dict[str, str] = {}
 
@@ -91,8 +91,8 @@ class Visitor:
             await random.choice(scripts)()
 
 
-async def drive(base_url: str, pid: int) -> tuple[Counter, list[int]]:
-    outcomes: Counter = Counter()
+async def drive(base_url: str, pid: int) -> tuple[Counter[str], list[int]]:
+    outcomes: Counter[str] = Counter()
     client = AsyncHTTPClient(force_instance=True, max_clients=CONNECTIONS)
     deadline = time.monotonic() + DURATION
     visitors = [Visitor(client, base_url, outcomes) for _ in range(CONNECTIONS)]
@@ -115,7 +115,8 @@ def test_mixed_load_loses_nothing_and_memory_levels_off():
     failures = {k: v for k, v in outcomes.items() if k not in ("ok", "ok session")}
     assert outcomes["ok"] > 1000, outcomes
     assert failures == {}, failures
-    assert code == 0 and "Traceback" not in output
+    assert code == 0
+    assert "Traceback" not in output
     # Memory: after the first quarter (warm-up), the last sample is within 10% + 8 MiB of the middle one.
     middle, last = rss[len(rss) // 2], rss[-1]
     assert last <= middle * 1.10 + 8 * 2**20, [r // 2**20 for r in rss]

@@ -42,7 +42,8 @@ def test_weighed_entries_keep_their_total_within_the_bound_and_evictions_are_cou
     memo["e"] = "x"
     memo["f"] = "xx"
     assert (list(memo), memo.weight, evictions) == (["c", "e", "f"], 5, [2, 1])
-    assert memo.pop("e") == "x" and memo.pop("missing", None) is None
+    assert memo.pop("e") == "x"
+    assert memo.pop("missing", None) is None
     del memo["f"]
     assert (dict(memo), memo.weight) == ({"c": "xx"}, 2)
 

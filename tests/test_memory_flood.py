@@ -1,4 +1,4 @@
-"""Issue 13, point 4, against a real ``python app.py --memory-limit=...`` over real HTTP.
+"""The memory store's bound, against a real ``python app.py --memory-limit=...`` over real HTTP.
 
 A flood of cookieless requests, each making a 60 KB session, must not log out a
 user who keeps clicking, must not answer 5xx, and must not grow the process's
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT, LiveApp, free_port
+from tests.support.live_app import ROOT, LiveApp, free_port
 
 #: The value of every flooding request: the session it makes is about 61 KB, under the 64 KiB cap per session.
 BIG_VALUE = "x" * 60_000
@@ -51,7 +51,9 @@ def logged_in_user(app: LiveApp) -> urllib.request.OpenerDirector:
 
 def rss_bytes(app: LiveApp) -> int:
     status = Path(f"/proc/{app.process.pid}/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)[1]) * 1024
+    found = re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)
+    assert found is not None, status
+    return int(found[1]) * 1024
 
 
 def test_a_user_who_keeps_clicking_stays_logged_in_through_a_flood_far_beyond_the_bound():
@@ -86,7 +88,8 @@ def test_a_session_bigger_than_the_whole_bound_is_refused_with_413_and_the_other
     with LiveApp("--memory-limit=32KB") as app:
         user = logged_in_user(app)
         status, body = get(f"{app.url}/database/set/k/{BIG_VALUE}")
-        assert status == 413 and body.startswith("Payload Too Large: session in the memory store is "), body
+        assert status == 413, body
+        assert body.startswith("Payload Too Large: session in the memory store is "), body
         assert body.endswith("bytes, over the limit of 32768 bytes"), body
         assert get(app.url + "/secret", user) == (200, SECRET)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "mycookiesessionnameid"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
@@ -90,7 +90,8 @@ async def test_logout_expires_the_cookie_with_the_attributes_it_was_set_with(cli
     assert "Max-Age=0" in delete_header
     assert "Expires=Thu, 01 Jan 1970 00:00:00 GMT" in delete_header
     kept = {"Path=/", "HttpOnly", "SameSite=Lax"}
-    assert kept <= set(set_header.split("; ")) and kept <= set(delete_header.split("; "))
+    assert kept <= set(set_header.split("; "))
+    assert kept <= set(delete_header.split("; "))
 
 
 @pytest.mark.gen_test
@@ -147,5 +148,6 @@ async def test_log_out_everywhere_needs_a_login(client):
 @pytest.mark.gen_test
 async def test_a_bad_user_name_is_refused(client, store):
     response = await client.get("/login?user=" + "x" * 65)
-    assert response.code == 400 and "user must be" in text(response)
+    assert response.code == 400
+    assert "user must be" in text(response)
     assert len(store) == 0

@@ -11,8 +11,8 @@ import pytest
 
 from app import STEPS
 from handlers.tutorial.inspector import describe_time
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "mycookiesessionnameid"
 
@@ -65,7 +65,8 @@ async def test_the_overview_page_creates_no_session_for_a_visitor(client: Cookie
     assert response.code == 200
     assert COOKIE not in set_cookies(response)
     assert len(store) == 0
-    assert 'data-secret-status="403"' in html and "Forbidden" in html
+    assert 'data-secret-status="403"' in html
+    assert "Forbidden" in html
     assert inspector(html, "cookie") == "none"
     assert inspector(html, "is-new") == "True"
     assert inspector(html, "values") == "No values."
@@ -80,7 +81,8 @@ async def test_the_overview_forms_log_in_and_out(client: CookieClient, store):
     assert COOKIE in client.jar
 
     html = text(await client.get("/overview"))
-    assert 'data-secret-status="200"' in html and "The cake is a lie!" in html
+    assert 'data-secret-status="200"' in html
+    assert "The cake is a lie!" in html
     assert inspector(html, "cookie") == client.jar[COOKIE]
     assert inspector(html, "is-new") == "False"
     assert inspector(html, "state") == "a stored session"
@@ -124,7 +126,7 @@ async def test_the_inspector_shows_a_stale_cookie_and_adopts_nothing(client: Coo
     assert inspector(html, "cookie") == "A" * 43
     assert inspector(html, "is-new") == "True"
     assert len(store) == 0
-    # Issue 12 changed this: an unknown ID is not proof the browser's cookie is dead (a concurrent
+    # An unknown ID is not proof the browser's cookie is dead (a concurrent
     # login may have just renamed it), so nothing is deleted; the next write replaces the cookie.
     assert COOKIE not in set_cookies(response)
 
@@ -158,7 +160,8 @@ async def test_the_flash_page_inspector_lists_a_message_once(client: CookieClien
     assert '<li class="flash flash-success"><strong>success:</strong> Saved.</li>' in html
     assert "&quot;message&quot;: &quot;Saved.&quot;" in html
     html = text(await client.get("/flash/"))
-    assert 'class="flash ' not in html and 'data-inspector="flashes"' not in html
+    assert 'class="flash ' not in html
+    assert 'data-inspector="flashes"' not in html
 
 
 @pytest.mark.gen_test
@@ -187,18 +190,20 @@ TWO_HOUR_STEPS = [("/standalone", "mysessionid"), ("/securecookie", "mycustomses
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("prefix,cookie", TWO_HOUR_STEPS)
+@pytest.mark.parametrize(("prefix", "cookie"), TWO_HOUR_STEPS)
 async def test_the_two_hour_page_creates_nothing_for_a_visitor(client: CookieClient, store, prefix, cookie):
     response = await client.get(f"{prefix}/page")
     html = text(response)
-    assert response.code == 200 and cookie not in set_cookies(response) and len(store) == 0
+    assert response.code == 200
+    assert cookie not in set_cookies(response)
+    assert len(store) == 0
     assert 'data-answer="get">The name on the /set was: </p>' in html
     assert 'data-answer="get_immutable">please navigate to the /set_immutable first</p>' in html
     assert inspector(html, "cookie") == "none"
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("prefix,cookie", TWO_HOUR_STEPS)
+@pytest.mark.parametrize(("prefix", "cookie"), TWO_HOUR_STEPS)
 async def test_the_two_hour_page_forms_drive_the_iris_routes(client: CookieClient, store, prefix, cookie):
     page = f"{prefix}/page"
     response = await post_form(client, page, f"{prefix}/set")
@@ -271,13 +276,15 @@ async def test_the_securecookie_inspector_refuses_a_tampered_cookie(client: Cook
 async def test_the_database_page_names_the_store_and_creates_nothing(client: CookieClient, store):
     response = await client.get("/database/page")
     html = text(response)
-    assert response.code == 200 and "sessionscookieid" not in set_cookies(response) and len(store) == 0
+    assert response.code == 200
+    assert "sessionscookieid" not in set_cookies(response)
+    assert len(store) == 0
     assert "runs on the <strong data-store>memory</strong> store" in html
     assert 'data-answer="get">The &#x27;name&#x27; on the /set was: </p>' in html
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("kind,python_type,json_text", [("int", "int", "27"), ("str", "str", "&quot;27&quot;")])
+@pytest.mark.parametrize(("kind", "python_type", "json_text"), [("int", "int", "27"), ("str", "str", "&quot;27&quot;")])
 async def test_the_value_form_stores_with_the_chosen_type(client: CookieClient, kind, python_type, json_text):
     response = await post_form(client, "/database/page", "/database/value", {"key": "age", "value": "27", "kind": kind})
     assert (response.code, response.headers["Location"]) == (303, "/database/page")
@@ -288,7 +295,7 @@ async def test_the_value_form_stores_with_the_chosen_type(client: CookieClient, 
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize(
-    "fields,message",
+    ("fields", "message"),
     [
         ({"key": "age", "value": "twenty", "kind": "int"}, "Bad Request: the value 'twenty' is not a 64-bit integer"),
         ({"key": "", "value": "x"}, "Bad Request: the key must be a non-empty name without '/'"),
@@ -297,7 +304,8 @@ async def test_the_value_form_stores_with_the_chosen_type(client: CookieClient, 
 )
 async def test_a_bad_value_form_is_a_clear_400_and_stores_nothing(client: CookieClient, store, fields, message):
     response = await post_form(client, "/database/page", "/database/value", fields)
-    assert response.code == 400 and text(response).startswith(message)
+    assert response.code == 400
+    assert text(response).startswith(message)
     assert len(store) == 0
 
 
@@ -312,13 +320,15 @@ async def test_the_database_buttons_drive_the_iris_routes(client: CookieClient, 
     response = await post_form(client, "/database/page", "/database/update")
     assert "Max-Age=2700" in set_cookies(response)["sessionscookieid"]
     await post_form(client, "/database/page", "/database/destroy")
-    assert "sessionscookieid" not in client.jar and len(store) == 0
+    assert "sessionscookieid" not in client.jar
+    assert len(store) == 0
 
 
 @pytest.mark.gen_test
 async def test_the_value_form_route_takes_only_posts(client: CookieClient, store):
     response = await client.get("/database/value?key=a&value=b")
-    assert response.code == 405 and len(store) == 0
+    assert response.code == 405
+    assert len(store) == 0
 
 
 @pytest.mark.gen_test
@@ -327,7 +337,8 @@ async def test_the_stylesheet_is_served_locally_and_a_nul_path_is_a_404(client: 
     stylesheet = re.search(r'<link rel="stylesheet" href="(/static/style\.css\?v=\w+)">', html)
     assert stylesheet, "the page links no local stylesheet"
     response = await client.get(stylesheet[1])
-    assert response.code == 200 and b".inspector" in response.body
+    assert response.code == 200
+    assert b".inspector" in response.body
     assert "//" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # no CDN in the head
     assert (await client.get("/static/%00")).code == 404
 
@@ -336,9 +347,11 @@ def test_the_inspector_tells_a_cookie_sealed_under_an_older_key(tmp_path):
     """Key rotation, seen on the page: a cookie from before a new secret opens, under the older key."""
     old, new = "an old secret for the tutorial test", "a new secret for the tutorial test"
     database = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]  # the session outlives the app
-    with LiveApp(*database, env={"SESSION_SECRETS": old}) as app:
-        with urllib.request.urlopen(f"{app.url}/securecookie/set") as response:
-            cookie = response.headers["Set-Cookie"].split(";")[0]
+    with (
+        LiveApp(*database, env={"SESSION_SECRETS": old}) as app,
+        urllib.request.urlopen(f"{app.url}/securecookie/set") as response,
+    ):
+        cookie = response.headers["Set-Cookie"].split(";")[0]
     with LiveApp(*database, env={"SESSION_SECRETS": f"{new},{old}"}) as app:
         request = urllib.request.Request(f"{app.url}/securecookie/page", headers={"Cookie": cookie})
         with urllib.request.urlopen(request) as response:
@@ -346,7 +359,8 @@ def test_the_inspector_tells_a_cookie_sealed_under_an_older_key(tmp_path):
             reissued = response.headers["Set-Cookie"]
     assert "(an older key: re-sealed under the newest on the next response)" in html
     assert 'data-answer="get">The name on the /set was: iris</p>' in html
-    assert reissued.startswith("mycustomsessionid=") and cookie not in reissued  # re-sealed under the new key
+    assert reissued.startswith("mycustomsessionid=")
+    assert cookie not in reissued
 
 
 def test_remaining_time_is_rounded_to_the_nearest_minute():
@@ -361,4 +375,5 @@ def test_remaining_time_is_rounded_to_the_nearest_minute():
 async def test_the_session_bound_token_is_made_once_per_request_like_tornados(client: CookieClient):
     await client.get("/standalone/set")  # a session: its forms' tokens are bound to it
     tokens = re.findall(r'name="_xsrf" value="([^"]+)"', text(await client.get("/standalone/page")))
-    assert len(tokens) > 1 and len(set(tokens)) == 1  # one masking for every form of the page
+    assert len(tokens) > 1
+    assert len(set(tokens)) == 1

@@ -1,4 +1,4 @@
-"""``python app.py --processes=N``: forked processes sharing one port and one store (issue 15, part 1).
+"""``python app.py --processes=N``: forked processes sharing one port and one store.
 
 Real ``app.py`` processes over real HTTP: Tornado's simple HTTP client opens a
 connection per request, so concurrent requests land on different processes (the
@@ -18,8 +18,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from forking import CRASHES_TOLERATED, SERVED_BY
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 from tests.test_startup_mistakes import assert_one_line_error, start
 
 PROCESSES = 4
@@ -151,7 +151,8 @@ def test_ctrl_c_in_a_terminal_stops_every_process_without_a_restart(tmp_path):
         code, output = app.stop()
     assert code == 0, output
     assert not [pid for pid in running if alive(pid)], output
-    assert "restarting" not in output and "Traceback" not in output
+    assert "restarting" not in output
+    assert "Traceback" not in output
 
 
 def port_is_free(port: int) -> bool:

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 README = (ROOT / "README.md").read_text()
 _BLOCK = re.compile(r"^<!-- code: (?P<path>\S+) (?P<names>[^>]+?) -->\n```python\n(?P<code>.*?)^```$", re.M | re.S)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ROOT, LiveApp, free_port
+from tests.support.live_app import ROOT, LiveApp, free_port
 
 #: Where the README says the app is; replaced by where the test runs it.
 README_ADDRESS = "localhost:8080"
@@ -260,10 +260,12 @@ def _listening_socket_before_a_free_port() -> socket.socket:
 def two_apps_on_one_sqlite_file(tmp_path_factory) -> Iterator[Rewrites]:
     """The two ``python app.py --store=sqlite`` processes that docs/stores.md starts on ports 8081 and 8082."""
     database = tmp_path_factory.mktemp("shared") / "sessions.sqlite3"
-    with LiveApp("--store=sqlite", f"--sqlite-path={database}") as first:
-        with LiveApp("--store=sqlite", f"--sqlite-path={database}") as second:
-            addresses = {"localhost:8081": f"localhost:{first.port}", "localhost:8082": f"localhost:{second.port}"}
-            yield Rewrites(addresses, {"sessions.sqlite3": str(database)})
+    with (
+        LiveApp("--store=sqlite", f"--sqlite-path={database}") as first,
+        LiveApp("--store=sqlite", f"--sqlite-path={database}") as second,
+    ):
+        addresses = {"localhost:8081": f"localhost:{first.port}", "localhost:8082": f"localhost:{second.port}"}
+        yield Rewrites(addresses, {"sessions.sqlite3": str(database)})
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +352,8 @@ def test_parse_splits_steps_and_keeps_commands_in_order():
     assert (one.step, [c.line for c in one.commands], one.commands[0].expected) == ("one", ["echo a", "true"], ["a"])
     assert (two.step, two.commands[0].expected) == ("two", ["b"])
     (outside,) = parse("<!-- step: one -->\n## Reference\n```console\n$ true\n```", "doc")
-    assert outside.step == "" and outside.id == "doc:outside every step"
+    assert outside.step == ""
+    assert outside.id == "doc:outside every step"
 
 
 def test_only_boring_headers_may_be_left_out_of_a_transcript():

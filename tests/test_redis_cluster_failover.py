@@ -1,7 +1,7 @@
-"""A Redis Cluster master dies under traffic; its replica takes over; the app is never restarted (issue 15, part 2).
+"""A Redis Cluster master dies under traffic; its replica takes over; the app is never restarted.
 
 A real ``app.py --store=redis --redis-cluster`` on a real cluster of 3 masters
-and 3 replicas (tests/redis_cluster.py). Browsers whose sessions sit on every
+and 3 replicas (tests/support/redis_cluster.py). Browsers whose sessions sit on every
 master read their data in steady rounds while one master is SIGKILLed. Those on
 the other masters never notice; those on the dead master's slots get the 503
 ("try again shortly") until the cluster promotes its replica (about
@@ -16,9 +16,9 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
-from tests.redis_cluster import NODE_TIMEOUT_MS, RedisCluster
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
+from tests.support.redis_cluster import NODE_TIMEOUT_MS, RedisCluster
 
 COOKIE = "sessionscookieid"  # the database step's
 PER_MASTER = 2
@@ -58,7 +58,8 @@ async def test_a_dead_master_costs_only_its_own_slots_a_bounded_503_then_its_rep
             cluster.kill(victim)
             history = await traffic_until_recovered(browsers, victim, killed, expected)
 
-            assert app.process.poll() is None and app.process.pid == pid  # never restarted
+            assert app.process.poll() is None
+            assert app.process.pid == pid
             for browser in browsers[victim]:  # writes work again on the promoted replica
                 assert (await browser.get("/database/increment/visits")).code == 200
         finally:

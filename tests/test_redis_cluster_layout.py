@@ -39,8 +39,10 @@ async def test_sessions_spread_over_every_master(store, redis_cluster):
 def test_a_successor_keeps_the_slot_tag_and_nothing_else_of_the_old_id(store):
     old, fresh = new_session_id(), new_session_id()
     new = store.successor_id(old, fresh)
-    assert is_valid_session_id(new) and new != old
-    assert new[:SLOT_TAG_LENGTH] == old[:SLOT_TAG_LENGTH] and new[SLOT_TAG_LENGTH:] == fresh[SLOT_TAG_LENGTH:]
+    assert is_valid_session_id(new)
+    assert new != old
+    assert new[:SLOT_TAG_LENGTH] == old[:SLOT_TAG_LENGTH]
+    assert new[SLOT_TAG_LENGTH:] == fresh[SLOT_TAG_LENGTH:]
     assert store.key(NS, new).split("}")[0] == store.key(NS, old).split("}")[0]
 
 
@@ -51,4 +53,5 @@ async def test_a_move_across_slots_is_refused_before_anything_is_written(store):
     elsewhere = ("zzz" if old[:SLOT_TAG_LENGTH] != "zzz" else "yyy") + new_session_id()[SLOT_TAG_LENGTH:]
     with pytest.raises(ValueError, match="successor_id"):
         await store.save(NS, elsewhere, Journal(Meta(created=1.0, touched=1.0), previous_id=old))
-    assert await store.load(NS, old) is not None and await store.load(NS, elsewhere) is None
+    assert await store.load(NS, old) is not None
+    assert await store.load(NS, elsewhere) is None

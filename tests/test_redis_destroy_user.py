@@ -39,7 +39,7 @@ def slowlog(raw: redis.Redis) -> Iterator[redis.Redis]:
     raw.slowlog_reset()
     yield raw
     for name, value in before.items():
-        raw.config_set(name, value)
+        raw.config_set(str(name), str(value))
 
 
 def meta(clock, user: str | None = "ann") -> Meta:

@@ -1,4 +1,4 @@
-"""A key under the store's prefix that another program wrote is no session, never an outage (issue 13).
+"""A key under the store's prefix that another program wrote is no session, never an outage.
 
 Redis answers WRONGTYPE when a hash command meets a string or a list; that used
 to surface as "store unavailable" on every request with that cookie, for ever
@@ -17,7 +17,7 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import META_FIELD
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 #: The overview step's cookie, which is also its namespace in the store.
 COOKIE = "mycookiesessionnameid"
@@ -67,7 +67,8 @@ async def test_a_foreign_key_is_no_session_warned_once_and_a_login_replaces_it(
     assert (await client.get("/login")).code == 200
     assert text(await client.get("/secret")) == "The cake is a lie!"
     key = KEY_PREFIX + client.jar[COOKIE]
-    assert raw.type(key) == "hash" and META_FIELD in raw.hgetall(key)
+    assert raw.type(key) == "hash"
+    assert META_FIELD in raw.hgetall(key)
     assert raw.pttl(key) > 0
 
 

@@ -19,8 +19,8 @@ from sessions.ids import new_session_id
 from sessions.record import Journal, Meta
 from sessions.stores.near_cache import SILENCE_LIMIT, NearCachedStore
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 from tests.test_redis_store import NS, commands
 
 #: The staleness window docs/stores.md states: a write elsewhere is seen here within this (measured: far below).
@@ -96,7 +96,7 @@ async def test_a_session_read_again_costs_no_round_trip_and_is_a_copy(redis_stor
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize(
-    "write, expected",
+    ("write", "expected"),
     [
         (lambda w, k: w.hset(k, "v:a", '"2"'), {"v:a": '"2"'}),
         (lambda w, k: w.delete(k), None),
@@ -300,7 +300,8 @@ async def test_it_takes_one_connection_and_can_be_turned_off(redis_url, raw, clo
     raw.config_resetstat()
     for _ in range(3):
         await off.load(NS, session_id)
-    assert not hasattr(off, "near_cache") and commands(raw)["hgetall"] == 3
+    assert not hasattr(off, "near_cache")
+    assert commands(raw)["hgetall"] == 3
     await store.close()
     await off.close()
 
@@ -366,7 +367,8 @@ async def test_without_client_tracking_every_load_reads_redis_and_the_cause_is_l
         for _ in range(3):
             assert (await store.load(NS, session_id)).fields == {"v:a": '"1"'}
 
-        assert commands(raw)["hgetall"] == 3 and not store.near_cache.subscribed
+        assert commands(raw)["hgetall"] == 3
+        assert not store.near_cache.subscribed
         assert "NOPERM" in caplog.text or "permission" in caplog.text
     finally:
         await store.close()

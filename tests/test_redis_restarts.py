@@ -18,9 +18,9 @@ import pytest
 import redis
 from tornado.httpclient import AsyncHTTPClient
 
-from tests.cookie_client import CookieClient
-from tests.live_app import LiveApp
-from tests.redis_server import RedisServer
+from tests.support.cookie_client import CookieClient
+from tests.support.live_app import LiveApp
+from tests.support.redis_server import RedisServer
 
 VISITORS = 8
 #: How long after Redis is back every visitor must have had a 200. Recovery takes one request
@@ -115,7 +115,8 @@ async def test_idle_connections_killed_by_redis_are_replaced_on_the_next_request
 
     await all_answer_200(visitors)  # at once: each borrowed connection is checked and connected again
     await all_answer_200(visitors)
-    assert app_connections(own_redis) and not idle & app_connections(own_redis)
+    assert app_connections(own_redis)
+    assert not idle & app_connections(own_redis)
     assert "unavailable" not in live_app.output()
     assert_no_traceback(live_app)
 

@@ -131,7 +131,7 @@ async def test_a_save_whose_expiry_has_passed_leaves_nothing(store, raw, clock):
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("start, delta", [(2**53 + 1, 1), (2**60, -(2**61)), (-(2**64), 2**64), (10**40 - 1, 1)])
+@pytest.mark.parametrize(("start", "delta"), [(2**53 + 1, 1), (2**60, -(2**61)), (-(2**64), 2**64), (10**40 - 1, 1)])
 async def test_a_counter_beyond_the_exact_range_of_lua_numbers_counts_exactly(store, raw, clock, start, delta):
     """Lua's numbers are doubles (exact to 2^53): the script adds decimal text instead."""
     session_id = new_session_id()
@@ -163,7 +163,7 @@ async def test_the_pool_opens_at_most_max_connections_and_queues_the_rest(redis_
 
 
 @pytest.mark.parametrize(
-    "url, error, wanted",
+    ("url", "error", "wanted"),
     [
         (None, TypeError, "wants the URL of a Redis as a str"),
         (6379, TypeError, "not int"),

@@ -14,7 +14,7 @@ from tornado.web import RequestHandler
 
 from sessions import Session
 from sessions.manager import RequestState
-from tests.cookie_client import CookieClient
+from tests.support.cookie_client import CookieClient
 
 
 @pytest.mark.gen_test

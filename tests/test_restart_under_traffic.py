@@ -14,8 +14,8 @@ import signal
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from tests.cookie_client import CookieClient, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, text
+from tests.support.live_app import LiveApp
 
 VISITORS = 16
 

@@ -20,8 +20,8 @@ from tornado.options import options
 
 import app as app_module
 from sessions import EncryptedCodec, KeyRing, xsrf
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "mycustomsessionid"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
@@ -176,7 +176,7 @@ async def test_a_form_token_made_under_any_secret_of_the_ring_is_accepted(client
 
 
 def test_a_form_rendered_before_a_restart_with_a_new_secret_still_posts(tmp_path: Path):
-    """The issue's case for real: ``python app.py --secret=OLD``, then ``--secret=NEW,OLD`` on the same SQLite."""
+    """Key rotation for real: ``python app.py --secret=OLD``, then ``--secret=NEW,OLD`` on the same SQLite."""
     store = ["--store=sqlite", f"--sqlite-path={tmp_path / 'sessions.sqlite3'}"]
     old, new = OLD.replace(",", ""), NEW.replace(",", "")  # --secret is comma-separated
     with LiveApp(*store, f"--secret={old}") as before:
@@ -232,5 +232,6 @@ def test_generate_secret_prints_a_fresh_secret_and_exits():
         return done.stdout.strip()
 
     first, second = generate(), generate()
-    assert first != second and len(first) >= 43
+    assert first != second
+    assert len(first) >= 43
     KeyRing([first])  # usable as it is

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import pytest
 
 from sessions import CookieAttributes, SessionManager, xsrf
-from tests.api_app import CountingMemoryStore, make_api_app
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
+from tests.support.api_app import CountingMemoryStore, make_api_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
 
 COOKIE = "api"
 
@@ -71,7 +71,8 @@ async def test_tokens_are_masked_per_response_but_stay_valid(client):
     await set_value(client, "a", 1)
     first, second = text(await client.get("/form")), text(await client.get("/form"))
     assert first != second
-    assert (await post_form(client, first)).code == 200 and (await post_form(client, second)).code == 200
+    assert (await post_form(client, first)).code == 200
+    assert (await post_form(client, second)).code == 200
 
 
 @pytest.mark.gen_test
@@ -133,7 +134,8 @@ async def test_a_samesite_none_cookie_is_always_secure(client, manager):
     token = text(await client.get("/form"))
     response = await client.fetch("/values/a", method="POST", body="1", headers={"X-XSRFToken": token})
     attributes = set_cookies(response)[COOKIE].split("; ")
-    assert "SameSite=None" in attributes and "Secure" in attributes
+    assert "SameSite=None" in attributes
+    assert "Secure" in attributes
 
 
 @pytest.mark.gen_test
@@ -143,7 +145,8 @@ async def test_host_prefixed_cookies_are_secure_host_only_and_path_root(client, 
     response = await client.fetch("/values/a", method="POST", body="1", headers={"X-XSRFToken": token})
     header = set_cookies(response)["__Host-api"]
     attributes = header.split("; ")[1:]
-    assert "Secure" in attributes and "Path=/" in attributes
+    assert "Secure" in attributes
+    assert "Path=/" in attributes
     assert not any(attribute.startswith("Domain=") for attribute in attributes)
 
 
@@ -190,7 +193,8 @@ async def test_an_oversized_session_gets_a_clear_413_and_keeps_its_data(client, 
         "/values/big", method="POST", body=json.dumps("y" * 2000), headers={"X-XSRFToken": token}
     )
     body = json.loads(response.body)
-    assert body["error"] == "SessionTooLargeError" and "over the limit of 1000 bytes" in body["message"]
+    assert body["error"] == "SessionTooLargeError"
+    assert "over the limit of 1000 bytes" in body["message"]
     values = json.loads((await client.get("/values")).body)["values"]
     assert values == {"small": ["x" * 100, "str"]}
 
@@ -200,7 +204,8 @@ async def test_an_oversized_session_gets_a_clear_413_and_keeps_its_data(client, 
 async def test_growth_in_place_past_the_limit_is_a_413_at_save_not_a_500(client, manager):
     await set_value(client, "cart", ["z" * 985])  # 995 bytes with its key: fits
     response = await client.get("/mutate/cart")  # appends "more" to the list get() returned: 1002
-    assert response.code == 413 and "over the limit of 1000 bytes" in text(response)
+    assert response.code == 413
+    assert "over the limit of 1000 bytes" in text(response)
     values = json.loads((await client.get("/values")).body)["values"]
     assert values == {"cart": [["z" * 985], "list"]}
 

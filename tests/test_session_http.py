@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from sessions import SessionManager
-from tests.api_app import CountingMemoryStore, make_api_app
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.api_app import CountingMemoryStore, make_api_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 COOKIE = "api"
 NS = COOKIE  # each manager keeps its sessions in the namespace of its cookie name
@@ -44,7 +45,7 @@ def app(manager):
     return make_api_app(manager)
 
 
-async def post_json(client: CookieClient, path: str, value) -> dict:
+async def post_json(client: CookieClient, path: str, value) -> dict[str, Any]:
     response = await client.fetch(path, method="POST", body=json.dumps(value))
     return json.loads(response.body)
 
@@ -100,8 +101,10 @@ async def test_a_bad_value_is_refused_at_set_time_with_the_key_named(client, sto
     body = await post_json(client, "/values/ok", "fine")
     response = await client.fetch("/values/when", method="POST", body="1e999")  # inf is not JSON
     error = json.loads(response.body)
-    assert error["error"] == "TypeError" and "'when'" in error["message"]
-    assert body == {"ok": True} and (await get_json(client, "/values"))["values"] == {"ok": ["fine", "str"]}
+    assert error["error"] == "TypeError"
+    assert "'when'" in error["message"]
+    assert body == {"ok": True}
+    assert (await get_json(client, "/values"))["values"] == {"ok": ["fine", "str"]}
 
 
 @pytest.mark.gen_test
@@ -130,7 +133,9 @@ async def test_increment_and_decrement(client):
     await post_json(client, "/values/word", "abc")
     assert json.loads((await client.fetch("/increment/word?n=2", method="POST", body="")).body) == {"value": 2}
     values = (await get_json(client, "/values"))["values"]
-    assert values["count"] == [6, "int"] and values["missing"] == [-3, "int"] and values["text"] == [11, "int"]
+    assert values["count"] == [6, "int"]
+    assert values["missing"] == [-3, "int"]
+    assert values["text"] == [11, "int"]
 
 
 @pytest.mark.gen_test
@@ -183,7 +188,8 @@ async def test_changes_are_saved_before_the_response_leaves(client, path, via):
     response = await client.get(path)
     assert COOKIE in set_cookies(response)
     if via == "redirect":
-        assert response.code == 302 and response.headers["Location"] == "/values"
+        assert response.code == 302
+        assert response.headers["Location"] == "/values"
     # The very next request (the browser following the redirect) sees the write.
     assert (await get_json(client, "/values"))["values"]["via"] == [via, "str"]
 
@@ -194,7 +200,8 @@ async def test_a_handler_that_never_touches_the_session_costs_no_store_round_tri
     loads, saves = store.loads, store.saves
     for _ in range(3):
         response = await client.get("/untouched")
-        assert text(response) == "ok" and "Set-Cookie" not in response.headers
+        assert text(response) == "ok"
+        assert "Set-Cookie" not in response.headers
     assert (store.loads, store.saves) == (loads, saves)
 
 
@@ -213,7 +220,9 @@ async def test_one_load_one_save_per_request_and_no_save_when_nothing_changed(cl
 async def test_reading_an_empty_session_creates_nothing(client, store):
     body = await get_json(client, "/values")
     assert body["is_new"] is True
-    assert client.jar == {} and len(store) == 0 and store.saves == 0
+    assert client.jar == {}
+    assert len(store) == 0
+    assert store.saves == 0
 
 
 @pytest.mark.gen_test
@@ -242,12 +251,13 @@ async def test_destroy_then_start_in_one_request_gives_a_fresh_session(client, s
 
 @pytest.mark.gen_test
 async def test_destroy_listeners_hear_of_destroyed_sessions(client, manager):
-    heard = []
+    heard: list[str] = []
     manager.on_destroy(heard.append)
     await post_json(client, "/values/name", "iris")
     sid = client.jar[COOKIE]
     await client.fetch("/lifecycle/destroy", method="POST", body="")
-    assert heard == [sid] and COOKIE not in client.jar
+    assert heard == [sid]
+    assert COOKIE not in client.jar
 
 
 @pytest.mark.gen_test
@@ -268,7 +278,8 @@ async def test_idle_timeout_expires_an_untouched_session(client, clock, store):
     assert (await get_json(client, "/values"))["len"] == 1
     clock.advance(31 * 60)
     body = await get_json(client, "/values")
-    assert body["len"] == 0 and body["is_new"] is True
+    assert body["len"] == 0
+    assert body["is_new"] is True
     assert len(store) == 0
 
 
@@ -323,8 +334,10 @@ async def test_cookie_max_age_never_outlives_the_absolute_timeout(client, clock)
 @pytest.mark.gen_test
 async def test_update_expiration_without_a_session_is_an_error_not_a_new_session(client, store):
     response = await client.fetch("/lifecycle/update?seconds=60", method="POST", body="")
-    assert response.code == 404 and text(response) == "session not found"
-    assert len(store) == 0 and client.jar == {}
+    assert response.code == 404
+    assert text(response) == "session not found"
+    assert len(store) == 0
+    assert client.jar == {}
 
 
 @pytest.mark.gen_test

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import LiveApp
+from tests.support.live_app import LiveApp
 from tests.test_startup_mistakes import assert_one_line_error, start
 
 #: The open-file limit the app is started with (or lowered to) here, and more idle connections than it allows.
@@ -127,18 +127,20 @@ def test_headers_that_do_not_arrive_in_time_close_the_connection():
 
 
 def test_a_kept_alive_connection_may_wait_for_its_next_request_until_the_idle_timeout():
-    with LiveApp("--header-timeout=1", "--idle-timeout=3") as app:
-        with socket.create_connection(("127.0.0.1", app.port)) as client:
-            client.sendall(b"GET /overview HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            client.settimeout(10)
-            assert client.recv(65536).startswith(b"HTTP/1.1 200")
-            answered = time.monotonic()
-            time.sleep(1.5)  # past the header timeout, within the idle one
-            client.sendall(b"GET /overview HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert client.recv(65536).startswith(b"HTTP/1.1 200")
-            answered = time.monotonic()
-            assert client.recv(1) == b""  # then, idle, it is closed
-            assert time.monotonic() - answered >= 2.9
+    with (
+        LiveApp("--header-timeout=1", "--idle-timeout=3") as app,
+        socket.create_connection(("127.0.0.1", app.port)) as client,
+    ):
+        client.sendall(b"GET /overview HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        client.settimeout(10)
+        assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        answered = time.monotonic()
+        time.sleep(1.5)  # past the header timeout, within the idle one
+        client.sendall(b"GET /overview HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        answered = time.monotonic()
+        assert client.recv(1) == b""  # then, idle, it is closed
+        assert time.monotonic() - answered >= 2.9
 
 
 def test_a_body_that_does_not_arrive_in_time_closes_the_connection():

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 
 def figure(report: str, label: str) -> int:

@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import pytest
 
-from tests.cookie_client import CookieClient, set_cookies, text
+from tests.support.cookie_client import CookieClient, set_cookies, text
 
 STEPS = [("/standalone", "mysessionid"), ("/securecookie", "mycustomsessionid")]
 HOME = "You should navigate to the /set, /get, /delete, /clear,/destroy instead"
@@ -67,7 +67,8 @@ async def test_without_a_session_nothing_is_created(client: CookieClient, store,
         response = await client.get(f"{prefix}/{route}")
         assert (route, response.code, text(response)) == (route, 200, body)
         assert "Set-Cookie" not in response.headers
-    assert len(store) == 0 and client.jar == {}
+    assert len(store) == 0
+    assert client.jar == {}
 
 
 @pytest.mark.gen_test
@@ -111,11 +112,13 @@ async def test_destroy_deletes_the_session_and_the_cookie_as_it_was_set(
     assert (response.code, text(response)) == (200, "")
     deleted = attributes(set_cookies(response)[cookie])
     assert set_cookies(response)[cookie].startswith(f"{cookie}=;")
-    assert deleted.pop("max-age") == "0" and deleted.pop("expires") == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert deleted.pop("max-age") == "0"
+    assert deleted.pop("expires") == "Thu, 01 Jan 1970 00:00:00 GMT"
     kept = attributes(set_header)
     del kept["max-age"], kept["expires"]
     assert deleted == kept
-    assert cookie not in client.jar and len(store) == 0
+    assert cookie not in client.jar
+    assert len(store) == 0
 
     other_client.jar[cookie] = copy  # a copy taken before the logout is worthless
     assert text(await other_client.get(f"{prefix}/get")) == EMPTY

@@ -20,7 +20,7 @@ import pytest
 
 from sessions import KeyRing
 from sessions.stores.sqlite import SCHEMA_VERSION
-from tests.live_app import ROOT, free_port
+from tests.support.live_app import ROOT, free_port
 from tests.test_sqlite_store import a_file_of_a_newer_release, query
 
 _TIMEOUT = 30
@@ -54,7 +54,9 @@ def test_a_port_in_use_names_a_free_port_to_try():
         busy.listen()
         port = busy.getsockname()[1]
         output = assert_one_line_error(*start(f"--port={port}"), f"port {port} is in use; try --port=")
-    suggested = int(re.search(r"--port=(\d+)", output)[1])
+    found = re.search(r"--port=(\d+)", output)
+    assert found is not None, output
+    suggested = int(found[1])
     assert suggested != port
 
 
@@ -163,7 +165,8 @@ SECRET = "a7Qm2-startup-test-secret-that-must-never-be-printed"
 
 def test_an_option_without_its_value_never_repeats_an_earlier_secret():
     output = assert_one_line_error(*start(f"--secret={SECRET}", "--secret"), "--secret needs a value")
-    assert SECRET not in output and "a7Qm2" not in output
+    assert SECRET not in output
+    assert "a7Qm2" not in output
 
 
 def test_a_redis_urls_password_is_never_shown():
@@ -191,7 +194,8 @@ def test_an_environment_variable_that_holds_no_secret_is_refused():
 )
 def test_a_weak_secret_stops_the_start_saying_why_without_showing_it(secret, reason):
     output = assert_one_line_error(*start(f"--secret={SECRET},{secret}", "--port=0"), "secret #2", reason)
-    assert secret not in output and SECRET not in output
+    assert secret not in output
+    assert SECRET not in output
     code, output = start_with_environment({"SESSION_SECRETS": secret}, "--port=0")
     assert_one_line_error(code, output, "SESSION_SECRETS: secret #1", reason)
 
@@ -202,7 +206,8 @@ def test_write_secret_makes_a_file_only_its_owner_can_read_and_never_overwrites_
     assert code == 0, output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     secret = path.read_text().strip()
-    assert len(secret) >= 43 and secret not in output
+    assert len(secret) >= 43
+    assert secret not in output
     KeyRing([secret])  # strong enough to use
     assert_one_line_error(*start(f"--write-secret={path}"), "the file exists")
     assert path.read_text().strip() == secret

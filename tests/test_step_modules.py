@@ -16,13 +16,14 @@ import re
 from types import ModuleType
 
 import pytest
-from tornado.web import RequestHandler, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import RequestHandler
 
 from app import make_app
 from handlers import database, flash, overview, standalone
 from handlers.tutorial.actions import StepRoute
 from sessions import SessionMixin
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 STEP_MODULES = [overview, standalone, flash, database]
 PAGES = {"/overview": overview, "/standalone/page": standalone, "/flash/": flash, "/database/page": database}

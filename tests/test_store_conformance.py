@@ -1,7 +1,7 @@
 """One conformance suite, run against every store: memory, SQLite and Redis.
 
-Each guarantee of issue 5 is tested the same way for each store, over real HTTP
-through the probe app (``tests/probe_app.py``) where a request is involved, and
+Each guarantee a store makes is tested the same way for each store, over real HTTP
+through the probe app (``tests/support/probe_app.py``) where a request is involved, and
 against the store's interface where the guarantee is the store's own. SQLite
 runs on a real file in a temporary directory, Redis on a real ``redis-server``.
 """
@@ -12,6 +12,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -27,9 +28,9 @@ from sessions.record import Journal, Meta, apply_journal, increment_text
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from tests.conftest import make_store
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import LiveApp
-from tests.probe_app import COOKIE, EXPIRES, make_probe_app
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import LiveApp
+from tests.support.probe_app import COOKIE, EXPIRES, make_probe_app
 
 NS = COOKIE  # the probe app\'s manager keeps its sessions in the namespace of its cookie name
 
@@ -57,33 +58,33 @@ def server_ttl(store, clock, request):
     """Seconds the store will keep a session: Redis's own PTTL, the stored ``expires_at`` elsewhere."""
     redis_store = store.store if isinstance(store, NearCachedStore) else store
     if isinstance(redis_store, RedisStore) and redis_store.cluster:
-        client = redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        request.addfinalizer(client.close)
+        with redis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url")) as cluster:
 
-        async def ttl(session_id: str) -> float:
-            return client.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
+            async def cluster_ttl(session_id: str) -> float:
+                return cluster.pttl(redis_store.key(NS, session_id)) / 1000  # the cluster layout (stores/redis.py)
 
+            yield cluster_ttl
     elif isinstance(redis_store, RedisStore):
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        request.addfinalizer(client.close)
+        with redis.Redis.from_url(request.getfixturevalue("redis_url")) as client:
 
-        async def ttl(session_id: str) -> float:
-            return client.pttl(f"{redis_store.prefix}{NS}:{session_id}") / 1000
+            async def redis_ttl(session_id: str) -> float:
+                return client.pttl(f"{redis_store.prefix}{NS}:{session_id}") / 1000
 
+            yield redis_ttl
     else:
 
-        async def ttl(session_id: str) -> float:
+        async def stored_ttl(session_id: str) -> float:
             record = await store.load(NS, session_id)
             return record.meta.expires_at - clock()
 
-    return ttl
+        yield stored_ttl
 
 
 def path(route: str, value: object) -> str:
     return f"{route}?json={quote(json.dumps(value))}"
 
 
-def answer(response) -> object:
+def answer(response) -> Any:  # the probe app's JSON answer, of whatever shape the route gives
     assert response.code == 200, text(response)
     return json.loads(response.body)
 
@@ -92,9 +93,9 @@ def same_typed(a: object, b: object) -> bool:
     """Equal, and of the same type all the way down (1 == 1.0 == True would hide a change)."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, list):
+    if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_typed(a[k], b[k]) for k in a)
     return a == b
 
@@ -239,7 +240,8 @@ async def test_a_stored_number_too_long_to_convert_is_a_conversion_error_not_a_5
 
     for route in ("/get-int/n", "/increment/n"):
         response = await client.get(route)
-        assert response.code == 400 and json.loads(response.body).startswith("session value 'n' = '999")
+        assert response.code == 400
+        assert json.loads(response.body).startswith("session value 'n' = '999")
     assert answer(await client.get("/get/n"))["value"] == too_long  # the failed increment wrote nothing
 
 
@@ -321,7 +323,8 @@ async def test_a_login_whose_old_session_vanished_starts_a_fresh_one_with_only_i
 
     assert response.code == 200
     new_id = client.jar[COOKIE]  # the login's answer came last: the browser holds its cookie
-    assert new_id != old_id and await store.load(NS, old_id) is None
+    assert new_id != old_id
+    assert await store.load(NS, old_id) is None
     assert (await store.load(NS, new_id)).fields == {"v:late": "true"}  # nothing of the destroyed session
     assert answer(await client.get("/get/user")) == {"found": False, "value": None}
 
@@ -339,7 +342,8 @@ async def test_a_regenerate_that_wrote_nothing_and_found_its_session_gone_create
     gates.release.set()
     response = await rename
 
-    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert response.code == 200
+    assert COOKIE not in set_cookies(response)
     assert COOKIE not in client.jar  # the logout's deletion stands
 
 
@@ -355,7 +359,8 @@ async def test_a_request_that_finds_its_session_renamed_deletes_no_cookie(client
     gates.release.set()
     response = await slow
 
-    assert response.code == 200 and COOKIE not in set_cookies(response)
+    assert response.code == 200
+    assert COOKIE not in set_cookies(response)
     assert client.jar[COOKIE] == renamed
     assert answer(await client.get("/get/user")) == {"found": True, "value": "ann"}
     assert answer(await client.get("/get/late")) == {"found": False, "value": None}  # its write was dropped
@@ -568,7 +573,9 @@ async def test_a_record_written_by_something_else_is_no_session(
     if isinstance(store, NearCachedStore):
         raw = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         key = f"{store.store.prefix}{NS}:{session_id}"
-        meta = json.loads(raw.hget(key, "__meta__"))
+        stored_meta = raw.hget(key, "__meta__")
+        assert stored_meta is not None
+        meta = json.loads(stored_meta)
         {
             "value": lambda: raw.hset(key, "v:name", "{not json"),
             "field name": lambda: raw.hset(key, "stray", "1"),
@@ -591,5 +598,6 @@ async def test_a_record_written_by_something_else_is_no_session(
             )
 
     response = await client.get("/get/name")
-    assert response.code == 200 and answer(response)["value"] is None
+    assert response.code == 200
+    assert answer(response)["value"] is None
     assert "not a record this package wrote" in caplog.text

@@ -11,10 +11,11 @@ import pytest
 
 from app import make_app
 from sessions.errors import STORE_UNAVAILABLE_TEXT
+from sessions.stores.base import SessionStore
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
-from tests.cookie_client import CookieClient, text
+from tests.support.cookie_client import CookieClient, text
 
 
 def outage_logs(caplog) -> list[str]:
@@ -136,9 +137,11 @@ async def test_sqlite_reads_answer_at_once_while_logins_wait_out_another_process
     other_process.execute("COMMIT")
     other_process.close()
 
-    assert len(read_times) >= 3 and max(read_times) < 0.5, read_times  # never behind the waiting logins
+    assert len(read_times) >= 3, read_times
+    assert max(read_times) < 0.5, read_times  # never behind the waiting logins
     for code, seconds in answers:  # about busy_timeout (1 s) each, not 1, 2, 3, 4 s one after another
-        assert code == 503 and 0.8 <= seconds < 1.8, answers
+        assert code == 503, answers
+        assert 0.8 <= seconds < 1.8, answers
 
 
 @pytest.mark.gen_test
@@ -151,6 +154,7 @@ async def test_sqlite_path_that_is_not_a_database_gives_503(client: CookieClient
 @pytest.fixture
 def outage_store(request, clock, tmp_path, io_loop):
     kind = request.param
+    store: SessionStore
     if kind == "redis":
         store = NearCachedStore(RedisStore(request.getfixturevalue("own_redis").url, clock=clock))
     elif kind == "sqlite-missing-directory":

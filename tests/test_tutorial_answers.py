@@ -14,6 +14,7 @@ import html
 import json
 import logging
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -22,8 +23,8 @@ from tornado.tcpclient import TCPClient
 from app import make_app
 from handlers.tutorial.last_action import COOKIE_NAME
 from sessions.stores.redis import RedisStore
-from tests.cookie_client import CookieClient, set_cookies, text
-from tests.live_app import free_port
+from tests.support.cookie_client import CookieClient, set_cookies, text
+from tests.support.live_app import free_port
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CURL = {"Accept": "*/*"}
@@ -36,7 +37,7 @@ async def post_as_browser(client: CookieClient, page: str, action: str, fields: 
     return await client.fetch(action, method="POST", body=body, headers=BROWSER)
 
 
-def report_in(response) -> dict:
+def report_in(response) -> dict[str, Any]:
     header = set_cookies(response)[COOKIE_NAME]
     signed = header.split(";")[0].split("=", 1)[1].strip('"')
     return json.loads(base64.b64decode(signed.split("|")[4].split(":", 1)[1]))
@@ -131,7 +132,8 @@ async def test_a_refused_value_form_comes_back_with_what_was_typed(client: Cooki
     await post_as_browser(client, "/database/page", "/database/value", fields)
     page = text(await client.get("/database/page", headers=BROWSER))
     assert "is not a 64-bit integer" in page
-    assert 'value="twenty"' in page and '<option value="int" selected>' in page
+    assert 'value="twenty"' in page
+    assert '<option value="int" selected>' in page
 
 
 @pytest.mark.gen_test
@@ -160,7 +162,8 @@ async def test_a_target_without_a_slash_is_a_clean_404(http_server, base_url: st
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 404 Not Found"
     assert b"There is no page at this address." in rest
-    assert "Traceback" not in caplog.text and "IndexError" not in caplog.text
+    assert "Traceback" not in caplog.text
+    assert "IndexError" not in caplog.text
 
 
 class TestRedisDown:

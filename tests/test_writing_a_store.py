@@ -10,13 +10,14 @@ about those stores' files and servers.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import tests.test_store_conformance as conformance
 from sessions import SessionStore
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 from tests.test_store_conformance import app, server_ttl, wide_client  # noqa: F401 (fixtures the tests use)
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "writing-a-store.md"
@@ -31,7 +32,7 @@ def page_code() -> str:
     return rest.split("\n```\n", 1)[0]
 
 
-def page_store_class() -> type[SessionStore]:
+def page_store_class() -> Callable[..., SessionStore]:  # the page's class, built with the page's keywords
     namespace: dict[str, object] = {"__name__": "writing_a_store"}
     exec(compile(page_code(), str(PAGE), "exec"), namespace)
     (store_class,) = [

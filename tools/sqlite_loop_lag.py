@@ -21,7 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,13 +31,15 @@ from sessions.ids import new_session_id  # noqa: E402
 from sessions.record import Journal, Meta  # noqa: E402
 from sessions.stores.sqlite import SQLiteStore, _Worker  # noqa: E402
 
+T = TypeVar("T")
+
 NAMESPACE = "lag"  # the store namespace the measurement writes in
 
 
 class InlineWorker(_Worker):
     """A worker that runs its calls right away on the caller's thread (the event loop's)."""
 
-    async def run(self, operation, *args):
+    async def run(self, operation: Callable[..., T], *args: object) -> T:
         return self._guarded(operation, time.monotonic() + self._busy_timeout, args)
 
     async def close(self) -> None:
@@ -47,9 +51,12 @@ class InlineSQLiteStore(SQLiteStore):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        workers = {"busy_timeout": 5.0, "on_file_changed": self._tell_file_changed}
-        self._writer = InlineWorker(path, "writer", query_only=False, **workers)
-        self._reader = InlineWorker(path, "reader", query_only=True, **workers)
+        self._writer = InlineWorker(
+            path, "writer", busy_timeout=5.0, query_only=False, on_file_changed=self._tell_file_changed
+        )
+        self._reader = InlineWorker(
+            path, "reader", busy_timeout=5.0, query_only=True, on_file_changed=self._tell_file_changed
+        )
 
 
 async def ticker(lags: list[float], stop: asyncio.Event) -> None:
@@ -86,7 +93,9 @@ async def measure(store_class: type[SQLiteStore], path: Path, seconds: float, wo
     for session_id in ids:
         now = time.time()
         await store.save(NAMESPACE, session_id, Journal(Meta(now, now, expires_at=now + 3600), create=True))
-    stop, lags, done = asyncio.Event(), [], []
+    stop = asyncio.Event()
+    lags: list[float] = []
+    done: list[int] = []
     tasks = [asyncio.ensure_future(ticker(lags, stop))]
     tasks += [asyncio.ensure_future(worker(store, session_id, stop, done)) for session_id in ids]
     await asyncio.sleep(seconds)

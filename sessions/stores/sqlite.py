@@ -180,8 +180,8 @@ class _Worker:
     """One thread of the store's, fed by a queue, and the one connection it uses, reopened when the file changes.
 
     A plain queue and ``call_soon_threadsafe`` rather than ``run_in_executor``: the executor's
-    two futures chained by callbacks cost a SQLite write 0.47 -> 0.60 of bare Tornado's
-    throughput in the issue 17 prototype (docs/benchmarks.md).
+    two futures chained by callbacks held a SQLite write at 0.47 of bare Tornado's throughput,
+    the queue lifts it to 0.60 (the two measured side by side; docs/benchmarks.md).
     """
 
     def __init__(
@@ -290,8 +290,8 @@ class _LoopReader:
 
     In WAL mode a read takes no lock another connection holds, so it costs the loop
     about as long as the hand-over to a thread would (a memory-speed primary-key look-up),
-    and skipping the hand-over took a SQLite read from 0.65 to 0.76 of bare Tornado in the
-    issue 17 prototype (docs/benchmarks.md). With a busy timeout of 0 it never blocks the
+    and skipping the hand-over took a SQLite read from 0.65 to 0.76 of bare Tornado (the two
+    measured side by side; docs/benchmarks.md). With a busy timeout of 0 it never blocks the
     loop: anything but an answer (SQLITE_BUSY during a checkpoint or recovery, no file
     yet, a file of another layout, a corrupt one) raises ``sqlite3.Error``, and the store
     runs the load on its reader thread instead, which waits, lays files out and reports

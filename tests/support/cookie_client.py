@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
@@ -16,8 +17,8 @@ class CookieClient:
     base_url: str
     jar: dict[str, str] = field(default_factory=dict)
 
-    async def get(self, path: str, **kwargs: object) -> HTTPResponse:
-        return await self.fetch(path, method="GET", **kwargs)
+    async def get(self, path: str, *, headers: dict[str, str] | None = None, **kwargs: object) -> HTTPResponse:
+        return await self.fetch(path, method="GET", headers=headers, **kwargs)
 
     async def fetch(self, path: str, *, headers: dict[str, str] | None = None, **kwargs: object) -> HTTPResponse:
         headers = dict(headers or {})
@@ -49,3 +50,10 @@ def set_cookies(response: HTTPResponse) -> dict[str, str]:
 
 def text(response: HTTPResponse) -> str:
     return response.body.decode()
+
+
+def form_xsrf_token(response: HTTPResponse) -> str:
+    """The ``_xsrf`` field of the first form on the page; the test fails here if the page has none."""
+    found = re.search(r'name="_xsrf" value="([^"]+)"', text(response))
+    assert found is not None, text(response)
+    return found[1]

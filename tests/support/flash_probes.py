@@ -15,7 +15,7 @@ from typing import Any
 from tornado.web import url
 
 from sessions import Session, SessionManager
-from tests.session_handler import SessionHandler
+from tests.support.session_handler import SessionHandler
 
 
 class ProbeHandler(SessionHandler):

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.live_app import free_port
+from tests.support.live_app import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from tornado.web import Application, RequestHandler, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import Application, RequestHandler
 
-from sessions import ConversionError, ImmutableKeyError, SessionManager, SessionMixin, SessionStore
+from sessions import ConversionError, ImmutableKeyError, Session, SessionManager, SessionMixin, SessionStore
 
 COOKIE = "probe"
 EXPIRES = timedelta(minutes=45)
@@ -34,7 +35,8 @@ class Gates:
 class ProbeHandler(SessionMixin, RequestHandler):
     @property
     def gates(self) -> Gates:
-        return self.settings["gates"]
+        gates: Gates = self.settings["gates"]
+        return gates
 
     def answer(self, value: object, status: int = 200) -> None:
         self.set_status(status)
@@ -44,7 +46,7 @@ class ProbeHandler(SessionMixin, RequestHandler):
     def argument(self) -> object:
         return json.loads(self.get_argument("json"))
 
-    async def loaded_session(self):
+    async def loaded_session(self) -> Session:
         session = await self.get_session()
         if self.gates.barrier is not None:
             await self.gates.barrier.wait()

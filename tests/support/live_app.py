@@ -13,13 +13,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class LiveApp:
@@ -39,7 +40,9 @@ class LiveApp:
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "app.py", f"--port={self.port}", "--logging=info", *options]
         # A file, not a pipe: a pipe nobody reads fills up and blocks the app's logging.
+        # Open until stop(), which keeps what it holds for output() and closes it.
         self.log = tempfile.TemporaryFile(mode="w+")
+        self._output = ""
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -73,12 +76,16 @@ class LiveApp:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        return self.process.returncode, self.output()
+        output = self.output()
+        self.log.close()
+        return self.process.returncode, output
 
     def output(self) -> str:
-        """Everything the app has logged so far."""
-        self.log.seek(0)
-        return self.log.read()
+        """Everything the app has logged so far (all of it, once stopped)."""
+        if not self.log.closed:
+            self.log.seek(0)
+            self._output = self.log.read()
+        return self._output
 
     def __enter__(self) -> LiveApp:
         return self

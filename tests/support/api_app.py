@@ -5,36 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from tornado.web import Application
 
-from sessions import MemoryStore, SessionError, SessionManager, SessionNotFoundError
-from tests.session_handler import SessionHandler
+from sessions import Journal, MemoryStore, Record, SessionError, SessionManager, SessionNotFoundError
+from tests.support.session_handler import SessionHandler
 
 
 class CountingMemoryStore(MemoryStore):
     """The real memory store, counting its round trips."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock=clock)
         self.loads = self.saves = 0
 
-    async def load(self, namespace, session_id):
+    async def load(self, namespace: str, session_id: str) -> Record | None:
         self.loads += 1
         return await super().load(namespace, session_id)
 
-    async def save(self, namespace, session_id, journal):
+    async def save(self, namespace: str, session_id: str, journal: Journal) -> dict[str, str]:
         self.saves += 1
         return await super().save(namespace, session_id, journal)
 
 
 class ApiHandler(SessionHandler):
-    def write_json(self, value) -> None:
+    def write_json(self, value: object) -> None:
         self.set_header("Content-Type", "application/json")
         self.write(json.dumps(value))
 
-    def body_json(self):
+    def body_json(self) -> Any:  # whatever JSON the test posted
         return json.loads(self.request.body)
 
 
@@ -168,7 +171,7 @@ class ImmutableMutateHandler(ApiHandler):
         copy[0]["Name"] = "Gabriel"
         try:
             session.set(key, copy)
-            refused = False
+            refused: str | bool = False
         except SessionError as error:
             refused = type(error).__name__
         self.write_json({"refused": refused, "now": session.get(key)})
@@ -210,7 +213,7 @@ class FormHandler(ApiHandler):
         self.write("accepted")
 
 
-def make_api_app(manager: SessionManager, **settings) -> Application:
+def make_api_app(manager: SessionManager, **settings: Any) -> Application:
     spec = {"session_manager": manager}
     return Application(
         [

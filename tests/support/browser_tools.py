@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.live_app import ROOT
+from tests.support.live_app import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -48,9 +50,24 @@ def start_chromium(profile: Path, window_size: str = "1100,900") -> webdriver.Ch
     return driver
 
 
-def severe_console_entries(driver: webdriver.Chrome) -> list[dict]:
+def severe_console_entries(driver: webdriver.Chrome) -> list[dict[str, Any]]:
     """Console errors (and failed resource loads) since the last call."""
-    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]  # Selenium's is
+    return [entry for entry in entries if entry["level"] == "SEVERE"]
+
+
+def attribute(element: WebElement, name: str) -> str:
+    """The element's attribute or property ``name``; the test fails here if the element has none."""
+    value = element.get_attribute(name)
+    assert value is not None, f"no {name} on {element.tag_name}"
+    return value
+
+
+def held_cookie(driver: webdriver.Chrome, name: str) -> dict[str, Any]:
+    """The browser's cookie ``name`` (value and flags); the test fails here if the browser holds none."""
+    cookie = driver.get_cookie(name)
+    assert cookie is not None, f"the browser holds no {name} cookie"
+    return cookie
 
 
 def save_screenshot(driver: webdriver.Chrome, name: str) -> None:

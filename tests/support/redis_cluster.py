@@ -13,12 +13,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 
-from tests.live_app import free_port
-from tests.redis_server import REDIS_SERVER
+from tests.support.live_app import free_port
+from tests.support.redis_server import REDIS_SERVER
 
 REDIS_CLI = str(Path(REDIS_SERVER).with_name("redis-cli"))
 NODES = 6
@@ -115,7 +116,7 @@ class RedisCluster:
             with redis.Redis(port=port) as client:
                 client.flushall()
 
-    def wait_until(self, condition, failure: str, timeout: float = 30.0) -> None:
+    def wait_until(self, condition: Callable[[], object], failure: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -148,6 +149,6 @@ class RedisCluster:
     def _answers(self, port: int) -> bool:
         try:
             with redis.Redis(port=port, socket_timeout=0.5) as client:
-                return client.ping()
+                return bool(client.ping())
         except redis.RedisError:
             return False
