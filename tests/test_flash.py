@@ -151,7 +151,7 @@ async def serving(application: Application) -> AsyncIterator[str]:
         await application.settings["session_store"].close()
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=30)  # on a Redis Cluster each store opens connections to every node: seconds under load
 async def test_a_flash_set_in_one_app_instance_is_read_in_another(open_shared_store, http_client, clock):
     first_app = make_app(store=open_shared_store(), clock=clock)
     second_app = make_app(store=open_shared_store(), clock=clock)
