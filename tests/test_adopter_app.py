@@ -240,12 +240,16 @@ def test_the_documented_fork_recipe_serves_one_session_from_two_processes(exampl
         assert browser.json("/")["cart"] == 40
         children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
         assert len(children) == 2
-        # Each child opened the file itself (the store opens it at its first request): both served,
-        # each with the store it built after the fork, and the count above is one session's.
-        for child in children:
-            assert any(
-                str(link.readlink()) == str(tmp_path / "shop.sqlite3") for link in Path(f"/proc/{child}/fd").iterdir()
-            )
+
+        # The store is built in each child after the fork and opens the file at its first request: a child
+        # that served holds it open, the parent never does. Which child the kernel hands each connection to
+        # is its choice (one child may take all 40), so "both served" would be a test of the scheduler.
+        def has_file_open(pid: int) -> bool:
+            database = str(tmp_path / "shop.sqlite3")
+            return any(str(link.readlink()) == database for link in Path(f"/proc/{pid}/fd").iterdir())
+
+        assert any(has_file_open(child) for child in children)
+        assert not has_file_open(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # the group this test started: the parent and its two children
         server.wait(timeout=30)
