@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from http.client import HTTPConnection
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from tornado.web import Application, RequestHandler
 
-from sessions import MemoryStore, SessionManager, SessionXSRFMixin
+from sessions import MemoryStore, SessionManager, SessionXSRFMixin, XSRFRefusedError
 from tests.support.cookie_client import CookieClient, text
 from tests.support.live_app import LiveApp
 
@@ -43,6 +44,15 @@ class Count(SessionXSRFMixin, RequestHandler):
         self.write(str(session.increment("count")))
 
 
+class CountTellingRefusalsApart(Count):
+    """``Count`` whose ``write_error`` tells a refused token apart, as an app that re-renders its form would."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs["exc_info"][1]
+        kind = "refused token" if isinstance(error, XSRFRefusedError) else type(error).__name__
+        self.finish(f"{status_code} {kind}: {self._reason}")
+
+
 class Login(SessionXSRFMixin, RequestHandler):
     async def post(self) -> None:
         session = await self.get_session_manager().regenerate(self)
@@ -58,7 +68,13 @@ class Logout(SessionXSRFMixin, RequestHandler):
 
 def make_app(manager: SessionManager) -> Application:
     spec = {"session_manager": manager}
-    routes = [("/page", Page, spec), ("/count", Count, spec), ("/login", Login, spec), ("/logout", Logout, spec)]
+    routes = [
+        ("/page", Page, spec),
+        ("/count", Count, spec),
+        ("/count-telling-refusals-apart", CountTellingRefusalsApart, spec),
+        ("/login", Login, spec),
+        ("/logout", Logout, spec),
+    ]
     return Application(routes, xsrf_cookies=True, cookie_secret=SECRET)
 
 
@@ -228,6 +244,23 @@ async def test_a_cookie_planted_ahead_of_the_victims_never_acts_on_the_victims_s
     else:
         assert (response.code, text(response)) == answer
     assert await reload_and_count(victim) == (200, "3")  # the victim's count was not touched
+
+
+@pytest.mark.gen_test
+async def test_every_refusal_of_a_token_is_one_error_type_at_the_check_and_at_the_load(client, other_client):
+    """No token, a forged one (refused by the check), and a form loaded before a login elsewhere (by the load)."""
+    target = "/count-telling-refusals-apart"
+    missing = await client.fetch(target, method="POST", body="")
+    assert text(missing) == "403 refused token: Forbidden: '_xsrf' argument missing from POST"
+    await counted_twice(client)
+    forged = await post(client, target, FORGED)
+    assert text(forged) == "403 refused token: Forbidden: XSRF token does not match this session"
+
+    anonymous_form = text(await other_client.get("/page"))  # Tornado's token: no session yet
+    await post(other_client, "/login", text(await other_client.get("/page")), user="ada")  # another tab logs in
+    stale = await post(other_client, target, anonymous_form)
+    assert text(stale) == "403 refused token: Forbidden: XSRF token does not match this session"
+    assert await reload_and_count(other_client) == (200, "1")  # nothing ran: ada's session counts from 1
 
 
 @pytest.mark.parametrize("step", ["standalone", "securecookie"])
