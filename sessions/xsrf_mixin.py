@@ -32,8 +32,8 @@ class SessionXSRFMixin(SessionMixin):
     def xsrf_token(self) -> bytes:
         """Tornado's masked XSRF token, derived from the session when there is one.
 
-        Keyed with the newest of the application's ``xsrf_session_secrets``, else
-        its ``cookie_secret``; ``xsrf_form_html()`` keeps working.
+        Keyed with the newest of the manager's ``xsrf_secrets``, else the
+        application's ``cookie_secret``; ``xsrf_form_html()`` keeps working.
         """
         secrets, session_id = self._xsrf_binding_inputs()
         if session_id is None:
@@ -55,8 +55,8 @@ class SessionXSRFMixin(SessionMixin):
         act on ``V``. Every refusal, here or at the load, is an
         ``XSRFRefusedError`` (a 403).
         """
-        secrets = xsrf.secrets_from_settings(self.settings)
         manager = self.get_session_manager()
+        secrets = xsrf.token_secrets(manager.config.xsrf_secrets, self.settings)
         if not secrets:
             self._check_tornados_token()
         elif manager.current(self) is not None:  # checked late, after the load: the session is known
@@ -101,7 +101,8 @@ class SessionXSRFMixin(SessionMixin):
 
     def _xsrf_binding_inputs(self) -> tuple[list[xsrf.Secret], str | None]:
         """The token secrets (newest first) and the session ID tokens are bound to (``None``: no binding)."""
-        secrets = xsrf.secrets_from_settings(self.settings)
+        manager = self.get_session_manager()
+        secrets = xsrf.token_secrets(manager.config.xsrf_secrets, self.settings)
         if not secrets:
             return secrets, None
-        return secrets, self.get_session_manager().request_session_id(self)
+        return secrets, manager.request_session_id(self)
