@@ -109,6 +109,7 @@ async def test_a_cookie_of_one_namespace_does_not_open_under_another_with_the_sa
 @pytest.mark.parametrize(
     ("revocation", "copy_of"),
     [("/one/everywhere", "ann"), ("/one/everyone", "ann"), ("/one/everyone", "anonymous")],
+    ids=["log-out-everywhere", "destroy-all", "destroy-all-anonymous"],
 )
 async def test_a_revocation_ends_a_copy_taken_before_in_every_process(
     client: CookieClient, other_client: CookieClient, clock, revocation: str, copy_of: str
