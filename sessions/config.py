@@ -78,8 +78,8 @@ class Config:
     clock: Callable[[], float] = time.time
     #: The secrets that key ``SessionXSRFMixin``'s tokens, newest first (``[NEW, OLD]``), kept as a
     #: tuple: new tokens are made under the newest, a token made under any is accepted, so a form
-    #: rendered before a rotation still posts. Empty: the application's ``cookie_secret``.
-    xsrf_secrets: Sequence[str | bytes] = ()
+    #: rendered before a rotation still posts. Empty: the application's ``cookie_secret``. Never in ``repr()``.
+    xsrf_secrets: Sequence[str | bytes] = field(default=(), repr=False)
     #: ``idle_timeout`` and ``absolute_timeout`` in seconds, converted once (set by ``__post_init__``):
     #: the expiry rules read them several times a request, and ``timedelta.total_seconds()``
     #: is a method call each time.

@@ -241,9 +241,11 @@ def test_xsrf_secrets_that_are_not_a_ring_are_refused_when_the_manager_is_made(r
 
 
 def test_the_managers_ring_keys_the_tokens_else_tornados_cookie_secret():
-    manager = SessionManager(xsrf_secrets=["new", "old"])
-    assert manager.config.xsrf_secrets == ("new", "old")  # kept as a tuple: the frozen config's ring cannot change
-    assert xsrf.token_secrets(manager.config.xsrf_secrets, {"cookie_secret": "tornado's"}) == ["new", "old"]
+    manager = SessionManager(xsrf_secrets=["ring-new-9f2c", "ring-old-3a7d"])
+    assert manager.config.xsrf_secrets == ("ring-new-9f2c", "ring-old-3a7d")  # a tuple: the frozen config's ring
+    assert "ring-" not in repr(manager.config)  # a logged config shows no secret
+    secrets = xsrf.token_secrets(manager.config.xsrf_secrets, {"cookie_secret": "tornado's"})
+    assert secrets == ["ring-new-9f2c", "ring-old-3a7d"]
     assert xsrf.token_secrets((), {"cookie_secret": "tornado's"}) == ["tornado's"]
     assert xsrf.token_secrets((), {"cookie_secret": {1: "v1", 2: "v2"}}) == ["v2", "v1"]  # Tornado's versions
     assert xsrf.token_secrets((), {}) == []
