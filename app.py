@@ -131,7 +131,8 @@ def make_app(
     if store is None:  # not `store or ...`: an empty MemoryStore is falsy (it has __len__)
         store = MemoryStore(clock=clock)
     secrets = list(secrets or [_process_secret()])
-    shared: dict[str, Any] = {"store": store, "clock": clock}  # Config fields, checked by Config itself
+    # Config fields, checked by Config itself; the secrets also key SessionXSRFMixin's tokens (any of them accepts one)
+    shared: dict[str, Any] = {"store": store, "clock": clock, "xsrf_secrets": secrets}
     # Iris's fixed expiries are the sessions' real lifetimes only without an idle timeout
     # (which would end them sooner, while the cookie's Max-Age still said otherwise).
     two_hours: dict[str, Any] = {"expires": TWO_HOURS, "idle_timeout": None, **shared}
@@ -210,8 +211,7 @@ def make_app(
         # Tornado's own check of POST and the other unsafe methods, before any handler code: Sec-Fetch-Site,
         # else Origin against Host. The app's Fetch Metadata guard (which also covers its state-changing GETs) stays.
         cross_origin_protection=True,
-        cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the whole ring below
-        xsrf_session_secrets=secrets,  # key SessionMixin's XSRF tokens: the newest makes them, any accepts them
+        cookie_secret=secrets[0],  # Tornado's own setting; the XSRF tokens use the managers' whole ring
         session_store=store,
         tutorial_steps=STEPS,
         ui_modules={"SessionInspector": SessionInspector},

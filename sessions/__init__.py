@@ -21,6 +21,7 @@ from .errors import (
     SessionNotStartedError,
     SessionTooLargeError,
     StoreUnavailableError,
+    XSRFRefusedError,
 )
 from .fetch_metadata import CrossSiteGuard, refuse_cross_site
 from .flashes import LEVELS, FlashMessage
@@ -72,6 +73,7 @@ __all__ = [
     "SessionUserMixin",
     "SessionXSRFMixin",
     "StoreUnavailableError",
+    "XSRFRefusedError",
     "apply_journal",
     "new_session_id",
     "refuse_cross_site",

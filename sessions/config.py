@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -76,6 +76,10 @@ class Config:
     store: SessionStore | None = None
     codec: CookieCodec = field(default_factory=PlainCodec)
     clock: Callable[[], float] = time.time
+    #: The secrets that key ``SessionXSRFMixin``'s tokens, newest first (``[NEW, OLD]``), kept as a
+    #: tuple: new tokens are made under the newest, a token made under any is accepted, so a form
+    #: rendered before a rotation still posts. Empty: the application's ``cookie_secret``. Never in ``repr()``.
+    xsrf_secrets: Sequence[str | bytes] = field(default=(), repr=False)
     #: ``idle_timeout`` and ``absolute_timeout`` in seconds, converted once (set by ``__post_init__``):
     #: the expiry rules read them several times a request, and ``timedelta.total_seconds()``
     #: is a method call each time.
@@ -95,6 +99,7 @@ class Config:
             raise ValueError(f"namespace {self.namespace!r} must be 1-64 letters, digits, '_', '-' or '.'")
         for name in _DURATIONS:
             object.__setattr__(self, name, _duration(name, getattr(self, name)))  # frozen
+        object.__setattr__(self, "xsrf_secrets", _secrets("xsrf_secrets", self.xsrf_secrets))  # frozen
         for name, timeout in (("idle_seconds", self.idle_timeout), ("absolute_seconds", self.absolute_timeout)):
             object.__setattr__(self, name, None if timeout is None else timeout.total_seconds())  # frozen
         if self.max_session_bytes is not None and self.max_session_bytes < 1:
@@ -160,3 +165,21 @@ def _duration(name: str, value: object) -> timedelta | None:
     if duration <= timedelta(0):
         raise ValueError(f"{name} must be positive or None, not {value!r}")
     return duration
+
+
+def _secrets(name: str, value: object) -> tuple[str | bytes, ...]:
+    """A ring of secrets, newest first, as a tuple; the messages never show a secret.
+
+    One string is refused: taken as a sequence it would be one secret per
+    character, a ring of one-letter keys anyone can guess.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        given = f"one {type(value).__name__}" if isinstance(value, (str, bytes)) else type(value).__name__
+        raise TypeError(f"{name} must be a list of secrets, newest first, not {given}")
+    ring = tuple(value)
+    for position, secret in enumerate(ring):
+        if not isinstance(secret, (str, bytes)):
+            raise TypeError(f"{name}[{position}] must be str or bytes, not {type(secret).__name__}")
+        if not secret:
+            raise ValueError(f"{name}[{position}] is empty")
+    return ring

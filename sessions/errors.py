@@ -4,10 +4,11 @@ Each error subclasses the built-in exception a Python user would reach for first
 (``KeyError`` for a missing key, ``ValueError`` for a bad conversion), so code
 that already catches those keeps working, and ``SessionError`` catches them all.
 
-The two errors a client can act on, a store outage (503) and an oversized
-session (413), are also Tornado's ``HTTPError``: raised while a handler runs,
-at the load or at the save, Tornado sends them through the app's own
-``write_error`` like any ``HTTPError``, with the status and a ``reason``.
+The errors a client can act on, a store outage (503), an oversized session
+(413) and a refused XSRF token (403), are also Tornado's ``HTTPError``: raised
+while a handler runs, at the XSRF check, the load or the save, Tornado sends
+them through the app's own ``write_error`` like any ``HTTPError``, with the
+status and a ``reason``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from tornado.web import HTTPError
 
 #: The reason (status line and plain-text answer) of a store outage.
 STORE_UNAVAILABLE_TEXT = "Service Unavailable: the session store is unavailable, please try again shortly."
+#: Why a token made for another session than the one the request acts on is refused.
+XSRF_MISMATCH_TEXT = "XSRF token does not match this session"
 
 
 class SessionError(Exception):
@@ -109,6 +112,27 @@ class StoreUnavailableError(SessionError, HTTPError):
 
     def __init__(self, message: str = "the session store is unavailable") -> None:
         HTTPError.__init__(self, 503, reason=STORE_UNAVAILABLE_TEXT)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class XSRFRefusedError(SessionError, HTTPError):
+    """A POST's XSRF token is missing, forged, or made for another session than the one it acts on: ``HTTPError(403)``.
+
+    ``SessionXSRFMixin`` raises it from its check, which Tornado runs before
+    ``prepare()``, and the load raises it when the cookie opens another session
+    than the one the check vouched for (the check cannot know which of the
+    cookie's values is live; the load does). Either way nothing has run. The
+    usual cause is harmless, a form loaded before a login or logout in another
+    tab, so an app may tell it apart in ``write_error`` and send the browser back
+    to a fresh form. Tornado logs it as a warning with its message, as it logs
+    its own XSRF refusals.
+    """
+
+    def __init__(self, message: str = XSRF_MISMATCH_TEXT) -> None:
+        HTTPError.__init__(self, 403, message, reason=f"Forbidden: {message}")
         self.message = message
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -120,6 +120,7 @@ class SessionManager:
         store: SessionStore | Keep = KEEP,
         codec: CookieCodec | Keep = KEEP,
         clock: Callable[[], float] | Keep = KEEP,
+        xsrf_secrets: Sequence[str | bytes] | Keep = KEEP,
     ) -> None:
         """Take a ``Config``, or its fields as keywords (``SessionManager(cookie_name="x")``), or both.
 
@@ -141,6 +142,7 @@ class SessionManager:
             "store": store,
             "codec": codec,
             "clock": clock,
+            "xsrf_secrets": xsrf_secrets,
         }
         given = {name: value for name, value in options.items() if value is not KEEP}
         config = config or Config()

@@ -1,6 +1,6 @@
 """XSRF tokens bound to a session, in the masked form Tornado's templates use.
 
-The token is an HMAC of the session ID keyed with the application's newest secret, so
+The token is an HMAC of the session ID keyed with the newest secret of the ring, so
 it is the same for every page of one session, different for every session, and
 new after ``regenerate()``. Like Tornado's own token it is masked with a fresh
 random value in every response (a defence against BREACH-style compression
@@ -13,26 +13,22 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _TOKEN_BYTES = 16
-#: The application setting holding the secrets that key the tokens, newest first (``[NEW, OLD]``):
-#: new tokens are made under the newest, a token made under any of them is accepted, so a form
-#: rendered before a secret rotation still posts after it. Without it, ``cookie_secret`` is used
-#: (a dict of versions counts as a ring, the highest version newest).
-SECRETS_SETTING = "xsrf_session_secrets"
 
 Secret = str | bytes
 
 
-def secrets_from_settings(settings: Mapping[str, Any]) -> list[Secret]:
-    """The application's token secrets, newest first; empty when it has none."""
-    ring = settings.get(SECRETS_SETTING)
-    if isinstance(ring, (str, bytes)):  # list("secret") would make one secret per character
-        raise TypeError(
-            f"the setting {SECRETS_SETTING} must be a list of secrets, newest first, not one {type(ring).__name__}"
-        )
+def token_secrets(ring: Sequence[Secret], settings: Mapping[str, Any]) -> list[Secret]:
+    """The secrets that key the tokens, newest first: the manager's ``xsrf_secrets``, else Tornado's ``cookie_secret``.
+
+    New tokens are made under the newest, a token made under any of them is
+    accepted, so a form rendered before a secret rotation still posts after
+    it. ``cookie_secret`` given as a dict of versions counts as a ring, the
+    highest version newest. Empty when there is neither.
+    """
     if ring:
         return list(ring)
     secret = settings.get("cookie_secret")

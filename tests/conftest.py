@@ -1,4 +1,4 @@
-"""Shared fixtures: the real app on a real port, a cookie-keeping client, a clock."""
+"""Shared fixtures: the real app on a real port, a cookie-keeping client, a clock, a real browser."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 import redis
+from selenium import webdriver
 
 from app import make_app
 from sessions import MemoryStore, SessionStore
 from sessions.stores.near_cache import NearCachedStore
 from sessions.stores.redis import RedisStore
 from sessions.stores.sqlite import SQLiteStore
+from tests.support.browser_tools import chromium
 from tests.support.clock import FakeClock
 from tests.support.cookie_client import CookieClient
+from tests.support.live_app import LiveApp
 from tests.support.redis_cluster import RedisCluster
 from tests.support.redis_server import RedisServer
 
@@ -43,6 +46,33 @@ def client(http_client, base_url) -> CookieClient:
 def other_client(http_client, base_url) -> CookieClient:
     """A second browser, with its own cookie jar."""
     return CookieClient(http_client, base_url)
+
+
+# -- ``python app.py`` and headless Chromium, for the browser tests ---------------
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """``python app.py`` as a learner starts it (the memory store) on a free port, one per test module."""
+    with LiveApp() as app:
+        yield app.url
+
+
+@pytest.fixture
+def viewport() -> str | None:
+    """The device the browser emulates: none, Chromium's own window.
+
+    A module that checks layout overrides this with a fixture parametrized over
+    ``VIEWPORTS``, and each of its browser tests runs at every size.
+    """
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path: Path, viewport: str | None) -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium with its own profile (so its own cookies) per test, sized by ``viewport``."""
+    with chromium(tmp_path / "profile", viewport) as driver:
+        yield driver
 
 
 # -- the three stores, for the conformance suite and the database step ----------

@@ -30,7 +30,6 @@ from tests.support.browser_tools import (
     inspector,
     save_screenshot,
     severe_console_entries,
-    start_chromium,
     submit,
 )
 from tests.support.live_app import LiveApp
@@ -39,36 +38,19 @@ from tests.test_fetch_metadata import REFUSED
 COOKIE = "mycookiesessionnameid"
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    """``python app.py`` as a learner starts it: the memory store."""
-    with LiveApp() as app:
-        yield app.url
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    """A fresh headless Chromium with its own profile (so its own cookies) per test."""
-    driver = start_chromium(tmp_path / "profile")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_the_system_browser_is_used_and_nothing_is_downloaded(browser: webdriver.Chrome):
     assert browser.service.path == CHROMEDRIVER
     assert shutil.which("chromium") == CHROMIUM
     assert browser.capabilities["browserName"] in ("chrome", "chromium")
 
 
-def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/overview")
+def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/overview")
     assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
     assert inspector(browser, "cookie") == "none"
 
     submit(browser, "login")
-    assert browser.current_url == f"{base_url}/overview"
+    assert browser.current_url == f"{app_url}/overview"
     answer = browser.find_element(By.CSS_SELECTOR, "[data-secret-status]")
     assert answer.get_attribute("data-secret-status") == "200"
     assert "The cake is a lie!" in answer.text
@@ -79,14 +61,14 @@ def test_log_in_see_the_secret_log_out_see_403(browser: webdriver.Chrome, base_u
     assert inspector(browser, "is-new") == "False"
     assert browser.execute_script("return document.cookie").find(COOKIE) == -1  # HttpOnly: scripts cannot see it
 
-    browser.get(f"{base_url}/secret")  # a plain-text route: a browser gets its answer in a small page
+    browser.get(f"{app_url}/secret")  # a plain-text route: a browser gets its answer in a small page
     assert shown_answer(browser) == "The cake is a lie!"
 
-    browser.get(f"{base_url}/overview")
+    browser.get(f"{app_url}/overview")
     submit(browser, "logout")
     assert browser.get_cookie(COOKIE) is None
     assert browser.find_element(By.CSS_SELECTOR, "[data-secret-status]").get_attribute("data-secret-status") == "403"
-    browser.get(f"{base_url}/secret")
+    browser.get(f"{app_url}/secret")
     assert shown_answer(browser) == "Forbidden"
 
 
@@ -127,21 +109,21 @@ def test_every_page_renders_without_console_errors_and_names_the_store(
                 save_screenshot(browser, name)
 
 
-def test_the_overview_page_after_login_renders_without_console_errors(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/overview")
+def test_the_overview_page_after_login_renders_without_console_errors(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/overview")
     submit(browser, "login")
     assert severe_console_entries(browser) == []
     save_screenshot(browser, "overview-logged-in")
 
 
-def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/flash/")
+def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/flash/")
     assert browser.find_elements(By.CSS_SELECTOR, "li.flash") == []
     browser.find_element(By.ID, "message").send_keys("Saved <b>for once</b>")
     Select(browser.find_element(By.ID, "level")).select_by_value("success")
     submit(browser, "flash-it")
 
-    assert browser.current_url == f"{base_url}/flash/"
+    assert browser.current_url == f"{app_url}/flash/"
     (shown,) = browser.find_elements(By.CSS_SELECTOR, "li.flash")
     assert shown.text == "success: Saved <b>for once</b>"  # shown as text, never run as HTML
     assert "flash-success" in attribute(shown, "class")
@@ -154,8 +136,8 @@ def test_a_flash_set_through_the_form_is_shown_once(browser: webdriver.Chrome, b
     assert browser.find_elements(By.CSS_SELECTOR, '[data-inspector="flashes"]') == []
 
 
-def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/securecookie/page")
+def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/securecookie/page")
     assert inspector(browser, "cookie") == "none"
     submit(browser, "set")
 
@@ -184,8 +166,8 @@ def test_the_securecookie_page_shows_an_opaque_cookie_and_decodes_it(browser: we
     assert browser.get_cookie("mycustomsessionid") is None  # the server told the browser to drop it
 
 
-def test_the_standalone_page_sets_extends_and_destroys(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/standalone/page")
+def test_the_standalone_page_sets_extends_and_destroys(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/standalone/page")
     submit(browser, "set")
     submit(browser, "set_immutable")
     answer = browser.find_element(By.CSS_SELECTOR, '[data-answer="get_immutable"]').text
@@ -260,28 +242,28 @@ def follow_attacker_link(driver: webdriver.Chrome, attacker_url: str, target: st
     return shown_answer(driver)
 
 
-def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chrome, base_url: str, attacker_url):
-    browser.get(f"{base_url}/login?user=victim")  # typed in the address bar: Sec-Fetch-Site: none
+def test_another_site_cannot_log_the_user_out_everywhere(browser: webdriver.Chrome, app_url: str, attacker_url):
+    browser.get(f"{app_url}/login?user=victim")  # typed in the address bar: Sec-Fetch-Site: none
     assert shown_answer(browser) == ""  # Iris's empty answer, in a page with a way back to the step
-    assert browser.find_element(By.CSS_SELECTOR, "[data-way-back]").get_attribute("href") == f"{base_url}/overview"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-way-back]").get_attribute("href") == f"{app_url}/overview"
     cookie = held_cookie(browser, COOKIE)["value"]
 
     # The Lax cookie does ride along on the cross-site navigation: a read-only route sees the session.
-    assert follow_attacker_link(browser, attacker_url, f"{base_url}/secret") == "The cake is a lie!"
-    assert follow_attacker_link(browser, attacker_url, f"{base_url}/logout-everywhere") == REFUSED
-    assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
+    assert follow_attacker_link(browser, attacker_url, f"{app_url}/secret") == "The cake is a lie!"
+    assert follow_attacker_link(browser, attacker_url, f"{app_url}/logout-everywhere") == REFUSED
+    assert follow_attacker_link(browser, attacker_url, f"{app_url}/login?user=mallory") == REFUSED
 
     assert held_cookie(browser, COOKIE)["value"] == cookie
-    browser.get(f"{base_url}/overview")
+    browser.get(f"{app_url}/overview")
     assert browser.find_element(By.CSS_SELECTOR, "[data-user]").text == "victim"
 
-    browser.get(f"{base_url}/logout-everywhere")  # typed: still works
+    browser.get(f"{app_url}/logout-everywhere")  # typed: still works
     assert shown_answer(browser) == "Logged out victim everywhere: 1 session(s) ended"
     assert browser.get_cookie(COOKIE) is None
 
 
-def test_another_site_cannot_log_the_browser_in_as_the_attacker(browser: webdriver.Chrome, base_url: str, attacker_url):
-    assert follow_attacker_link(browser, attacker_url, f"{base_url}/login?user=mallory") == REFUSED
+def test_another_site_cannot_log_the_browser_in_as_the_attacker(browser: webdriver.Chrome, app_url: str, attacker_url):
+    assert follow_attacker_link(browser, attacker_url, f"{app_url}/login?user=mallory") == REFUSED
     assert browser.get_cookie(COOKIE) is None
-    browser.get(f"{base_url}/secret")
+    browser.get(f"{app_url}/secret")
     assert shown_answer(browser) == "Forbidden"

@@ -12,7 +12,6 @@ and after a click are saved in ``test-artifacts/screenshots/``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
@@ -23,42 +22,21 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
 from tests.support.browser_tools import (
+    VIEWPORTS,
     attribute,
     held_cookie,
     save_viewport_screenshot,
     severe_console_entries,
-    start_chromium,
     submit,
 )
 from tests.support.live_app import LiveApp
 from tests.support.redis_server import RedisServer
 
-#: The sizes the pages are checked at: a laptop, and a phone held upright.
-VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with LiveApp() as app:
-        yield app.url
-
 
 @pytest.fixture(params=list(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
+    """Each browser test here runs at every size (the shared ``browser`` fixture emulates it)."""
     return request.param
-
-
-@pytest.fixture
-def browser(tmp_path: Path, viewport: str) -> Iterator[webdriver.Chrome]:
-    """Chromium whose viewport is exactly the given size (a phone one as a mobile device)."""
-    width, height = VIEWPORTS[viewport]
-    driver = start_chromium(tmp_path / "profile", f"{width},{height + 200}")
-    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": viewport == "phone"}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def in_first_viewport(driver: webdriver.Chrome, element: WebElement) -> bool:
@@ -91,15 +69,15 @@ def row_change(driver: webdriver.Chrome, key: str) -> str | None:
 # -- 1. a click's result is on screen ------------------------------------------------------------
 
 
-def test_each_click_opens_the_page_on_what_it_did(browser: webdriver.Chrome, base_url: str, viewport: str):
-    browser.get(f"{base_url}/standalone/page")
+def test_each_click_opens_the_page_on_what_it_did(browser: webdriver.Chrome, app_url: str, viewport: str):
+    browser.get(f"{app_url}/standalone/page")
     assert browser.find_elements(By.CSS_SELECTOR, "[data-last-action]") == []
     save_viewport_screenshot(browser, f"click-report-{viewport}-1-before")
 
     submit(browser, "set")
     report(browser)
     save_viewport_screenshot(browser, f"click-report-{viewport}-2-after-set")
-    assert browser.current_url == f"{base_url}/standalone/page"
+    assert browser.current_url == f"{app_url}/standalone/page"
     assert field(browser, "request") == "POST /standalone/set"
     assert field(browser, "status") == "303 See Other"
     assert field(browser, "cookie") == "NEW"  # (the badge is shown in capitals)
@@ -143,8 +121,8 @@ def test_each_click_opens_the_page_on_what_it_did(browser: webdriver.Chrome, bas
     assert browser.get_cookie("mysessionid") is None
 
 
-def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdriver.Chrome, base_url: str, viewport: str):
-    browser.get(f"{base_url}/overview")
+def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdriver.Chrome, app_url: str, viewport: str):
+    browser.get(f"{app_url}/overview")
     submit(browser, "login")
     assert field(report(browser), "cookie") == "NEW"
     assert "ADDED authenticated = true" in field(browser, "changes")
@@ -161,9 +139,9 @@ def test_a_second_login_reports_a_changed_cookie_with_a_new_id(browser: webdrive
 
 
 def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
-    browser: webdriver.Chrome, base_url: str, viewport: str
+    browser: webdriver.Chrome, app_url: str, viewport: str
 ):
-    browser.get(f"{base_url}/flash/")
+    browser.get(f"{app_url}/flash/")
     browser.find_element(By.ID, "message").send_keys("Saved.")
     submit(browser, "flash-it")
     report(browser)
@@ -179,13 +157,13 @@ def test_a_flash_report_names_the_message_and_the_page_that_consumed_it(
 # -- 2. errors come back to the step page, or to a page in the site's layout -------------------------
 
 
-def test_a_refused_form_comes_back_to_the_step_page(browser: webdriver.Chrome, base_url: str, viewport: str):
-    browser.get(f"{base_url}/database/page")
+def test_a_refused_form_comes_back_to_the_step_page(browser: webdriver.Chrome, app_url: str, viewport: str):
+    browser.get(f"{app_url}/database/page")
     value = browser.find_element(By.ID, "value")
     value.clear()
     value.send_keys("twenty")
     submit(browser, "set-value")
-    assert browser.current_url == f"{base_url}/database/page"
+    assert browser.current_url == f"{app_url}/database/page"
     panel = report(browser)
     save_viewport_screenshot(browser, f"error-{viewport}-refused-value")
     assert "refused" in attribute(panel, "class")
@@ -211,21 +189,21 @@ def error_page(driver: webdriver.Chrome, status: int) -> WebElement:
 
 
 def test_unknown_and_post_only_addresses_get_a_page_with_a_way_back(
-    browser: webdriver.Chrome, base_url: str, viewport: str
+    browser: webdriver.Chrome, app_url: str, viewport: str
 ):
-    browser.get(f"{base_url}/database/nothing-here")
+    browser.get(f"{app_url}/database/nothing-here")
     assert error_page(browser, 404).find_element(By.TAG_NAME, "h1").text == "404 Not Found"
     save_viewport_screenshot(browser, f"error-{viewport}-404")
     way_back = browser.find_element(By.CSS_SELECTOR, "[data-way-back]")
     assert way_back.text == "← Back to the Database step"
 
-    browser.get(f"{base_url}/flash/message")  # a form's target, typed in the address bar
+    browser.get(f"{app_url}/flash/message")  # a form's target, typed in the address bar
     assert "only answers a form's POST" in error_page(browser, 405).text
     save_viewport_screenshot(browser, f"error-{viewport}-405")
     browser.find_element(By.CSS_SELECTOR, "[data-way-back]").click()
-    assert browser.current_url == f"{base_url}/flash/"
+    assert browser.current_url == f"{app_url}/flash/"
 
-    browser.get(f"{base_url}/nowhere")
+    browser.get(f"{app_url}/nowhere")
     assert browser.find_element(By.CSS_SELECTOR, "[data-way-back]").text == "← All steps"
 
 
@@ -254,8 +232,8 @@ def test_a_store_outage_is_a_page_with_a_way_to_try_again(browser: webdriver.Chr
 # -- 6. the small things ------------------------------------------------------------------------------
 
 
-def test_a_skip_link_is_the_first_stop_and_leads_to_the_content(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/overview")
+def test_a_skip_link_is_the_first_stop_and_leads_to_the_content(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/overview")
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     focused = browser.switch_to.active_element
     assert focused.text == "Skip to the content"
@@ -264,8 +242,8 @@ def test_a_skip_link_is_the_first_stop_and_leads_to_the_content(browser: webdriv
     assert browser.switch_to.active_element.get_attribute("id") == "main"
 
 
-def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/overview")
+def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/overview")
     submit(browser, "login")
     key = next(
         code
@@ -281,9 +259,9 @@ def test_keys_never_break_mid_word_and_ending_buttons_look_live(browser: webdriv
     assert cursor == "pointer"
 
 
-def test_plain_text_pages_find_a_favicon(browser: webdriver.Chrome, base_url: str):
-    browser.get(f"{base_url}/secret")
+def test_plain_text_pages_find_a_favicon(browser: webdriver.Chrome, app_url: str):
+    browser.get(f"{app_url}/secret")
     assert browser.find_element(By.CSS_SELECTOR, "[data-error-detail]").text == "Forbidden"
-    browser.get(f"{base_url}/favicon.ico")
+    browser.get(f"{app_url}/favicon.ico")
     entries = [entry["message"] for entry in severe_console_entries(browser)]
     assert not any("favicon" in message for message in entries), entries

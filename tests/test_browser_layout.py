@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from handlers import database, flash, overview, standalone
-from tests.support.browser_tools import save_viewport_screenshot, severe_console_entries, start_chromium, submit
-from tests.support.live_app import ROOT, LiveApp
+from tests.support.browser_tools import VIEWPORTS, save_viewport_screenshot, severe_console_entries, submit
+from tests.support.live_app import ROOT
 
-VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 DOC_IMAGES = ROOT / "docs" / "images"
 #: The screenshots the README shows: (step, viewport).
 README_SCREENSHOTS = {("overview", "desktop"), ("flash", "phone")}
@@ -52,27 +49,10 @@ STEPS = {
 }
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with LiveApp() as app:
-        yield app.url
-
-
 @pytest.fixture(params=list(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
+    """Each browser test here runs at every size (the shared ``browser`` fixture emulates it)."""
     return request.param
-
-
-@pytest.fixture
-def browser(tmp_path: Path, viewport: str) -> Iterator[webdriver.Chrome]:
-    width, height = VIEWPORTS[viewport]
-    driver = start_chromium(tmp_path / "profile", f"{width},{height + 200}")
-    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": viewport == "phone"}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def box(driver: webdriver.Chrome, selector: str) -> dict[str, float]:
@@ -124,19 +104,19 @@ def assert_ran(driver: webdriver.Chrome, handler: type, method: str) -> None:
 
 @pytest.mark.parametrize("page", list(STEPS))
 def test_every_click_keeps_buttons_report_and_inspector_in_view(
-    browser: webdriver.Chrome, base_url: str, viewport: str, page: str
+    browser: webdriver.Chrome, app_url: str, viewport: str, page: str
 ):
-    browser.get(f"{base_url}{page}")
+    browser.get(f"{app_url}{page}")
     for button, handler, method in STEPS[page]:
         submit(browser, button)
-        assert browser.current_url == f"{base_url}{page}"
+        assert browser.current_url == f"{app_url}{page}"
         assert_one_view(browser, viewport)
         assert_ran(browser, handler, method)
     assert severe_console_entries(browser) == []
 
 
-def test_the_flash_banner_and_the_report_open_the_flash_page(browser: webdriver.Chrome, base_url: str, viewport: str):
-    browser.get(f"{base_url}/flash/")
+def test_the_flash_banner_and_the_report_open_the_flash_page(browser: webdriver.Chrome, app_url: str, viewport: str):
+    browser.get(f"{app_url}/flash/")
     browser.find_element(By.ID, "message").send_keys("Saved.")
     submit(browser, "flash-it")
     assert_on_first_screen(browser, ".flashes .flash")
@@ -147,18 +127,18 @@ def test_the_flash_banner_and_the_report_open_the_flash_page(browser: webdriver.
     update_readme_screenshot(browser, "flash", viewport)
 
 
-def test_the_phone_report_is_compact(browser: webdriver.Chrome, base_url: str, viewport: str):
+def test_the_phone_report_is_compact(browser: webdriver.Chrome, app_url: str, viewport: str):
     """On a phone the report is set small (the posted fields left out, the cookie on one line): under 45 % of it."""
-    browser.get(f"{base_url}/standalone/page")
+    browser.get(f"{app_url}/standalone/page")
     submit(browser, "set")
     report = box(browser, "[data-last-action]")
     limit = VIEWPORTS[viewport][1] * (0.45 if viewport == "phone" else 0.5)
     assert report["bottom"] - report["top"] <= limit, f"the report is {report['bottom'] - report['top']} px tall"
 
 
-def test_the_overview_screenshot(browser: webdriver.Chrome, base_url: str, viewport: str):
+def test_the_overview_screenshot(browser: webdriver.Chrome, app_url: str, viewport: str):
     """The README's picture of a step after a click (written to docs/images/ on request)."""
-    browser.get(f"{base_url}/overview")
+    browser.get(f"{app_url}/overview")
     submit(browser, "login")
     assert_one_view(browser, viewport)
     save_viewport_screenshot(browser, f"layout-{viewport}-overview")
@@ -179,10 +159,10 @@ def test_the_readme_shows_the_screenshots_this_test_makes():
         assert (DOC_IMAGES / f"{step}-step-{viewport}.png").is_file()
 
 
-def test_no_select_cuts_its_options(browser: webdriver.Chrome, base_url: str, viewport: str):
+def test_no_select_cuts_its_options(browser: webdriver.Chrome, app_url: str, viewport: str):
     """Every option's text fits its select (a 390 px phone used to show "an int (/set/int/{key}/{…")."""
     for page in ("/database/page", "/flash/"):
-        browser.get(f"{base_url}{page}")
+        browser.get(f"{app_url}{page}")
         overflowing = browser.execute_script(
             """const out = [];
             for (const select of document.querySelectorAll("select")) {

@@ -8,26 +8,13 @@ against ``python app.py`` on a real port.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.support.browser_tools import held_cookie, inspector, save_screenshot, start_chromium, submit
+from tests.support.browser_tools import held_cookie, inspector, save_screenshot, submit
 from tests.support.live_app import LiveApp
 
 COOKIE = "mysessionid"
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    driver = start_chromium(tmp_path / "profile")
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def answer(driver: webdriver.Chrome) -> str:

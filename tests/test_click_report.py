@@ -6,10 +6,7 @@ A browser is a request that accepts ``text/html`` (``BROWSER``); ``curl`` sends
 
 from __future__ import annotations
 
-import base64
 import json
-import re
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -31,25 +28,10 @@ from handlers.tutorial.last_action import (
 from sessions.errors import STORE_UNAVAILABLE_TEXT
 from sessions.stores.sqlite import SQLiteStore
 from tests.support.cookie_client import CookieClient, form_xsrf_token, set_cookies, text
+from tests.support.tutorial_requests import BROWSER, CURL, post_as_browser, report_in
 
-BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-CURL = {"Accept": "*/*"}
 TORNADO_404 = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
 TORNADO_405 = "<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>"
-
-
-async def post_as_browser(client: CookieClient, page: str, action: str, fields: dict[str, str] | None = None):
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page, headers=BROWSER)))
-    assert token, f"{page} has no form"
-    body = urlencode({"_xsrf": token[1], **(fields or {})})
-    return await client.fetch(action, method="POST", body=body, headers=BROWSER)
-
-
-def report_in(response) -> dict[str, Any]:
-    """The JSON inside the signed ``tutorial_last_action`` cookie a response sets (its base64 field)."""
-    header = set_cookies(response)[COOKIE_NAME]
-    signed = header.split(";")[0].split("=", 1)[1].strip('"')
-    return json.loads(base64.b64decode(signed.split("|")[4].split(":", 1)[1]))
 
 
 @pytest.mark.gen_test

@@ -106,24 +106,32 @@ async def test_a_cookie_of_one_namespace_does_not_open_under_another_with_the_sa
 
 
 @pytest.mark.gen_test
-async def test_log_out_everywhere_ends_a_copy_taken_before_in_every_process(
-    client: CookieClient, other_client: CookieClient, clock
+@pytest.mark.parametrize(
+    ("revocation", "copy_of"),
+    [("/one/everywhere", "ann"), ("/one/everyone", "ann"), ("/one/everyone", "anonymous")],
+    ids=["log-out-everywhere", "destroy-all", "destroy-all-anonymous"],
+)
+async def test_a_revocation_ends_a_copy_taken_before_in_every_process(
+    client: CookieClient, other_client: CookieClient, clock, revocation: str, copy_of: str
 ):
+    """Log out everywhere ends the user's every copy; ``destroy_all`` every cookie of the namespace, anonymous too."""
     await client.get("/one/login/ann")
+    owner = client if copy_of == "ann" else other_client
     clock.advance(1)
-    await client.get("/one/put?value=hello")
-    stolen = client.jar[COOKIE]
+    await owner.get("/one/put?value=hello")
+    stolen = owner.jar[COOKIE]
     clock.advance(1)
-    other_client.jar[COOKIE] = stolen
-    assert text(await other_client.get("/two/who")) == "user=ann role=customer note=hello"  # the copy opens anywhere
+    thief = CookieClient(client.http_client, client.base_url, {COOKIE: stolen})
+    user = "user=ann role=customer" if copy_of == "ann" else "user=None role=None"
+    assert text(await thief.get("/two/who")) == f"{user} note=hello"  # the copy opens anywhere
 
     clock.advance(1)
-    await client.get("/one/everywhere")
+    await client.get(revocation)
     for process in ("/one", "/two"):
-        other_client.jar[COOKIE] = stolen
-        assert text(await other_client.get(f"{process}/who")) == "user=None role=None note=None", process
+        thief.jar[COOKIE] = stolen
+        assert text(await thief.get(f"{process}/who")) == "user=None role=None note=None", process
 
-    clock.advance(1)
+    clock.advance(1)  # a cookie written in the revocation's own millisecond may be refused: the rule is "after"
     await client.get("/two/login/ann")  # a login after the revocation opens, in both processes
     assert text(await client.get("/one/who")) == "user=ann role=customer note=None"
     assert text(await client.get("/two/who")) == "user=ann role=customer note=None"
@@ -152,23 +160,6 @@ async def test_revoking_one_user_leaves_other_users_and_other_namespaces(
     await client.get("/one/everywhere")
     assert text(await other_client.get("/two/who")) == "user=bob role=customer note=None"
     assert text(await other_client.get("/one/who")) == "user=bob role=customer note=None"
-
-
-@pytest.mark.gen_test
-async def test_destroy_all_ends_every_cookie_of_the_namespace_anonymous_ones_too(
-    client: CookieClient, other_client: CookieClient, clock
-):
-    await client.get("/one/login/ann")
-    await other_client.get("/one/put?value=anonymous")
-    stolen = other_client.jar[COOKIE]
-    assert text(await other_client.get("/two/who")) == "user=None role=None note=anonymous"
-    clock.advance(1)
-    await client.get("/one/everyone")
-    other_client.jar[COOKIE] = stolen
-    assert text(await other_client.get("/two/who")) == "user=None role=None note=None"
-    clock.advance(1)  # a cookie written in the revocation's own millisecond may be refused: the rule is "after"
-    await client.get("/one/login/ann")  # a session written afterwards opens
-    assert text(await client.get("/two/who")) == "user=ann role=customer note=None"
 
 
 @pytest.mark.gen_test

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sessions import CookieAttributes, SessionManager, xsrf
+from sessions import Config, CookieAttributes, SessionManager, xsrf
 from tests.support.api_app import CountingMemoryStore, make_api_app
 from tests.support.cookie_client import CookieClient, set_cookies, text
 from tests.support.live_app import LiveApp
@@ -216,9 +216,36 @@ async def test_sessions_have_a_size_limit_by_default(client, manager):
     assert timedelta(minutes=30) == manager.config.idle_timeout
 
 
-@pytest.mark.parametrize("one_secret", ["one secret, not a list", b"one secret, as bytes"])
-def test_xsrf_session_secrets_given_as_one_string_is_refused(one_secret):
-    """``list("abc")`` would be one secret per character: three guessable one-letter keys."""
-    with pytest.raises(TypeError, match="xsrf_session_secrets must be a list of secrets"):
-        xsrf.secrets_from_settings({"xsrf_session_secrets": one_secret})
-    assert xsrf.secrets_from_settings({"xsrf_session_secrets": ["new", "old"]}) == ["new", "old"]
+@pytest.mark.parametrize(
+    ("ring", "error", "message"),
+    [
+        ("one secret, not a list", TypeError, "xsrf_secrets must be a list of secrets, newest first, not one str"),
+        (b"one secret, as bytes", TypeError, "xsrf_secrets must be a list of secrets, newest first, not one bytes"),
+        (None, TypeError, "xsrf_secrets must be a list of secrets, newest first, not NoneType"),
+        (["new secret", 7], TypeError, "xsrf_secrets[1] must be str or bytes, not int"),
+        (["new secret", ""], ValueError, "xsrf_secrets[1] is empty"),
+    ],
+)
+def test_xsrf_secrets_that_are_not_a_ring_are_refused_when_the_manager_is_made(ring, error, message):
+    """One string would be one secret per character (``list("abc")``): three guessable one-letter keys.
+
+    Refused with the option's name where the app makes its managers, at start, not
+    when the first token is made; the message never shows a secret.
+    """
+    for make in (SessionManager, Config):
+        with pytest.raises(error) as refused:
+            make(xsrf_secrets=ring)
+        assert str(refused.value) == message
+        assert "one secret" not in str(refused.value)
+        assert "new secret" not in str(refused.value)
+
+
+def test_the_managers_ring_keys_the_tokens_else_tornados_cookie_secret():
+    manager = SessionManager(xsrf_secrets=["ring-new-9f2c", "ring-old-3a7d"])
+    assert manager.config.xsrf_secrets == ("ring-new-9f2c", "ring-old-3a7d")  # a tuple: the frozen config's ring
+    assert "ring-" not in repr(manager.config)  # a logged config shows no secret
+    secrets = xsrf.token_secrets(manager.config.xsrf_secrets, {"cookie_secret": "tornado's"})
+    assert secrets == ["ring-new-9f2c", "ring-old-3a7d"]
+    assert xsrf.token_secrets((), {"cookie_secret": "tornado's"}) == ["tornado's"]
+    assert xsrf.token_secrets((), {"cookie_secret": {1: "v1", 2: "v2"}}) == ["v2", "v1"]  # Tornado's versions
+    assert xsrf.token_secrets((), {}) == []

@@ -9,13 +9,8 @@ comes back with what was typed, the report's cookie stays under a browser's
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import logging
-import re
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from tornado.tcpclient import TCPClient
@@ -25,23 +20,7 @@ from handlers.tutorial.last_action import COOKIE_NAME
 from sessions.stores.redis import RedisStore
 from tests.support.cookie_client import CookieClient, set_cookies, text
 from tests.support.live_app import free_port
-
-BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-CURL = {"Accept": "*/*"}
-
-
-async def post_as_browser(client: CookieClient, page: str, action: str, fields: dict[str, str] | None = None):
-    token = re.search(r'name="_xsrf" value="([^"]+)"', text(await client.get(page, headers=BROWSER)))
-    assert token, f"{page} has no form"
-    body = urlencode({"_xsrf": token[1], **(fields or {})})
-    return await client.fetch(action, method="POST", body=body, headers=BROWSER)
-
-
-def report_in(response) -> dict[str, Any]:
-    header = set_cookies(response)[COOKIE_NAME]
-    signed = header.split(";")[0].split("=", 1)[1].strip('"')
-    return json.loads(base64.b64decode(signed.split("|")[4].split(":", 1)[1]))
-
+from tests.support.tutorial_requests import BROWSER, CURL, post_as_browser, report_in
 
 # -- a plain-text route opened in a browser ---------------------------------------------------
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from http.client import HTTPConnection
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from tornado.web import Application, RequestHandler
 
-from sessions import MemoryStore, SessionManager, SessionXSRFMixin
+from sessions import MemoryStore, SessionManager, SessionXSRFMixin, XSRFRefusedError
 from tests.support.cookie_client import CookieClient, text
 from tests.support.live_app import LiveApp
 
@@ -43,6 +44,15 @@ class Count(SessionXSRFMixin, RequestHandler):
         self.write(str(session.increment("count")))
 
 
+class CountTellingRefusalsApart(Count):
+    """``Count`` whose ``write_error`` tells a refused token apart, as an app that re-renders its form would."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs["exc_info"][1]
+        kind = "refused token" if isinstance(error, XSRFRefusedError) else type(error).__name__
+        self.finish(f"{status_code} {kind}: {self._reason}")
+
+
 class Login(SessionXSRFMixin, RequestHandler):
     async def post(self) -> None:
         session = await self.get_session_manager().regenerate(self)
@@ -58,7 +68,13 @@ class Logout(SessionXSRFMixin, RequestHandler):
 
 def make_app(manager: SessionManager) -> Application:
     spec = {"session_manager": manager}
-    routes = [("/page", Page, spec), ("/count", Count, spec), ("/login", Login, spec), ("/logout", Logout, spec)]
+    routes = [
+        ("/page", Page, spec),
+        ("/count", Count, spec),
+        ("/count-telling-refusals-apart", CountTellingRefusalsApart, spec),
+        ("/login", Login, spec),
+        ("/logout", Logout, spec),
+    ]
     return Application(routes, xsrf_cookies=True, cookie_secret=SECRET)
 
 
@@ -183,53 +199,68 @@ async def test_another_live_sessions_token_is_refused_with_a_dead_cookie(client,
     assert (await post(client, "/count", theirs)).code == 403
 
 
-@pytest.mark.gen_test
-async def test_a_dead_sessions_token_planted_ahead_of_the_victims_cookie_is_refused(client, other_client, manager):
-    attacker, victim = client, other_client
+async def dead_session_planted(attacker: CookieClient) -> tuple[str, str]:
+    """The attacker's own session A, logged out (dead), and its token, kept."""
     await counted_twice(attacker)
     planted, token = attacker.jar[COOKIE], text(await attacker.get("/page"))
-    await post(attacker, "/logout", token)  # the attacker's session A is dead; its token is kept
-    victims = await counted_twice(victim)
-    response = await victim.fetch(
-        "/count",
-        method="POST",
-        body=urlencode({"_xsrf": token}),
-        headers={"Cookie": f"{COOKIE}={planted}; {COOKIE}={victims}"},
-    )
-    assert (response.code, COOKIE in response.headers.get("Set-Cookie", "")) == (403, False)
-    assert await reload_and_count(victim) == (200, "3")  # the victim's count was not touched
+    await post(attacker, "/logout", token)
+    return token, f"{COOKIE}={planted}"
 
 
-@pytest.mark.gen_test
-async def test_tornados_token_with_a_planted_xsrf_cookie_cannot_act_on_a_live_session(client, other_client):
-    attacker, victim = client, other_client
-    tornados = text(await attacker.get("/page"))  # no session yet: Tornado's double-submit token
-    victims = await counted_twice(victim)
-    response = await victim.fetch(
-        "/count",
-        method="POST",
-        body=urlencode({"_xsrf": tornados}),
-        headers={"Cookie": f"_xsrf={attacker.jar['_xsrf']}; {COOKIE}={victims}"},
-    )
-    assert response.code == 403
-    assert await reload_and_count(victim) == (200, "3")
-
-
-@pytest.mark.gen_test
-async def test_a_live_planted_session_is_the_one_acted_on(client, other_client, store):
-    """Cookie tossing with a live ``A``: the request acts on A, the attacker's own session, never on V."""
-    attacker, victim = client, other_client
+async def live_session_planted(attacker: CookieClient) -> tuple[str, str]:
+    """Cookie tossing with the attacker's live session A and its token."""
     planted = await counted_twice(attacker)
-    token = text(await attacker.get("/page"))
+    return text(await attacker.get("/page")), f"{COOKIE}={planted}"
+
+
+async def tornados_xsrf_cookie_planted(attacker: CookieClient) -> tuple[str, str]:
+    """Tornado's double-submit token of a visitor without a session, and its ``_xsrf`` cookie."""
+    tornados = text(await attacker.get("/page"))
+    return tornados, f"_xsrf={attacker.jar['_xsrf']}"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    ("plant", "answer"),
+    [
+        (dead_session_planted, (403, False)),
+        (tornados_xsrf_cookie_planted, (403, False)),
+        (live_session_planted, (200, "3")),  # the request acts on A, the attacker's own session
+    ],
+    ids=["dead-session", "tornados-xsrf-cookie", "live-session"],
+)
+async def test_a_cookie_planted_ahead_of_the_victims_never_acts_on_the_victims_session(
+    client: CookieClient, other_client: CookieClient, plant, answer: tuple[int, bool | str]
+):
+    """A token and a cookie of the attacker's sent ahead of the victim's ``sid=V``: refused, or acting on A, never V."""
+    attacker, victim = client, other_client
+    token, planted = await plant(attacker)
     victims = await counted_twice(victim)
     response = await victim.fetch(
-        "/count",
-        method="POST",
-        body=urlencode({"_xsrf": token}),
-        headers={"Cookie": f"{COOKIE}={planted}; {COOKIE}={victims}"},
+        "/count", method="POST", body=urlencode({"_xsrf": token}), headers={"Cookie": f"{planted}; {COOKIE}={victims}"}
     )
-    assert (response.code, text(response)) == (200, "3")
+    if response.code == 403:  # refused: and no session was started or sent for it
+        assert (response.code, COOKIE in response.headers.get("Set-Cookie", "")) == answer
+    else:
+        assert (response.code, text(response)) == answer
     assert await reload_and_count(victim) == (200, "3")  # the victim's count was not touched
+
+
+@pytest.mark.gen_test
+async def test_every_refusal_of_a_token_is_one_error_type_at_the_check_and_at_the_load(client, other_client):
+    """No token, a forged one (refused by the check), and a form loaded before a login elsewhere (by the load)."""
+    target = "/count-telling-refusals-apart"
+    missing = await client.fetch(target, method="POST", body="")
+    assert text(missing) == "403 refused token: Forbidden: '_xsrf' argument missing from POST"
+    await counted_twice(client)
+    forged = await post(client, target, FORGED)
+    assert text(forged) == "403 refused token: Forbidden: XSRF token does not match this session"
+
+    anonymous_form = text(await other_client.get("/page"))  # Tornado's token: no session yet
+    await post(other_client, "/login", text(await other_client.get("/page")), user="ada")  # another tab logs in
+    stale = await post(other_client, target, anonymous_form)
+    assert text(stale) == "403 refused token: Forbidden: XSRF token does not match this session"
+    assert await reload_and_count(other_client) == (200, "1")  # nothing ran: ada's session counts from 1
 
 
 @pytest.mark.parametrize("step", ["standalone", "securecookie"])

@@ -30,7 +30,7 @@ from typing import Any, cast
 from tornado.routing import URLSpec
 from tornado.web import HTTPError, RequestHandler, url
 
-from sessions import SessionManager, SessionTooLargeError
+from sessions import SessionManager, SessionTooLargeError, XSRFRefusedError
 from sessions.fetch_metadata import refuse_if_cross_site
 
 from . import last_action
@@ -39,7 +39,7 @@ from .layout import wants_html
 from .pages import SessionPage, StepPage
 
 StepMethod = Callable[..., Awaitable[None] | None]
-#: What a learner can do about a form the XSRF check refused.
+#: What a learner can do about a form whose XSRF token was refused.
 STALE_FORM = "The form was loaded before your session changed (in another tab, say): nothing was done; press it again"
 
 
@@ -62,8 +62,6 @@ class StepRoute(SessionPage):
         #: What the step's handler writes, held back while a browser is served: the tutorial shows it itself.
         browser = self.request.method in ("GET", "POST") and wants_html(self.request)
         self._answer: list[str] | None = [] if browser else None
-        #: Why a browser's form was refused by the XSRF check (``None``: it was not).
-        self._stale_form: str | None = None
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
@@ -95,17 +93,18 @@ class StepRoute(SessionPage):
         return "".join(self._answer or [])
 
     def check_xsrf_cookie(self) -> None:
-        """A browser's form with a missing or stale token goes back to its page, refused and filled in.
+        """For a browser's form, left to ``post_from_page``, which checks it before anything runs.
 
-        Nothing runs: the report says why and the page, loaded afresh, has a
-        token for the session as it is now. ``curl`` still gets the 403.
+        There the check and the load, which may refuse the token too, are one
+        step, and a refusal goes back to the page, filled in. ``curl`` is checked
+        here, as Tornado orders it (before ``prepare()``), and gets the 403.
         """
-        try:
+        if not self.posted_from_page():
             super().check_xsrf_cookie()
-        except HTTPError as refused:
-            if not (self.form and wants_html(self.request)):
-                raise
-            self._stale_form = f"Forbidden: {refused.log_message}. {STALE_FORM}"
+
+    def posted_from_page(self) -> bool:
+        """Tell whether this is a browser's post of one of the page's forms, which ``post_from_page`` answers."""
+        return self.request.method == "POST" and self.form and wants_html(self.request)
 
     def step_method(self) -> tuple[str, StepMethod]:
         """The method of the step's handler a POST from the page runs: its own ``post``, else its ``get``."""
@@ -119,7 +118,7 @@ class StepRoute(SessionPage):
         if refuse_if_cross_site(self):
             return
         name, method = self.step_method()
-        if wants_html(self.request):
+        if self.posted_from_page():
             await self.post_from_page(name, method, *path_args)
             return
         await _run(method, self, *path_args)
@@ -133,21 +132,24 @@ class StepRoute(SessionPage):
             super().redirect(url, permanent, status)
 
     async def post_from_page(self, name: str, method: StepMethod, *path_args: str) -> None:
-        """Run the step's method, save, then go back to the page with a report of what the POST did."""
+        """Check the form's token, run the step's method, save, then go back to the page with a report of it.
+
+        A refused token (none, or one made for another session than the cookie
+        opens: a form loaded before a login in another tab) runs nothing and
+        goes back to the page, where a fresh form has a token for the session
+        as it is now.
+        """
         manager = self.get_session_manager()
-        try:
-            await self.get_session()  # loaded first, so the report can compare before and after
-        except HTTPError as load_refusal:  # the token vouched for no session, or another one, than the cookie opens
-            if load_refusal.status_code != 403:
-                raise
-            self._stale_form = f"Forbidden: {load_refusal.log_message}. {STALE_FORM}"
-        before = last_action.view_session(self, manager)
         refused: tuple[int, str] | None = None
+        try:
+            super().check_xsrf_cookie()  # left to here by check_xsrf_cookie above
+            await self.get_session()  # loaded first, so the report can compare before and after
+        except XSRFRefusedError as stale:
+            refused, name = (stale.status_code, f"{stale.reason}. {STALE_FORM}"), ""
+        before = last_action.view_session(self, manager)
         self._reporting = True
         try:
-            if self._stale_form is not None:
-                refused, name = (403, self._stale_form), ""
-            else:
+            if refused is None:
                 await _run(method, self, *path_args)
         except (HTTPError, SessionTooLargeError) as error:
             refused = refusal(error)

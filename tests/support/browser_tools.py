@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from tests.support.live_app import ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+#: The sizes pages are checked at: a laptop, and a phone held upright (emulated as a mobile device).
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
 def start_chromium(profile: Path, window_size: str = "1100,900") -> webdriver.Chrome:
@@ -48,6 +52,28 @@ def start_chromium(profile: Path, window_size: str = "1100,900") -> webdriver.Ch
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
     return driver
+
+
+@contextmanager
+def chromium(profile: Path, viewport: str | None = None) -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium, quit on the way out; its viewport exactly ``VIEWPORTS[viewport]`` if one is named.
+
+    A window alone would not do for a phone: Chromium keeps a minimum window
+    width and calls itself a desktop. So the viewport is set by the DevTools
+    protocol's device metrics (a mobile device's for the phone), in a window
+    taller than the viewport so the browser's own bars never eat into it.
+    """
+    if viewport is None:
+        driver = start_chromium(profile)
+    else:
+        width, height = VIEWPORTS[viewport]
+        driver = start_chromium(profile, f"{width},{height + 200}")
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": viewport == "phone"}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def severe_console_entries(driver: webdriver.Chrome) -> list[dict[str, Any]]:
