@@ -12,7 +12,6 @@ the browser silently dropping a cookie or the store filling up.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from . import expiry
@@ -52,19 +51,13 @@ class CookieLimit:
 
     def __init__(self, config: Config, store: SessionStore, secure: bool) -> None:
         self.config, self.store, self.secure = config, store, secure
-        #: A codec that can tell a value's length without making it (``EncryptedCodec.encoded_length``)
-        #: spares each write an encryption: write-cookie 1,392k -> 1,372k instructions per request.
-        self._value_length: Callable[[str], int] | None = getattr(config.codec, "encoded_length", None)
 
     def check(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
         now = self.config.clock()
         meta = meta.copy()
         expiry.touched(self.config, meta, now)
         payload = self.store.payload(self.config.store_namespace, session_id, Record(fields, meta))
-        if self._value_length is None:
-            session_cookie(self.config, self.secure, payload, meta, now)
-        else:  # the header as the save will build it, around a stand-in value of the very same length
-            _checked_header(self.config, self.secure, "v" * self._value_length(payload), meta, now)
+        session_cookie(self.config, self.secure, payload, meta, now)
 
     def check_before_save(self, session_id: str, fields: dict[str, str], meta: Meta) -> None:
         """Nothing to do: the save builds the cookie with ``session_cookie()``, which measures it."""
@@ -79,11 +72,8 @@ def size_limit(config: Config, store: SessionStore, secure: bool) -> SizeLimit |
 
 def session_cookie(config: Config, secure: bool, payload: str, meta: Meta, now: float) -> str:
     """Build the session's ``Set-Cookie`` value; raise ``SessionTooLargeError`` if a browser would drop it."""
-    return _checked_header(config, secure, config.codec.encode(config.cookie_name, payload), meta, now)
-
-
-def _checked_header(config: Config, secure: bool, value: str, meta: Meta, now: float) -> str:
     name = config.cookie_name
+    value = config.codec.encode(name, payload)
     max_age = expiry.cookie_max_age(config, meta, now)
     header = set_cookie_header(name, value, config.cookie, secure, max_age, now)
     if len(header) > BROWSER_COOKIE_LIMIT:
