@@ -30,7 +30,7 @@ from . import conversions, values
 from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
 from .flashes import LEVELS, MESSAGE_MARK, FlashMessage, message_key, read_message
-from .limits import SizeLimit
+from .limits import SizeLimit, field_bytes, fields_bytes
 from .record import FLASH_PREFIX, VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
@@ -55,6 +55,9 @@ class Session:
         self._fields = record.fields
         self._meta = record.meta
         self._limit = limit
+        # The fields' UTF-8 bytes (``fields_bytes``) for the limit: counted at the request's
+        # first write, then adjusted by every change, so no write measures the whole session.
+        self._bytes: int | None = None
         self._journal = Journal(record.meta)  # its meta is set when the manager takes it
         self._is_new = not stored
         # Mutable values handed to the caller: compared at save time, so that
@@ -188,7 +191,7 @@ class Session:
         if not self._stored and not names:
             return
         for name in names:
-            del self._fields[name]
+            self._drop(name)
         self._journal.note_clear_values()
         self._handed_out.clear()
 
@@ -207,7 +210,7 @@ class Session:
             self._write(name, text)  # nothing in the store to add to: the result is the value
         else:
             self._admit(name, text)
-            self._fields[name] = text
+            self._put(name, text)
             self._journal.note_increment(name, n)
             self._handed_out.pop(name, None)
         return int(text)
@@ -353,21 +356,48 @@ class Session:
     def _admit(self, name: str, stored: str) -> None:
         """Raise ``SessionTooLargeError`` if ``name`` holding ``stored`` would take the session over its limit."""
         if self._limit is not None:
-            self._limit.check(self._id, {**self._fields, name: stored}, self._meta)
+            self._limit.check(self._id, self._fields, self._meta, (name, stored), self._size_with(name, stored))
 
     def _write(self, name: str, stored: str) -> None:
         self._admit(name, stored)
-        self._fields[name] = stored
+        self._put(name, stored)
         self._journal.note_set(name, stored)
         self._handed_out.pop(name, None)
 
     def _remove(self, name: str) -> bool:
         """Delete ``name``; tell whether it existed."""
         self._handed_out.pop(name, None)
-        if self._fields.pop(name, None) is None:
+        if not self._drop(name):
             return False
         self._journal.note_delete(name)
         return True
+
+    # -- the fields and their running size: every change to _fields goes through these two --
+
+    def _put(self, name: str, stored: str) -> None:
+        if self._bytes is not None:
+            self._bytes = self._size_with(name, stored)
+        self._fields[name] = stored
+
+    def _drop(self, name: str) -> bool:
+        """Delete ``name`` from the fields; tell whether it was there."""
+        if self._bytes is not None:
+            self._bytes = self._size_with(name, None)
+        return self._fields.pop(name, None) is not None
+
+    def _size(self) -> int:
+        """The fields' bytes now: counted once, then kept by ``_put`` and ``_drop``."""
+        if self._bytes is None:
+            self._bytes = fields_bytes(self._fields)
+        return self._bytes
+
+    def _size_with(self, name: str, stored: str | None) -> int:
+        """The fields' bytes once ``name`` holds ``stored`` (``None``: once it is gone)."""
+        size = self._size()
+        old = self._fields.get(name)
+        if old is not None:
+            size -= field_bytes(name, old)
+        return size if stored is None else size + field_bytes(name, stored)
 
     # -- the manager's side ---------------------------------------------------
     # Public to the package: what ``SessionManager`` needs to save a session.
@@ -397,10 +427,10 @@ class Session:
         """Hold the session to its limit before a save: values grown in place show only now.
 
         Every other write was held to the limit when it was made, so with no list or dict
-        handed out there is nothing new to measure (each save would sum every field again).
+        handed out there is nothing new to check.
         """
         if self._limit is not None and self._handed_out:
-            self._limit.check_before_save(self._id, self._fields, self._meta)
+            self._limit.check_before_save(self._id, self._fields, self._meta, self._size())
 
     def take_journal(self, meta: Meta, previous_id: str | None) -> Journal:
         """Return the journal of this request's changes, saved with ``meta``, and start a new one."""
@@ -414,7 +444,8 @@ class Session:
     def saved(self, counted: dict[str, str]) -> None:
         """Take in the store's view after a save: the record exists, counters are exact."""
         self._stored = True
-        self._fields.update(counted)
+        for name, text in counted.items():
+            self._put(name, text)
 
     def record(self, meta: Meta) -> Record:
         """The session as the store now holds it, with ``meta`` (for the cookie's payload; not to be changed)."""
@@ -427,6 +458,7 @@ class Session:
     def restart(self, record: Record) -> None:
         """Hold ``record`` instead of what was loaded: the loaded session vanished (see the manager)."""
         self._fields, self._meta = record.fields, record.meta
+        self._bytes = None
         self._handed_out.clear()
 
     def _note_mutated_values(self) -> None:
@@ -437,12 +469,11 @@ class Session:
         that JSON cannot hold raises ``TypeError`` naming the key, at the save.
         """
         for name, value in self._handed_out.items():
-            if name in self._journal.sets:
-                continue
             try:
                 text = values.dumps(value)
             except (TypeError, ValueError):  # not JSON any more: encode() below says why
                 text = None
             if text != self._fields.get(name):
-                self._fields[name] = values.encode(name[len(VALUE_PREFIX) :], value)
-                self._journal.note_set(name, self._fields[name])
+                stored = values.encode(name[len(VALUE_PREFIX) :], value)
+                self._put(name, stored)
+                self._journal.note_set(name, stored)
