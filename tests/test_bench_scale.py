@@ -52,6 +52,7 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
         "| memory: load |",
         "| sqlite: create |",
         "| redis: one-key save |",
+        "| sqlite: set() and save |",
         "| redis: destroy_user |",
         "| load |",
     ):
@@ -59,7 +60,7 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
     assert f"{sweep['expired']:,} sessions expiring at once" in tables
     chart = out["svg"].read_text()
     assert chart.startswith("<svg")
-    assert chart.count("<polyline") == 3 * (4 + 2) + 3  # every series drawn
+    assert chart.count("<polyline") == 3 * (4 + 3) + 3  # every series drawn
 
     assert results["pids"], "the redis-server it started is reported"
     for pid in results["pids"]:
