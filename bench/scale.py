@@ -292,13 +292,15 @@ def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedCl
 async def measure(
     name: str, sizes: dict[str, tuple[int, ...]], calls: int, workdir: Path, redis_url: str | None
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"stored": {}, "fields": {}, "per_user": {}}
+    result: dict[str, Any] = {"stored": {}, "fields": {}, "per_user": {}, "fill_seconds": 0.0}
     clock = ShiftedClock()
     store = open_store(name, workdir, redis_url, clock, max(sizes["stored"]))
     bench = Bench(name, store, clock, calls)
     try:
         for count in sizes["stored"]:
+            started = time.perf_counter()
             await bench.fill(count, {"v:n": "1", "v:name": '"ada"'})
+            result["fill_seconds"] += time.perf_counter() - started
             result["stored"][count] = {
                 "load": await bench.load(),
                 "one-key save": await bench.one_key_save(),
@@ -336,6 +338,8 @@ def markdown(results: dict[str, Any]) -> str:
         (f"{store}: {op}", row) for store, data in measured.items()
         for op, row in _by_operation(data["stored"], stored).items()
     ])  # fmt: skip
+    filled = ", ".join(f"{store} {data['fill_seconds']:,.0f} s" for store, data in measured.items())
+    lines += [f"Filling each store to {stored[-1]:,} sessions (wall clock): {filled}.", ""]
     sweep = measured.get("memory", {}).get("sweep")
     if sweep:
         lines += [
