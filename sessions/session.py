@@ -32,7 +32,7 @@ from .conversions import MISSING
 from .errors import ImmutableKeyError, SessionKeyError
 from .flashes import LEVELS, MESSAGE_MARK, FlashMessage, message_key, read_message
 from .ids import fingerprint
-from .limits import SizeLimit, field_bytes, fields_bytes
+from .limits import SizeLimit, fields_bytes
 from .record import FLASH_PREFIX, VALUE_PREFIX, Journal, Meta, Record, increment_text
 
 T = TypeVar("T")
@@ -210,7 +210,7 @@ class Session:
             self._write(name, text)  # nothing in the store to add to: the result is the value
         else:
             self._admit(name, text)
-            self._put(name, text)
+            self._fields[name] = text
             self._journal.note_increment(name, n)
             self._handed_out.pop(name, None)
         return int(text)
@@ -389,13 +389,18 @@ class Session:
         return (name for name in self._fields if name.startswith(VALUE_PREFIX))
 
     def _admit(self, name: str, stored: str) -> None:
-        """Raise ``SessionTooLargeError`` if ``name`` holding ``stored`` would take the session over its limit."""
+        """Raise ``SessionTooLargeError`` if ``name`` holding ``stored`` would take the session over its limit.
+
+        Else count the write in the session's size: the caller makes it next.
+        """
         if self._limit is not None:
-            self._limit.check(self._id, self._fields, self._meta, (name, stored), self._size_with(name, stored))
+            size = self._size_with(name, stored)
+            self._limit.check(self._id, self._fields, self._meta, (name, stored), size)
+            self._bytes = size
 
     def _write(self, name: str, stored: str) -> None:
         self._admit(name, stored)
-        self._put(name, stored)
+        self._fields[name] = stored
         self._journal.note_set(name, stored)
         self._handed_out.pop(name, None)
 
@@ -407,9 +412,10 @@ class Session:
         self._journal.note_delete(name)
         return True
 
-    # -- the fields and their running size: every change to _fields goes through these two --
+    # -- the running size: every change to _fields is counted by _admit, _put or _drop --
 
     def _put(self, name: str, stored: str) -> None:
+        """Set ``name`` without the limit's check (a list grown in place: the save checks it)."""
         if self._bytes is not None:
             self._bytes = self._size_with(name, stored)
         self._fields[name] = stored
@@ -421,18 +427,17 @@ class Session:
         return self._fields.pop(name, None) is not None
 
     def _size(self) -> int:
-        """The fields' bytes now: counted once, then kept by ``_put`` and ``_drop``."""
+        """The fields' UTF-8 bytes: counted in full once (``fields_bytes``), then kept by each change."""
         if self._bytes is None:
             self._bytes = fields_bytes(self._fields)
         return self._bytes
 
     def _size_with(self, name: str, stored: str | None) -> int:
-        """The fields' bytes once ``name`` holds ``stored`` (``None``: once it is gone)."""
-        size = self._size()
+        """The fields' UTF-8 bytes once ``name`` holds ``stored`` (``None``: once it is gone)."""
         old = self._fields.get(name)
-        if old is not None:
-            size -= field_bytes(name, old)
-        return size if stored is None else size + field_bytes(name, stored)
+        old_bytes = 0 if old is None else len(name.encode()) + len(old.encode())
+        new_bytes = 0 if stored is None else len(name.encode()) + len(stored.encode())
+        return self._size() - old_bytes + new_bytes
 
     # -- the manager's side ---------------------------------------------------
     # Public to the package: what ``SessionManager`` needs to save a session.
@@ -479,8 +484,9 @@ class Session:
     def saved(self, counted: dict[str, str]) -> None:
         """Take in the store's view after a save: the record exists, counters are exact."""
         self._stored = True
-        for name, text in counted.items():
-            self._put(name, text)
+        self._fields.update(counted)
+        if counted:
+            self._bytes = None  # the store's counts: recounted at the next write, if any
 
     def record(self, meta: Meta) -> Record:
         """The session as the store now holds it, with ``meta`` (for the cookie's payload; not to be changed)."""

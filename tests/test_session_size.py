@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sessions import ImmutableKeyError, SessionTooLargeError
 from sessions.limits import ByteLimit
-from sessions.record import Meta, Record, apply_journal
+from sessions.record import Meta, Record, apply_journal, increment_text
 from sessions.session import Session
 
 LIMIT = 20_000
@@ -66,6 +66,8 @@ def apply(session: Session, stored: dict[str, str], operation: tuple[str, Any, A
             session.check_size()
             journal = session.take_journal(session.meta.copy(), None)
             journal.create = not stored
+            for name in journal.increments:  # another request counted meanwhile: the store's count is longer
+                stored[name] = increment_text(stored.get(name), 10**6)
             session.saved(apply_journal(stored, journal))
     except ImmutableKeyError:
         pass
