@@ -279,12 +279,13 @@ async def sqlite_processes(workdir: Path, seconds: float) -> dict[str, dict[str,
     return result
 
 
-def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedClock, largest: int) -> SessionStore:
+def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedClock, most_held: int) -> SessionStore:
     if name == "memory":
         return MemoryStore(max_bytes=2**40, clock=clock)  # the bound is not what this measures
     if name == "sqlite":
-        # A bound above the largest size: every create reads the count, none evicts.
-        return SQLiteStore(workdir / f"scale-{random.randrange(10**9)}.sqlite3", clock=clock, max_sessions=2 * largest)
+        # A bound above all the run holds: every create reads the count, none evicts.
+        path = workdir / f"scale-{random.randrange(10**9)}.sqlite3"
+        return SQLiteStore(path, clock=clock, max_sessions=2 * most_held)
     assert redis_url is not None
     return RedisStore(redis_url, clock=clock)
 
@@ -294,7 +295,10 @@ async def measure(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"stored": {}, "fields": {}, "per_user": {}, "fill_seconds": 0.0}
     clock = ShiftedClock()
-    store = open_store(name, workdir, redis_url, clock, max(sizes["stored"]))
+    # Every session the run holds at once stays under the bound: the largest stored size, the
+    # creates made at each size, and the largest user's sessions made for destroy_user.
+    most_held = max(sizes["stored"]) + len(sizes["stored"]) * calls * ROUNDS + max(sizes["per_user"])
+    store = open_store(name, workdir, redis_url, clock, most_held)
     bench = Bench(name, store, clock, calls)
     try:
         for count in sizes["stored"]:
