@@ -10,7 +10,9 @@ fastest of five rounds, in microseconds per call, along three axes:
 * stored sessions, 1,000 to 1,000,000: a store's cost must not grow with how many
   sessions others hold (the memory store's longest pause while a million expired
   sessions are swept is reported beside);
-* fields per session, 1 to 1,000: a one-key save must cost one key's work;
+* fields per session, 1 to 1,000: a one-key save must cost one key's work, in the store
+  and above it (``set()`` on a loaded ``Session``, held to the default size limit, then
+  its save: the part of a request that writes);
 * sessions of one user, 1 to 10,000: "log out everywhere" costs the user's own sessions.
 
 Redis runs on a ``redis-server`` this script starts on a free loopback port (persistence
@@ -45,9 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, 
 import processes as procs  # noqa: E402
 import stores as bench_stores  # noqa: E402
 
-from sessions import MemoryStore  # noqa: E402
+from sessions import Config, MemoryStore  # noqa: E402
 from sessions.ids import new_session_id  # noqa: E402
-from sessions.record import Journal, Meta  # noqa: E402
+from sessions.limits import size_limit  # noqa: E402
+from sessions.record import Journal, Meta, Record  # noqa: E402
+from sessions.session import Session  # noqa: E402
 from sessions.stores.base import SessionStore  # noqa: E402
 from sessions.stores.redis import RedisStore  # noqa: E402
 from sessions.stores.sqlite import SQLiteStore  # noqa: E402
@@ -65,6 +69,8 @@ QUICK = {"stored": (1_000, 3_000), "fields": (1, 10, 100), "per_user": (1, 10, 1
 ROUNDS = 5
 #: Calls per round: enough to average a call's noise away, few enough for a million-session store.
 CALLS = {"full": 200, "quick": 20}
+#: Writes through ``Session`` per round on the fields axis (over its five sessions).
+SESSION_WRITES = 40
 LIFETIME = 3600.0
 #: How long each process count runs for SQLite's two-process figures (full, quick).
 PROCESS_SECONDS = {False: 10.0, True: 0.5}
@@ -147,6 +153,32 @@ class Bench:
         def calls() -> list[Awaitable[Any]]:
             sets = {"v:counter": str(random.randrange(1000))}
             return [self.store.save(NS, i, journal(self.clock, create=False, sets=sets)) for i in ids or self.sample()]
+
+        return await per_call(calls)
+
+    async def set_and_save(self, ids: list[str]) -> float:
+        """``set()`` of one key on a loaded session, held to the default size limit, then its save.
+
+        Each call gets its own copy of the loaded record, made before the clock starts (the
+        load has its own row); a session counts its bytes at its first write, so this is
+        the write part of a request at this size.
+        """
+        loaded = [(i, await self.store.load(NS, i)) for i in ids]
+        limit = size_limit(Config(), self.store, secure=False)  # as the manager picks it: 64 KB
+
+        async def write(session: Session) -> None:
+            session.set("counter", random.randrange(1000))
+            session.check_size()
+            await self.store.save(NS, session.id, session.take_journal(session.meta.copy(), None))
+
+        def calls() -> list[Awaitable[Any]]:
+            sessions = [
+                Session(i, Record(dict(record.fields), record.meta.copy()), stored=True, limit=limit)
+                for _ in range(SESSION_WRITES // len(loaded))
+                for i, record in loaded
+                if record is not None
+            ]
+            return [write(session) for session in sessions]
 
         return await per_call(calls)
 
@@ -247,12 +279,13 @@ async def sqlite_processes(workdir: Path, seconds: float) -> dict[str, dict[str,
     return result
 
 
-def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedClock, largest: int) -> SessionStore:
+def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedClock, most_held: int) -> SessionStore:
     if name == "memory":
         return MemoryStore(max_bytes=2**40, clock=clock)  # the bound is not what this measures
     if name == "sqlite":
-        # A bound above the largest size: every create reads the count, none evicts.
-        return SQLiteStore(workdir / f"scale-{random.randrange(10**9)}.sqlite3", clock=clock, max_sessions=2 * largest)
+        # A bound above all the run holds: every create reads the count, none evicts.
+        path = workdir / f"scale-{random.randrange(10**9)}.sqlite3"
+        return SQLiteStore(path, clock=clock, max_sessions=2 * most_held)
     assert redis_url is not None
     return RedisStore(redis_url, clock=clock)
 
@@ -260,13 +293,18 @@ def open_store(name: str, workdir: Path, redis_url: str | None, clock: ShiftedCl
 async def measure(
     name: str, sizes: dict[str, tuple[int, ...]], calls: int, workdir: Path, redis_url: str | None
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"stored": {}, "fields": {}, "per_user": {}}
+    result: dict[str, Any] = {"stored": {}, "fields": {}, "per_user": {}, "fill_seconds": 0.0}
     clock = ShiftedClock()
-    store = open_store(name, workdir, redis_url, clock, max(sizes["stored"]))
+    # Every session the run holds at once stays under the bound: the largest stored size, the
+    # creates made at each size, and the largest user's sessions made for destroy_user.
+    most_held = max(sizes["stored"]) + len(sizes["stored"]) * calls * ROUNDS + max(sizes["per_user"])
+    store = open_store(name, workdir, redis_url, clock, most_held)
     bench = Bench(name, store, clock, calls)
     try:
         for count in sizes["stored"]:
+            started = time.perf_counter()
             await bench.fill(count, {"v:n": "1", "v:name": '"ada"'})
+            result["fill_seconds"] += time.perf_counter() - started
             result["stored"][count] = {
                 "load": await bench.load(),
                 "one-key save": await bench.one_key_save(),
@@ -283,7 +321,11 @@ async def measure(
             ids = [new_session_id() for _ in range(5)]
             for i in ids:
                 await store.save(NS, i, journal(clock, create=True, sets=fields))
-            result["fields"][count] = {"load": await bench.load(ids), "one-key save": await bench.one_key_save(ids)}
+            result["fields"][count] = {
+                "load": await bench.load(ids),
+                "one-key save": await bench.one_key_save(ids),
+                "set() and save": await bench.set_and_save(ids),
+            }
         for count in sizes["per_user"]:
             result["per_user"][count] = await bench.destroy_user(count)
     finally:
@@ -300,6 +342,8 @@ def markdown(results: dict[str, Any]) -> str:
         (f"{store}: {op}", row) for store, data in measured.items()
         for op, row in _by_operation(data["stored"], stored).items()
     ])  # fmt: skip
+    filled = ", ".join(f"{store} {data['fill_seconds']:,.0f} s" for store, data in measured.items())
+    lines += [f"Filling each store to {stored[-1]:,} sessions (wall clock): {filled}.", ""]
     sweep = measured.get("memory", {}).get("sweep")
     if sweep:
         lines += [
@@ -351,6 +395,7 @@ COLOURS = {"memory": "#1f77b4", "sqlite": "#ff7f0e", "redis": "#2ca02c"}
 DASHES = {
     "load": "",
     "one-key save": "6,3",
+    "set() and save": "1,3",
     "create": "2,2",
     "destroy_user (1 session)": "9,3,2,3",
     "destroy_user": "9,3,2,3",

@@ -23,12 +23,7 @@ class Decoded(NamedTuple):
 
 
 class CookieCodec(Protocol):
-    """Turns payloads into cookie values and back, bound to the cookie's name.
-
-    A codec may also offer ``encoded_length(payload) -> int``, the length of
-    the value ``encode`` would make, found more cheaply than by making it; the
-    cookie-only store's size check before each write then uses it.
-    """
+    """Turns payloads into cookie values and back, bound to the cookie's name."""
 
     def encode(self, cookie_name: str, payload: str) -> str: ...
 

@@ -270,16 +270,6 @@ class EncryptedCodec:
             raise SessionTooLargeError(len(value), MAX_VALUE_CHARS, what=what)
         return value
 
-    def encoded_length(self, payload: str) -> int:
-        """The length of the value ``encode`` makes for ``payload``, found without encrypting.
-
-        The envelope adds a fixed number of bytes and base64 four characters
-        per three bytes, so the size check before each write of a cookie-only
-        session needs no encryption of its own.
-        """
-        envelope = _HEADER_BYTES + _ISSUED.size + len(payload.encode()) + _TAG_BYTES
-        return (4 * envelope + 2) // 3  # unpadded base64
-
     def decode(self, cookie_name: str, value: str) -> Decoded | None:
         """Return the payload, or ``None`` for anything this codec did not make (never raises)."""
         found = self._try_open(cookie_name, value)

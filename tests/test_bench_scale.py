@@ -40,6 +40,7 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
         for count in sizes["fields"]:
             assert all(value > 0 for value in data["fields"][str(count)].values()), (store, count)
         assert all(data["per_user"][str(count)] > 0 for count in sizes["per_user"]), store
+        assert data["fill_seconds"] > 0, store
     sweep = results["stores"]["memory"]["sweep"]
     assert sweep["expired"] >= sizes["stored"][-1]
     assert sweep["writes"] >= 1
@@ -52,14 +53,16 @@ def test_the_quick_run_measures_every_store_along_every_axis_and_stops_its_redis
         "| memory: load |",
         "| sqlite: create |",
         "| redis: one-key save |",
+        "| sqlite: set() and save |",
         "| redis: destroy_user |",
         "| load |",
     ):
         assert row in tables
     assert f"{sweep['expired']:,} sessions expiring at once" in tables
+    assert f"Filling each store to {sizes['stored'][-1]:,} sessions" in tables
     chart = out["svg"].read_text()
     assert chart.startswith("<svg")
-    assert chart.count("<polyline") == 3 * (4 + 2) + 3  # every series drawn
+    assert chart.count("<polyline") == 3 * (4 + 3) + 3  # every series drawn
 
     assert results["pids"], "the redis-server it started is reported"
     for pid in results["pids"]:

@@ -383,11 +383,6 @@ def test_the_memo_stays_bounded_under_a_flood_of_genuine_values(monkeypatch):
     assert decrypted == [made[0], long_value]
 
 
-@given(payloads)
-def test_encoded_length_is_the_length_of_the_value_encode_makes(payload):
-    assert CODEC.encoded_length(payload) == len(CODEC.encode("sid", payload))
-
-
 # -- the earlier format (AES-GCM) ----------------------------------------------------------
 
 

@@ -415,7 +415,9 @@ STORED_COUNTERS = [None, "5", "!5", "-12", "3.9", "-3.9", "-0.5", "1e3", '"42"',
                    '"abc"', "true", "null", "[1]", '{"a":1}', "9007199254740000",
                    # beyond 2^53, where a double (Lua's number) is no longer exact
                    "9007199254740993", "-9007199254740993", str(2**70), "!" + str(2**64), '"9007199254740993"',
-                   '"-' + "9" * 60 + '"', "12345678901234567890.5", "-1e20", "1e300", "0", "-0", "-0.0"]  # fmt: skip
+                   '"-' + "9" * 60 + '"', "12345678901234567890.5", "-1e20", "1e300", "0", "-0", "-0.0",
+                   # not JSON (something else wrote the store): counts as 0
+                   "{not json", "!{not json", ""]  # fmt: skip
 
 
 @pytest.mark.gen_test
@@ -563,11 +565,11 @@ def store_arguments(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
-@pytest.mark.parametrize("corruption", ["value", "field name", "metadata", "metadata type", "expiry type"])
+@pytest.mark.parametrize("corruption", ["field name", "metadata", "metadata type", "expiry type"])
 async def test_a_record_written_by_something_else_is_no_session(
     client: CookieClient, store, request, corruption, caplog
 ):
-    """A value that is not JSON (or a stray field, or broken metadata) is treated as no session, and logged."""
+    """A stray field or broken metadata is treated as no session, and logged."""
     await client.get(path("/set/name", "iris"))
     session_id = client.jar[COOKIE]
     if isinstance(store, NearCachedStore):
@@ -577,7 +579,6 @@ async def test_a_record_written_by_something_else_is_no_session(
         assert stored_meta is not None
         meta = json.loads(stored_meta)
         {
-            "value": lambda: raw.hset(key, "v:name", "{not json"),
             "field name": lambda: raw.hset(key, "stray", "1"),
             "metadata": lambda: raw.hset(key, "__meta__", "[1, 2"),
             "metadata type": lambda: raw.hset(key, "__meta__", json.dumps({**meta, "created": "yesterday"})),
@@ -588,7 +589,6 @@ async def test_a_record_written_by_something_else_is_no_session(
         with sqlite3.connect(store.path) as db:
             db.execute(
                 {
-                    "value": "UPDATE session_fields SET value = '{not json'",
                     "field name": "INSERT INTO session_fields VALUES (?, ?, 'stray', '1')",
                     "metadata": "UPDATE sessions SET deadline = x'00'",
                     "metadata type": "UPDATE sessions SET created = 'yesterday'",
@@ -601,3 +601,64 @@ async def test_a_record_written_by_something_else_is_no_session(
     assert response.code == 200
     assert answer(response)["value"] is None
     assert "not a record this package wrote" in caplog.text
+
+
+def write_field_behind_the_store(store, request, session_id: str, name: str, text: str) -> None:
+    """Write one field of a stored session straight into SQLite's file or Redis, as something else would."""
+    if isinstance(store, NearCachedStore):
+        with redis.Redis.from_url(request.getfixturevalue("redis_url")) as raw:
+            raw.hset(f"{store.store.prefix}{NS}:{session_id}", name, text)
+    else:
+        with sqlite3.connect(store.path) as db:
+            db.execute(
+                "UPDATE session_fields SET value = ? WHERE session_id = ? AND name = ?", (text, session_id, name)
+            )
+
+
+def stored_field(store, request, session_id: str, name: str) -> str | None:
+    """One field's text as SQLite's file or Redis holds it, read behind the store."""
+    if isinstance(store, NearCachedStore):
+        with redis.Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True) as raw:
+            return raw.hget(f"{store.store.prefix}{NS}:{session_id}", name)
+    with sqlite3.connect(store.path) as db:
+        row = db.execute("SELECT value FROM session_fields WHERE session_id = ? AND name = ?", (session_id, name))
+        found = row.fetchone()
+    return None if found is None else found[0]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)  # memory is this process's own
+async def test_a_value_that_is_not_json_reads_as_absent_and_the_rest_of_the_session_stays(
+    client: CookieClient, store, request, caplog
+):
+    """Loads do not parse every field: the one that is not JSON is found when read, and only it is affected."""
+    await client.get(path("/set/name", "iris"))
+    await client.get(path("/set/color", "teal"))
+    session_id = client.jar[COOKIE]
+    write_field_behind_the_store(store, request, session_id, "v:name", "{not json")
+
+    assert answer(await client.get("/get/name")) == {"found": False, "value": None}
+    assert "field 'v:name' is not JSON: read as absent" in caplog.text
+    assert answer(await client.get("/get/color")) == {"found": True, "value": "teal"}
+    assert client.jar[COOKIE] == session_id  # the same session: nobody was logged out
+
+    await client.get(path("/set/color", "plum"))  # a save of another key changes only that key
+    assert stored_field(store, request, session_id, "v:name") == "{not json"
+    assert answer(await client.get("/get/color")) == {"found": True, "value": "plum"}
+
+    assert answer(await client.get("/increment/name")) == 1  # counts as 0, as any non-number does
+    await client.get(path("/set/name", "ada"))  # a set replaces it
+    assert answer(await client.get("/get/name")) == {"found": True, "value": "ada"}
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("any_store", ["sqlite", "redis"], indirect=True)
+async def test_a_flash_that_is_not_json_reads_as_absent_and_is_consumed(client: CookieClient, store, request):
+    await client.get(path("/flash/notice", "saved"))
+    await client.get(path("/set/color", "teal"))
+    session_id = client.jar[COOKIE]
+    write_field_behind_the_store(store, request, session_id, "f:notice", "[1, 2")
+
+    assert answer(await client.get("/get-flash/notice")) is None
+    assert stored_field(store, request, session_id, "f:notice") is None  # consumed like any flash read
+    assert answer(await client.get("/get/color")) == {"found": True, "value": "teal"}

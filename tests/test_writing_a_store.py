@@ -72,5 +72,6 @@ def store(clock: FakeClock) -> SessionStore:
 def test_the_page_store_runs_most_of_the_conformance_suite():
     """Guards the selection above: a change that silently left most tests out would fail here."""
     every_test = [name for name in vars(conformance) if name.startswith("test_")]
-    assert len(conformance_tests()) >= len(every_test) - 3
+    # Left out: a restart, two processes, and three tests of data written behind SQLite's and Redis's back.
+    assert len(conformance_tests()) >= len(every_test) - 5
     assert "test_a_save_applies_the_journal_exactly_like_apply_journal" in conformance_tests()
