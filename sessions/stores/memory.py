@@ -138,14 +138,16 @@ class MemoryStore(SessionStore):
         size += len(session_id) + _size_change(fields, changes)
         if size > self._records.bound:
             raise SessionTooLargeError(size, self._records.bound, what="session in the memory store")
+        key = (namespace, session_id)
         self._discard(source)
-        self._discard((namespace, session_id))
+        if key != source:  # a regenerate: whatever held the new ID goes too
+            self._discard(key)
         for name, text in changes.items():
             if text is None:
                 fields.pop(name, None)
             else:
                 fields[name] = text
-        self._insert((namespace, session_id), Record(fields, journal.meta.copy()), size)
+        self._insert(key, Record(fields, journal.meta.copy()), size)
         return counted
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
