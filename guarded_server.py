@@ -43,6 +43,8 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
 
+from sessions.throttled_log import ThrottledWarning
+
 log = logging.getLogger("app.connections")
 
 #: ``accept()`` failures that mean "no file or memory for another connection now", not a broken socket.
@@ -54,24 +56,8 @@ _LONGEST_PAUSE = 1.0
 _FILES_KEPT_FREE = 16
 #: The shortest time between two log lines about the same trouble.
 NOTICE_INTERVAL = 60.0
-
-
-class Notice:
-    """A log line written at most once per ``NOTICE_INTERVAL``, counting the occurrences it did not write."""
-
-    def __init__(self, message: str) -> None:
-        self._message = message
-        self._next = 0.0
-        self._unsaid = 0
-
-    def say(self, *args: object) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            self._unsaid += 1
-            return
-        since = f" ({self._unsaid} more times since the last notice)" if self._unsaid else ""
-        log.warning(self._message + since + "; said at most once a minute", *args)
-        self._next, self._unsaid = now + NOTICE_INTERVAL, 0
+#: Each notice's last words: how often the trouble came since the previous line about it.
+_SINCE = " (said at most once a minute; times since the last such line: %d)"
 
 
 class GuardedHTTPServer(HTTPServer):
@@ -102,13 +88,13 @@ class GuardedHTTPServer(HTTPServer):
         self._pause = 0.0
         self._paused_for_files = False
         self._accepting = True
-        self._room_notice = Notice(
+        self._room_notice = _notice(
             "at the cap of %d open connections (--max-connections): closing those idle longest to make room"
         )
-        self._full_notice = Notice(
+        self._full_notice = _notice(
             "%d connections are open, the cap (--max-connections), all busy: new ones wait in the listen queue"
         )
-        self._files_notice = Notice("cannot accept a connection: %s")
+        self._files_notice = _notice("cannot accept a connection: %s")
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
         listeners = [_Listener(sock, self) for sock in sockets]
@@ -150,9 +136,9 @@ class GuardedHTTPServer(HTTPServer):
         while self._open >= self.max_connections and self._close_longest_waiting():
             pass
         if self._open < self.max_connections:
-            self._room_notice.say(self.max_connections)
+            self._room_notice.count(1, self.max_connections)
             return True
-        self._full_notice.say(self._open)
+        self._full_notice.count(1, self._open)
         self._listen(False)  # until a connection closes or waits for a request
         return False
 
@@ -164,8 +150,8 @@ class GuardedHTTPServer(HTTPServer):
         files for the requests (templates, the store), and close waiting connections down to it; if none
         waits, stop accepting for a moment that doubles while this lasts."""
         self.max_connections = max(1, min(self.max_connections, self._open - _FILES_KEPT_FREE))
-        self._files_notice.say(
-            f"{error.strerror}, {self._open} connections open; the cap is now {self.max_connections}"
+        self._files_notice.count(
+            1, f"{error.strerror}, {self._open} connections open; the cap is now {self.max_connections}"
         )
         if self.room_for_one():
             return  # the accept loop's next try gets its file
@@ -255,3 +241,8 @@ class _HeadersWatch(httputil.HTTPMessageDelegate):
 
     def on_connection_close(self) -> None:
         self._delegate.on_connection_close()
+
+
+def _notice(message: str) -> ThrottledWarning:
+    """A WARNING about one trouble, written at most once per ``NOTICE_INTERVAL`` with how often it came."""
+    return ThrottledWarning(log, message + _SINCE, NOTICE_INTERVAL, time.monotonic)

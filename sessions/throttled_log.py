@@ -1,8 +1,9 @@
 """A WARNING that a flood would repeat on every request, logged at most once per interval.
 
-A store at its bound evicts on every new session while a flood lasts: one line
-a minute with how many went says as much as thousands of lines, and keeps the
-log readable (and its disk from filling) while it lasts.
+A store at its bound evicts on every new session while a flood lasts, and a
+server at its connection cap turns connections away on every accept: one line a
+minute with how many went says as much as thousands of lines, and keeps the log
+readable (and its disk from filling) while it lasts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bounded memo behind the codec's and the cookie store's memos."""
+"""The one bounded map: behind the memory store, the Redis near-cache and the cookie memos."""
 
 from __future__ import annotations
 
@@ -31,28 +31,36 @@ def test_a_memo_holds_at_least_one_entry(bound):
         BoundedMemo(bound)
 
 
-def test_weighed_entries_keep_their_total_within_the_bound_and_evictions_are_counted():
-    evictions: list[int] = []
-    memo: BoundedMemo[str, str] = BoundedMemo(10, weigh=lambda key, text: len(text), on_evict=evictions.append)
-    memo["a"], memo["b"], memo["c"] = "xxxx", "xxxx", "xx"
-    assert (memo.weight, evictions) == (10, [])
-    memo["d"] = "xxxxxxx"  # 7 more: "a" and "b" go, oldest first
-    assert (list(memo), memo.weight, evictions) == (["c", "d"], 9, [2])
+def test_weighed_entries_keep_their_total_within_the_bound_and_each_eviction_is_told():
+    evicted: list[tuple[str, str]] = []
+    memo: BoundedMemo[str, str] = BoundedMemo(10, on_evict=lambda key, text: evicted.append((key, text)))
+    memo.put("a", "A", 4)
+    memo.put("b", "B", 4)
+    memo.put("c", "C", 2)
+    assert (memo.weight, evicted) == (10, [])
+    memo.put("d", "D", 7)  # 7 more: "a" and "b" go, oldest first
+    assert (list(memo), memo.weight, evicted) == (["c", "d"], 9, [("a", "A"), ("b", "B")])
+    assert (memo.weight_of("c"), memo.weight_of("d")) == (2, 7)
     memo.move_to_end("c")  # used: now the last to go
-    memo["e"] = "x"
-    memo["f"] = "xx"
-    assert (list(memo), memo.weight, evictions) == (["c", "e", "f"], 5, [2, 1])
-    assert memo.pop("e") == "x"
+    memo["e"] = "E"  # weighs 1
+    memo.put("f", "F", 2)
+    assert (list(memo), memo.weight, evicted[2:]) == (["c", "e", "f"], 5, [("d", "D")])
+    assert memo.pop("e") == "E"
     assert memo.pop("missing", None) is None
+    with pytest.raises(KeyError):
+        memo.pop("missing")
     del memo["f"]
-    assert (dict(memo), memo.weight) == ({"c": "xx"}, 2)
+    assert (dict(memo), memo.weight, len(evicted)) == ({"c": "C"}, 2, 3)  # deleting is not evicting
+    memo.clear()
+    assert (dict(memo), memo.weight) == ({}, 0)
 
 
 def test_a_replaced_entry_that_grows_pushes_out_others_never_itself():
-    memo: BoundedMemo[str, str] = BoundedMemo(6, weigh=lambda key, text: len(text))
-    memo["a"], memo["b"] = "xx", "xx"
-    memo["a"] = "xxxxx"  # "a" is first in order, yet "b" goes
-    assert (dict(memo), memo.weight) == ({"a": "xxxxx"}, 5)
+    memo: BoundedMemo[str, str] = BoundedMemo(6)
+    memo.put("a", "A", 2)
+    memo.put("b", "B", 2)
+    memo.put("a", "AA", 5)  # "a" is first in order, yet "b" goes
+    assert (dict(memo), memo.weight, memo.weight_of("a")) == ({"a": "AA"}, 5, 5)
     with pytest.raises(ValueError, match="cannot fit"):
-        memo["big"] = "x" * 7
-    assert dict(memo) == {"a": "xxxxx"}
+        memo.put("big", "X", 7)
+    assert (dict(memo), memo.weight) == ({"a": "AA"}, 5)

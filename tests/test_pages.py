@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app import STEPS
-from handlers.tutorial.inspector import describe_time
+from handlers.tutorial.readable import describe_time
 from tests.support.cookie_client import CookieClient, set_cookies, text
 from tests.support.live_app import LiveApp
 

@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tornado.web import UIModule
 
 from sessions import SessionManager, SessionMixin
 from sessions.cookies import read_cookie
-from sessions.flashes import MESSAGE_MARK
 
-if TYPE_CHECKING:
-    from .last_action import LastAction
-
-
-def describe_time(moment: float | None, now: float) -> str:
-    """A UTC timestamp with how far it is from now, e.g. ``2026-01-01 10:00:00 UTC (in 30 min)``."""
-    if moment is None:
-        return "none"
-    stamp = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    seconds = round(moment - now)
-    # Whole minutes to the nearest: a 2-hour session read a second after its save is "in 120 min", not 119.
-    span = f"{round(abs(seconds) / 60)} min" if abs(seconds) >= 60 else f"{abs(seconds)} s"
-    return f"{stamp} (in {span})" if seconds > 0 else f"{stamp} ({span} ago)" if seconds < 0 else f"{stamp} (now)"
+from .last_action import LastAction
+from .readable import describe_time, flash_label
 
 
 def describe(items: dict[str, Any]) -> list[dict[str, str]]:
@@ -44,11 +31,6 @@ def describe(items: dict[str, Any]) -> list[dict[str, str]]:
         {"key": key, "type": type(value).__name__, "json": json.dumps(value, ensure_ascii=False)}
         for key, value in items.items()
     ]
-
-
-def flash_label(key: str) -> str:
-    """A flash's key as a learner knows it: a ``flash()`` message's internal ordering key is not shown."""
-    return "a flash() message" if key.startswith(MESSAGE_MARK) else key
 
 
 def open_envelope(manager: SessionManager, raw_cookie: str | None, now: float) -> dict[str, str] | None:

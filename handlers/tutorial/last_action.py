@@ -30,7 +30,7 @@ from tornado.web import RequestHandler
 from sessions import SessionManager
 from sessions.cookies import read_cookie
 
-from .inspector import describe_time, flash_label
+from .readable import describe_time, flash_label
 
 #: The tutorial's own cookie that carries the report from the POST to the page.
 COOKIE_NAME = "tutorial_last_action"

@@ -29,10 +29,10 @@ import heapq
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import SessionGoneError, SessionTooLargeError
+from ..memo import BoundedMemo
 from ..record import VALUE_PREFIX, Journal, Meta, Record, increment_text
 from ..throttled_log import ThrottledWarning
 from .base import SessionStore
@@ -44,7 +44,7 @@ log = logging.getLogger("sessions.store.memory")
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: What a record costs beyond its ID and field texts: the ``Record``, its ``Meta``
 #: and timestamps, its fields dict (with the table its first field allocates), the
-#: key tuple, the ordered dict's entry and its entries in the size and expiry indexes.
+#: key tuple, the bounded memo's entry and weight, and its entry in the expiry index.
 #: Measured with tracemalloc on CPython 3.11 (64-bit); ``tests/test_memory_store.py``
 #: checks the estimate against tracemalloc.
 RECORD_OVERHEAD = 640
@@ -77,11 +77,10 @@ def _field_size(name: str, text: str) -> int:
 
 
 class MemoryStore(SessionStore):
-    """Session records in an ordered dict, least recently used first, bounded by bytes and swept.
+    """Session records in a ``BoundedMemo`` weighed in bytes, least recently used first, and swept.
 
-    Not a ``BoundedMemo``: the user and expiry indexes must hear of each record evicted
-    (a memo reports only how many), and a record's size is kept, not re-measured from all
-    its fields each time it is replaced or dropped.
+    Each record weighs its ``record_size``, kept by the memo and adjusted by each save;
+    the memo tells the user and expiry indexes of each record it evicts.
     """
 
     name = "memory"
@@ -95,13 +94,10 @@ class MemoryStore(SessionStore):
     ) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
-        self._records: OrderedDict[Key, Record] = OrderedDict()
-        self._sizes: dict[Key, int] = {}  # each record's record_size, kept as it changes
-        self._bytes = 0  # the sum of _sizes
+        self._records: BoundedMemo[Key, Record] = BoundedMemo(max_bytes, on_evict=self._evicted)
         self._by_user: dict[tuple[str, str], set[str]] = {}  # (namespace, user) -> session IDs
         self._expiring: dict[int, set[Key]] = {}  # bucket number -> keys expiring in that bucket
         self._buckets: list[int] = []  # a heap of the bucket numbers in _expiring
-        self._max_bytes = max_bytes
         self._sweep_interval = sweep_interval
         self._clock = clock
         self._next_sweep = clock() + sweep_interval
@@ -119,7 +115,7 @@ class MemoryStore(SessionStore):
     @property
     def bytes_held(self) -> int:
         """The estimated bytes of every record held (``record_size`` summed), never above ``max_bytes``."""
-        return self._bytes
+        return self._records.weight
 
     async def load(self, namespace: str, session_id: str) -> Record | None:
         key = (namespace, session_id)
@@ -138,19 +134,20 @@ class MemoryStore(SessionStore):
             raise SessionGoneError(session_id)
         fields = {} if stored is None else stored.fields
         changes, counted = _changes(fields, journal)
-        size = RECORD_OVERHEAD if stored is None else self._sizes[source] - len(source[1])
+        size = RECORD_OVERHEAD if stored is None else self._records.weight_of(source) - len(source[1])
         size += len(session_id) + _size_change(fields, changes)
-        if size > self._max_bytes:
-            raise SessionTooLargeError(size, self._max_bytes, what="session in the memory store")
+        if size > self._records.bound:
+            raise SessionTooLargeError(size, self._records.bound, what="session in the memory store")
+        key = (namespace, session_id)
         self._discard(source)
-        self._discard((namespace, session_id))
+        if key != source:  # a regenerate: whatever held the new ID goes too
+            self._discard(key)
         for name, text in changes.items():
             if text is None:
                 fields.pop(name, None)
             else:
                 fields[name] = text
-        self._make_room(size)
-        self._insert((namespace, session_id), Record(fields, journal.meta.copy()), size)
+        self._insert(key, Record(fields, journal.meta.copy()), size)
         return counted
 
     async def destroy(self, namespace: str, session_id: str) -> bool:
@@ -202,10 +199,7 @@ class MemoryStore(SessionStore):
         return swept
 
     def _insert(self, key: Key, record: Record, size: int) -> None:
-        """Hold a record (its key not held) and enter it in the indexes."""
-        self._records[key] = record
-        self._sizes[key] = size
-        self._bytes += size
+        """Enter a record (its key not held) in the indexes, then hold it, evicting the least recently used to fit."""
         meta = record.meta
         if meta.user is not None:
             self._by_user.setdefault((key[0], meta.user), set()).add(key[1])
@@ -216,16 +210,25 @@ class MemoryStore(SessionStore):
                 keys = self._expiring[bucket] = set()
                 heapq.heappush(self._buckets, bucket)
             keys.add(key)
+        self._records.put(key, record, size)
 
     def _discard(self, key: Key) -> bool:
-        """Remove a record, its bytes from the total and its index entries; tell whether there was one.
-
-        An emptied expiry bucket stays until its time comes, so that each bucket is in the heap once.
-        """
+        """Remove a record and its index entries; tell whether there was one."""
         record = self._records.pop(key, None)
         if record is None:
             return False
-        self._bytes -= self._sizes.pop(key)
+        self._unindex(key, record)
+        return True
+
+    def _evicted(self, key: Key, record: Record) -> None:
+        self._unindex(key, record)
+        self._evictions.count(1, self._records.bound, len(self._records))
+
+    def _unindex(self, key: Key, record: Record) -> None:
+        """Remove a record no longer held from the user and expiry indexes.
+
+        An emptied expiry bucket stays until its time comes, so that each bucket is in the heap once.
+        """
         meta = record.meta
         if meta.user is not None:
             user_key = (key[0], meta.user)
@@ -235,19 +238,6 @@ class MemoryStore(SessionStore):
                 del self._by_user[user_key]
         if meta.expires_at is not None:
             self._expiring[math.floor(meta.expires_at / EXPIRY_BUCKET)].discard(key)
-        return True
-
-    def _make_room(self, size: int) -> None:
-        """Evict the least recently used records until ``size`` more bytes fit (``size`` <= the bound)."""
-        evicted = 0
-        while self._bytes + size > self._max_bytes:
-            self._discard(next(iter(self._records)))
-            evicted += 1
-        if evicted:
-            self._report_evictions(evicted)
-
-    def _report_evictions(self, count: int) -> None:
-        self._evictions.count(count, self._max_bytes, len(self._records))
 
 
 def _expired(meta: Meta, now: float) -> bool:

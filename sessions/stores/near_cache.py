@@ -50,13 +50,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from ..memo import BoundedMemo
 from ..record import Journal, Record
 from .base import SessionStore
 from .redis import RedisStore
@@ -109,10 +109,9 @@ class NearCache:
             raise ValueError("the near-cache's max_age must be a number of seconds above 0")
         self._make_connection = make_connection
         self._prefix = prefix
-        self._max_entries = max_entries
         self._clock = clock
         self._max_age = max_age
-        self._entries: OrderedDict[str, tuple[Record, float]] = OrderedDict()  # key -> (record, when read)
+        self._entries: BoundedMemo[str, tuple[Record, float]] = BoundedMemo(max_entries)  # key -> (record, when read)
         self._heard_at = 0.0  # time.monotonic() of the last message from Redis on the subscription
         self._subscribed = False
         self._listener: asyncio.Task[None] | None = None
@@ -164,8 +163,6 @@ class NearCache:
             return
         self._entries[key] = (_copy(record), time.monotonic())
         self._entries.move_to_end(key)
-        if len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
 
     def end_load(self, key: str) -> None:
         left = self._in_flight[key] - 1
