@@ -250,7 +250,7 @@ class EncryptedCodec:
         self._clock = clock
         #: Values this codec authenticated, and what they opened as (see the module's docstring).
         # Decrypting every value instead costs securecookie 1,148k -> 1,183k (3.0 %) and read-cookie 1,166k ->
-        # 1,216k (4.2 %) instructions per request (bench/instructions.py, two runs each; bare Tornado 884k).
+        # 1,216k (4.1 %) instructions per request (bench/instructions.py, means of two runs; bare Tornado 884k).
         self._memo: BoundedMemo[tuple[str, str], _Opened] = BoundedMemo(MEMO_ENTRIES)
 
     def encode(self, cookie_name: str, payload: str) -> str:
