@@ -265,6 +265,21 @@ def store_from_options() -> SessionStore:
     raise startup.StartupError(f"--store={options.store}: the stores are memory, sqlite and redis")
 
 
+def make_server(app: Application) -> GuardedHTTPServer:
+    """The HTTP server ``app`` runs on, with the time limits and connection cap the options set.
+
+    ``bench/server.py`` serves on it too, so the benchmark counts what the app pays.
+    """
+    return GuardedHTTPServer(
+        app,
+        xheaders=options.xheaders,
+        header_timeout=options.header_timeout,
+        idle_timeout=options.idle_timeout,
+        body_timeout=options.body_timeout,
+        max_connections=connection_cap(),
+    )
+
+
 def connection_cap() -> int:
     """``--max-connections``, or the open-file limit less what the store, logs and templates may hold open."""
     if options.max_connections:
@@ -297,14 +312,7 @@ async def serve(store: SessionStore, secrets: list[str], sockets: list[socket.so
     app = make_app(store, secrets=secrets)
     if options.processes != 1:
         app.add_transform(forking.ServedBy)
-    server = GuardedHTTPServer(
-        app,
-        xheaders=options.xheaders,
-        header_timeout=options.header_timeout,
-        idle_timeout=options.idle_timeout,
-        body_timeout=options.body_timeout,
-        max_connections=connection_cap(),
-    )
+    server = make_server(app)
     server.add_sockets(sockets)
     host = "localhost" if options.address in ("127.0.0.1", "0.0.0.0", "") else options.address
     log.info(

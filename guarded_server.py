@@ -23,9 +23,10 @@ would starve everyone else. This server:
 * says so in the log at most once a minute, with how often it happened meanwhile.
 
 The bookkeeping (a set and a dict per connection, a wrapper per request) costs
-about 6,000 instructions per request under callgrind: 0.7 % of an anonymous
-request, 0.5 % of a session read from memory (``bench/instructions.py`` with its
-server swapped for this one).
+about 10,000 instructions per request under callgrind (8,600-14,300 across the
+memory-store scenarios), about 1 % of a session read from memory
+(``bench/instructions.py``, whose bench server runs on this server, against
+Tornado's ``HTTPServer``).
 """
 
 from __future__ import annotations

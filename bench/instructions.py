@@ -12,8 +12,9 @@ warm-up, dumped after the run). ``bare / scenario`` estimates the throughput rat
 quiet machine; it is how the optimizations in ``sessions/`` were judged (see
 docs/benchmarks.md). It is a development tool: it needs valgrind, and it is
 slow (a few minutes). The ``app-*`` scenarios are counted on the bench
-server's copy of the app (``make_app``: the same routes and handlers as
-``app.py``), not on ``app.py`` itself as ``run.py`` measures them.
+server's copy of the app (``make_app`` served by ``make_server``: the same
+routes, handlers and HTTP server as ``app.py``), not on ``app.py`` itself as
+``run.py`` measures them. Bare Tornado is served by Tornado's ``HTTPServer``.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ async def _cookie_store_rate(store: Any, codec: Any, seconds: float) -> float:
     """For the cookie-only store, load is decrypt + parse and save is serialize + encrypt.
 
     The same cookie is loaded every time, as a browser re-sends it, so after the first
-    load the codec's and the store's memos answer instead of decrypting and parsing.
+    load the codec's memo answers instead of decrypting; the payload is parsed every time.
     """
     from sessions.record import Record
 

@@ -19,7 +19,10 @@ It serves two Tornado applications on two loopback ports and prints
 
 The bench routes have an application of their own so that neither side pays
 for the other's routes: Tornado tries routes in order, and each failed one
-costs a regex match on every request.
+costs a regex match on every request. Both are served on the app's own HTTP
+server (``app.make_server``: ``GuardedHTTPServer`` with the app's default
+limits), so every scenario pays what ``python app.py`` pays per connection and
+request; bare Tornado (``bench/bare.py``) stays on Tornado's ``HTTPServer``.
 
 Usage: ``python bench/server.py --store=memory|sqlite|redis|cookie [--redis-url=URL]
 [--workdir=DIR]``; stops on SIGTERM.
@@ -40,7 +43,7 @@ from scenarios import BENCH_COOKIE  # noqa: E402
 from serving import serve_until_stopped  # noqa: E402
 from tornado.web import Application, RequestHandler, url  # noqa: E402
 
-from app import make_app  # noqa: E402
+from app import make_app, make_server  # noqa: E402
 from handlers import overview  # noqa: E402
 from handlers.tutorial.actions import layered  # noqa: E402
 from sessions import MemoryStore, SessionManager, SessionMixin  # noqa: E402
@@ -107,7 +110,7 @@ def main() -> None:
             for store in {id(app.settings["session_store"]): app.settings["session_store"] for app in apps}.values():
                 await store.close()
 
-        asyncio.run(serve_until_stopped(*apps, cleanup=close_stores))
+        asyncio.run(serve_until_stopped(*apps, make_server=make_server, cleanup=close_stores))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 They bind port 0 on 127.0.0.1 themselves (no race for a "free" port) and
 print ``listening <port> [<port>...]`` (one per application) for the harness. Logging stays at WARNING in both,
 so Tornado's per-request access log costs neither of them anything and the
-comparison is of request handling alone.
+comparison is of request handling alone. Bare Tornado serves on Tornado's own
+``HTTPServer``; the bench server passes the app's (``app.make_server``), so its
+figures include what the app's connection limits cost.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from tornado.web import Application
 HOST = "127.0.0.1"
 
 
-async def serve_until_stopped(*apps: Application, cleanup: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Serve each app on a fresh loopback port until SIGTERM or SIGINT."""
+async def serve_until_stopped(
+    *apps: Application,
+    make_server: Callable[[Application], HTTPServer] = HTTPServer,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve each app on a fresh loopback port, on the server ``make_server`` builds, until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     servers, ports = [], []
     for app in apps:
         sockets = bind_sockets(0, HOST)
-        servers.append(HTTPServer(app))
+        ports.append(str(sockets[0].getsockname()[1]))  # before add_sockets, which may wrap the sockets
+        servers.append(make_server(app))
         servers[-1].add_sockets(sockets)
-        ports.append(str(sockets[0].getsockname()[1]))
     print("listening", *ports, flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
