@@ -1,8 +1,8 @@
 """The one bounded map: entries kept up to a bound, the first in order going first.
 
 A browser sends the same cookie value on every request until the cookie
-changes, so what a value opened as (decryption, parsing) can be kept and
-looked up instead of being worked out again; the Redis store remembers which
+changes, so what an encrypted value opened as can be kept and looked up
+instead of being decrypted again; the Redis store remembers which
 foreign keys it warned about; the memory store holds its records here, bounded
 by their bytes, and the Redis near-cache the records it read. The keepers
 decide what may go in, how much each entry weighs and what else must forget an

@@ -1,4 +1,4 @@
-"""The one bounded map: behind the memory store, the Redis near-cache and the cookie memos."""
+"""The one bounded map: behind the memory store, the Redis near-cache and the encrypted cookie codec."""
 
 from __future__ import annotations
 
