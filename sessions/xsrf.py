@@ -19,6 +19,10 @@ from typing import Any
 _TOKEN_BYTES = 16
 
 Secret = str | bytes
+#: Where the ring used to be given (an application setting); a manager's ``xsrf_secrets`` now.
+#: Still present, it is refused rather than ignored: ignored, the tokens would quietly be keyed
+#: with ``cookie_secret``, or not bound to the session at all without one.
+MOVED_SETTING = "xsrf_session_secrets"
 
 
 def token_secrets(ring: Sequence[Secret], settings: Mapping[str, Any]) -> list[Secret]:
@@ -29,6 +33,8 @@ def token_secrets(ring: Sequence[Secret], settings: Mapping[str, Any]) -> list[S
     it. ``cookie_secret`` given as a dict of versions counts as a ring, the
     highest version newest. Empty when there is neither.
     """
+    if MOVED_SETTING in settings:
+        raise TypeError(f"the application setting {MOVED_SETTING} moved: give SessionManager(xsrf_secrets=[NEW, OLD])")
     if ring:
         return list(ring)
     secret = settings.get("cookie_secret")

@@ -249,3 +249,10 @@ def test_the_managers_ring_keys_the_tokens_else_tornados_cookie_secret():
     assert xsrf.token_secrets((), {"cookie_secret": "tornado's"}) == ["tornado's"]
     assert xsrf.token_secrets((), {"cookie_secret": {1: "v1", 2: "v2"}}) == ["v2", "v1"]  # Tornado's versions
     assert xsrf.token_secrets((), {}) == []
+
+
+def test_the_ring_given_where_it_used_to_be_is_refused_not_ignored():
+    # Ignored, it would quietly key the tokens with cookie_secret (or leave them unbound to the session).
+    for ring in ((), ("ring-new-9f2c",)):
+        with pytest.raises(TypeError, match=r"xsrf_session_secrets moved: give SessionManager\(xsrf_secrets="):
+            xsrf.token_secrets(ring, {"xsrf_session_secrets": ["old-place-7b1e"], "cookie_secret": "tornado's"})
