@@ -73,6 +73,8 @@ class Session:
         # Flashes this request consumed and a save already deleted from the store:
         # still readable until the request ends.
         self._spent: dict[str, str] = {}
+        # Fields found not to be JSON and logged: one WARNING per field and request, however often read.
+        self._unreadable: set[str] = set()
 
     # -- identity -----------------------------------------------------------
 
@@ -367,7 +369,9 @@ class Session:
         try:
             return values.unpack(stored)
         except ValueError:
-            log.warning("session %s: field %r is not JSON: read as absent", fingerprint(self._id), name)
+            if name not in self._unreadable:
+                self._unreadable.add(name)
+                log.warning("session %s: field %r is not JSON: read as absent", fingerprint(self._id), name)
             return MISSING
 
     def _is_immutable(self, name: str) -> bool:

@@ -36,6 +36,20 @@ def test_get_gives_the_default_and_logs_the_field(caplog):
     assert session.get("name") == "iris"
 
 
+def test_a_request_that_reads_it_many_ways_logs_it_once(caplog):
+    session = loaded({"v:bad": BROKEN, "v:worse": BROKEN})
+    with caplog.at_level(logging.WARNING, logger="sessions"):
+        session.get("bad")
+        session.get_all()
+        len(session)
+        assert "bad" not in session
+        list(session)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2  # one per unreadable field
+    assert sum("field 'v:bad' is not JSON" in line for line in lines) == 1
+    assert sum("field 'v:worse' is not JSON" in line for line in lines) == 1
+
+
 def test_typed_getters_treat_it_as_missing():
     session = loaded({"v:bad": BROKEN})
     assert session.get_int("bad", 7) == 7
