@@ -45,12 +45,14 @@ class Test(SessionMixin, RequestHandler):
     async def get(self) -> None:
         session = await self.get_session()
         name = session.get_flash_string("name", default="")
+        if not name:
+            self.write("Empty name!!")
+            return
         # A consumed flash stays readable until the request ends
         again = session.get_flash_string("name", default="")
-        answer = (
+        self.write(
             f"Ok you are coming from /set ,the value of the name is {name}, and again from the same context: {again}"
         )
-        self.write(answer if name else "Empty name!!")
 
 
 class Message(SessionMixin, RequestHandler):
